@@ -1,0 +1,5 @@
+"""``python -m autonas`` runs the command line."""
+
+from autonas.cli import main
+
+raise SystemExit(main())

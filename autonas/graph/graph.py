@@ -1,0 +1,515 @@
+"""The architecture IR: a DAG of layer specs with optional numpy weights."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+
+from autonas.graph.layers import Input, LayerSpec, Shape, ShapeError, layer_from_config
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["Graph"]
+
+_FORMAT = "autonas.graph/1"
+_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower().replace("2_d", "2d")
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Graph:
+    """A single-input, single-output network as a DAG of layer specs.
+
+    Nodes are named by strings and hold a :class:`~autonas.graph.layers.LayerSpec`,
+    the ordered names of their input nodes, and optionally their weights as a
+    list of numpy arrays in Keras's order. The graph is the source of truth:
+    Keras models are built from it (:meth:`to_keras`) and read back into it
+    (:meth:`from_keras`).
+
+    Example:
+        >>> from autonas.graph import Graph, layers
+        >>> g = Graph()
+        >>> x = g.add_layer(layers.Input((8, 8, 1)))
+        >>> x = g.add_layer(layers.Conv2D(8), [x])
+        >>> x = g.add_layer(layers.Flatten(), [x])
+        >>> _ = g.add_layer(layers.Dense(10), [x])
+        >>> g.num_params()
+        5210
+    """
+
+    def __init__(self) -> None:
+        self._dag = nx.DiGraph()
+        self._order: dict[str, int] = {}
+        self._counter = 0
+        self._output: str | None = None
+        self._shapes: dict[str, Shape] | None = None
+
+    # ------------------------------------------------------------------ building
+    def add_layer(
+        self,
+        layer: LayerSpec,
+        inputs: Sequence[str] = (),
+        *,
+        name: str | None = None,
+        weights: Sequence[np.ndarray] | None = None,
+    ) -> str:
+        """Add a node computing ``layer`` on ``inputs``; returns its name.
+
+        Args:
+            layer: The layer spec.
+            inputs: Names of existing nodes, in order (the order matters for
+                Concatenate).
+            name: Node name; a unique one is made from the layer type when None.
+            weights: Optional weights in Keras's order (checked by :meth:`validate`).
+
+        Raises:
+            ValueError: if ``layer`` is not a layer spec, the name is taken or
+                invalid, or an input does not exist.
+        """
+        if not isinstance(layer, LayerSpec):
+            raise ValueError(f"node {name!r}: unknown layer {layer!r} (expected an autonas.graph.layers spec)")
+        name = self._new_name(layer) if name is None else name
+        if not isinstance(name, str) or not _NAME_PATTERN.match(name):
+            raise ValueError(f"node name must be an identifier-like string, got {name!r}")
+        if name in self._dag:
+            raise ValueError(f"node {name!r} already exists")
+        for source in inputs:
+            if source not in self._dag:
+                raise ValueError(f"node {name!r}: input node {source!r} does not exist")
+        self._insert(name, layer, list(inputs), weights)
+        return name
+
+    def _insert(self, name: str, layer: LayerSpec, inputs: list[str], weights) -> None:
+        self._dag.add_node(name, layer=layer, inputs=tuple(inputs), weights=None)
+        self._order[name] = len(self._order)
+        self._dag.add_edges_from((source, name) for source in inputs)
+        if weights is not None:
+            self._dag.nodes[name]["weights"] = [np.asarray(w, dtype=np.float32) for w in weights]
+        self._changed()
+
+    def _new_name(self, layer: LayerSpec) -> str:
+        base = _snake(layer.type)
+        while True:
+            self._counter += 1
+            candidate = f"{base}_{self._counter}"
+            if candidate not in self._dag:
+                return candidate
+
+    def _changed(self) -> None:
+        self._shapes = None
+
+    def set_inputs(self, node: str, inputs: Sequence[str]) -> None:
+        """Rewire ``node`` to read from ``inputs`` (in order)."""
+        self._require(node)
+        for source in inputs:
+            self._require(source)
+        self._dag.remove_edges_from(list(self._dag.in_edges(node)))
+        self._dag.add_edges_from((source, node) for source in inputs)
+        self._dag.nodes[node]["inputs"] = tuple(inputs)
+        self._changed()
+
+    def replace_input(self, node: str, old: str, new: str) -> None:
+        """Make ``node`` read ``new`` wherever it read ``old``."""
+        self.set_inputs(node, [new if source == old else source for source in self.inputs(node)])
+
+    def set_layer(self, node: str, layer: LayerSpec, weights: Sequence[np.ndarray] | None = None) -> None:
+        """Replace the spec (and weights) of ``node``."""
+        self._require(node)
+        if not isinstance(layer, LayerSpec):
+            raise ValueError(f"node {node!r}: unknown layer {layer!r}")
+        self._dag.nodes[node]["layer"] = layer
+        self.set_weights(node, weights)
+
+    def remove_node(self, node: str) -> None:
+        """Remove a node that no other node reads."""
+        self._require(node)
+        if self.consumers(node):
+            raise ValueError(f"node {node!r} still has consumers {self.consumers(node)}")
+        self._dag.remove_node(node)
+        del self._order[node]
+        if self._output == node:
+            self._output = None
+        self._changed()
+
+    def set_weights(self, node: str, weights: Sequence[np.ndarray] | None) -> None:
+        """Set (or clear, with None) the weights of ``node``."""
+        self._require(node)
+        self._dag.nodes[node]["weights"] = (
+            None if weights is None else [np.asarray(w, dtype=np.float32) for w in weights]
+        )
+
+    # ------------------------------------------------------------------ reading
+    def _require(self, node: str) -> None:
+        if node not in self._dag:
+            raise ValueError(f"node {node!r} does not exist")
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._dag
+
+    def __len__(self) -> int:
+        return self._dag.number_of_nodes()
+
+    def __repr__(self) -> str:
+        return f"<Graph {len(self)} nodes, input {self.input_shape}, fingerprint {self.fingerprint()[:12]}>"
+
+    @property
+    def nodes(self) -> list[str]:
+        """Node names in a deterministic topological order (ties by insertion)."""
+        try:
+            return list(nx.lexicographical_topological_sort(self._dag, key=self._order.__getitem__))
+        except nx.NetworkXUnfeasible:
+            cycle = nx.find_cycle(self._dag)
+            raise ValueError(f"node {cycle[0][0]!r} is on a cycle: {[u for u, _ in cycle]}") from None
+
+    @property
+    def dag(self) -> nx.DiGraph:
+        """A read-only view of the underlying networkx graph."""
+        return self._dag.copy(as_view=True)
+
+    def layer(self, node: str) -> LayerSpec:
+        """The layer spec of ``node``."""
+        self._require(node)
+        return self._dag.nodes[node]["layer"]
+
+    def inputs(self, node: str) -> tuple[str, ...]:
+        """The ordered input nodes of ``node``."""
+        self._require(node)
+        return self._dag.nodes[node]["inputs"]
+
+    def consumers(self, node: str) -> list[str]:
+        """The nodes that read ``node``, in insertion order."""
+        self._require(node)
+        return sorted(self._dag.successors(node), key=self._order.__getitem__)
+
+    def weights(self, node: str) -> list[np.ndarray] | None:
+        """The weights of ``node`` (None when it has none yet)."""
+        self._require(node)
+        return self._dag.nodes[node]["weights"]
+
+    @property
+    def has_weights(self) -> bool:
+        """Whether every node that has weights in Keras carries them here."""
+        shapes = self.shapes()
+        return all(
+            self.weights(n) is not None
+            for n in self.nodes
+            if self.layer(n).weight_shapes([shapes[s] for s in self.inputs(n)])
+        )
+
+    def clear_weights(self) -> None:
+        """Drop all weights (the architecture stays)."""
+        for node in self._dag:
+            self._dag.nodes[node]["weights"] = None
+
+    @property
+    def input_node(self) -> str:
+        """Name of the Input node."""
+        found = [n for n in self._dag if isinstance(self.layer(n), Input)]
+        if len(found) != 1:
+            raise ValueError(f"a graph needs exactly one Input node, found {sorted(found)}")
+        return found[0]
+
+    @property
+    def input_shape(self) -> Shape | None:
+        """Shape of the network's input (no batch axis), None for an empty graph."""
+        found = [self.layer(n).shape for n in self._dag if isinstance(self.layer(n), Input)]
+        return found[0] if len(found) == 1 else None
+
+    @property
+    def output(self) -> str:
+        """Name of the output node: the one set, or else the single node nobody reads."""
+        if self._output is not None:
+            return self._output
+        sinks = [n for n in self._dag if self._dag.out_degree(n) == 0]
+        if len(sinks) != 1:
+            raise ValueError(
+                f"cannot tell the output: nodes {sorted(sinks, key=self._order.get)} are read by no node "
+                "(dangling nodes, or set graph.output)"
+            )
+        return sinks[0]
+
+    @output.setter
+    def output(self, node: str) -> None:
+        self._require(node)
+        self._output = node
+
+    @property
+    def output_shape(self) -> Shape:
+        """Shape of the network's output (no batch axis)."""
+        return self.shapes()[self.output]
+
+    def shape(self, node: str) -> Shape:
+        """Output shape of ``node`` (no batch axis)."""
+        self._require(node)
+        return self.shapes()[node]
+
+    def input_shapes(self, node: str) -> list[Shape]:
+        """Shapes of the inputs of ``node``, in order."""
+        shapes = self.shapes()
+        return [shapes[source] for source in self.inputs(node)]
+
+    def shapes(self) -> dict[str, Shape]:
+        """Output shape of every node; validates the graph on the way.
+
+        Raises:
+            ValueError: naming the offending node for a cycle, a shape mismatch,
+                a dangling node, an unknown layer or weights of the wrong shape.
+        """
+        if self._shapes is None:
+            self._shapes = self._infer_shapes()
+        return self._shapes
+
+    def validate(self) -> Graph:
+        """Check the graph; returns it. See :meth:`shapes` for what is checked."""
+        self.shapes()
+        return self
+
+    def _infer_shapes(self) -> dict[str, Shape]:
+        order = self.nodes  # raises on a cycle, naming a node on it
+        if not order:
+            raise ValueError("the graph is empty")
+        for node in order:
+            if not isinstance(self.layer(node), LayerSpec):
+                raise ValueError(f"node {node!r}: unknown layer {self.layer(node)!r}")
+            for source in self.inputs(node):
+                if source not in self._dag:
+                    raise ValueError(f"node {node!r}: input node {source!r} does not exist")
+        source = self.input_node
+        output = self.output
+        shapes: dict[str, Shape] = {}
+        for node in order:
+            layer = self.layer(node)
+            if not isinstance(layer, Input) and not self.inputs(node):
+                raise ValueError(f"node {node!r} ({layer.type}) has no inputs")
+            in_shapes = [shapes[s] for s in self.inputs(node)]
+            try:
+                shapes[node] = layer.output_shape(in_shapes)
+                expected = layer.weight_shapes(in_shapes)
+            except ShapeError as error:
+                raise ValueError(f"node {node!r} ({layer.type}): {error}") from None
+            weights = self.weights(node)
+            if weights is not None:
+                actual = [tuple(w.shape) for w in weights]
+                if actual != [tuple(s) for s in expected]:
+                    raise ValueError(f"node {node!r} ({layer.type}): weights have shapes {actual}, expected {expected}")
+        reaches_output = nx.ancestors(self._dag, output) | {output}
+        fed_by_input = nx.descendants(self._dag, source) | {source}
+        for node in order:
+            if node not in reaches_output:
+                raise ValueError(f"dangling node {node!r}: its output never reaches the output node {output!r}")
+            if node not in fed_by_input:
+                raise ValueError(f"dangling node {node!r}: it is not fed by the input node {source!r}")
+        return shapes
+
+    # ------------------------------------------------------------------ costs
+    def num_params(self) -> int:
+        """Number of scalars in all weights (equals Keras's ``count_params()``)."""
+        shapes = self.shapes()
+        total = 0
+        for node in self.nodes:
+            for shape in self.layer(node).weight_shapes([shapes[s] for s in self.inputs(node)]):
+                total += int(np.prod(shape))
+        return total
+
+    def macs(self) -> int:
+        """Multiply-accumulates per example of the Conv2D and Dense layers."""
+        shapes = self.shapes()
+        return sum(self.layer(n).macs([shapes[s] for s in self.inputs(n)]) for n in self.nodes)
+
+    # ------------------------------------------------------------------ identity
+    def fingerprint(self) -> str:
+        """A hash of the architecture, independent of node names and insertion order.
+
+        Weights are not part of it. Built bottom-up: a node's hash covers its
+        layer configuration and the hashes of its inputs (sorted for Add, whose
+        inputs commute; in order for Concatenate). The fingerprint covers the
+        output's hash and the multiset of all node hashes.
+        """
+        node_hash: dict[str, str] = {}
+        for node in self.nodes:
+            layer = self.layer(node)
+            inputs = [node_hash[s] for s in self.inputs(node)]
+            if layer.type == "Add":
+                inputs.sort()
+            text = json.dumps([layer.to_config(), inputs], sort_keys=True)
+            node_hash[node] = hashlib.sha256(text.encode()).hexdigest()
+        summary = json.dumps([node_hash[self.output], sorted(node_hash.values())])
+        return hashlib.sha256(summary.encode()).hexdigest()
+
+    def copy(self) -> Graph:
+        """A deep copy (weights copied too)."""
+        clone = Graph()
+        for node in self.nodes:
+            weights = self.weights(node)
+            clone._insert(node, self.layer(node), list(self.inputs(node)), weights)
+        clone._counter = self._counter
+        clone._output = self._output
+        return clone
+
+    # ------------------------------------------------------------------ serialisation
+    def to_config(self) -> dict[str, Any]:
+        """The architecture as plain JSON-able data (no weights)."""
+        return {
+            "format": _FORMAT,
+            "output": self.output,
+            "nodes": [
+                {"name": n, "layer": self.layer(n).to_config(), "inputs": list(self.inputs(n))} for n in self.nodes
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Graph:
+        """Rebuild a graph from :meth:`to_config` output.
+
+        Raises:
+            ValueError: for an unknown format or layer, or an invalid graph.
+        """
+        if not isinstance(config, dict) or config.get("format") != _FORMAT:
+            raise ValueError(f"not an autonas graph (expected format {_FORMAT!r})")
+        graph = cls()
+        entries = config.get("nodes", [])
+        for entry in entries:
+            name = entry["name"]
+            try:
+                layer = layer_from_config(entry["layer"])
+            except ValueError as error:
+                raise ValueError(f"node {name!r}: {error}") from None
+            if name in graph._dag:
+                raise ValueError(f"node {name!r} appears twice")
+            graph._dag.add_node(name, layer=layer, inputs=tuple(entry.get("inputs", ())), weights=None)
+            graph._order[name] = len(graph._order)
+        for entry in entries:
+            for source in entry.get("inputs", ()):
+                if source not in graph._dag:
+                    raise ValueError(f"node {entry['name']!r}: input node {source!r} does not exist")
+                graph._dag.add_edge(source, entry["name"])
+        graph._counter = len(entries)
+        if config.get("output") is not None:
+            graph.output = config["output"]
+        return graph.validate()
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The architecture as a JSON string (weights are saved separately)."""
+        return json.dumps(self.to_config(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> Graph:
+        """Rebuild a graph from :meth:`to_json` output."""
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"text is not valid JSON: {error}") from None
+        return cls.from_config(config)
+
+    def save_weights(self, path: str | os.PathLike) -> None:
+        """Write the weights to an ``.npz`` file (atomically)."""
+        arrays = {
+            f"{node}/{i}": w for node in self.nodes if (ws := self.weights(node)) is not None for i, w in enumerate(ws)
+        }
+        _atomic_write(Path(path), lambda handle: np.savez(handle, **arrays))
+
+    def load_weights(self, path: str | os.PathLike) -> Graph:
+        """Read weights written by :meth:`save_weights`; returns the graph.
+
+        Raises:
+            ValueError: if the file names nodes not in the graph or has wrong shapes.
+        """
+        found: dict[str, dict[int, np.ndarray]] = {}
+        with np.load(path) as archive:
+            for key in archive.files:
+                node, index = key.rsplit("/", 1)
+                if node not in self._dag:
+                    raise ValueError(f"weights file {os.fspath(path)!r} has weights for unknown node {node!r}")
+                found.setdefault(node, {})[int(index)] = archive[key]
+        for node, arrays in found.items():
+            self._dag.nodes[node]["weights"] = [arrays[i].astype(np.float32) for i in sorted(arrays)]
+        self._changed()
+        return self.validate()
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Save the architecture (``graph.json``) and weights (``weights.npz``) in a folder."""
+        directory = Path(directory)
+        text = self.to_json(indent=1).encode()
+        if self.has_weights:
+            self.save_weights(directory / "weights.npz")
+        _atomic_write(directory / "graph.json", lambda handle: handle.write(text))
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> Graph:
+        """Load a graph saved by :meth:`save`, with its weights when present."""
+        directory = Path(directory)
+        graph = cls.from_json((directory / "graph.json").read_text())
+        if (directory / "weights.npz").exists():
+            graph.load_weights(directory / "weights.npz")
+        return graph
+
+    # ------------------------------------------------------------------ keras
+    def to_keras(self, name: str | None = None) -> keras.Model:
+        """Build a functional ``keras.Model`` with this graph's weights.
+
+        Layers are named after the nodes. Nodes without weights keep Keras's
+        initialisation.
+        """
+        from autonas.graph.keras_io import graph_to_keras
+
+        return graph_to_keras(self, name=name)
+
+    @classmethod
+    def from_keras(cls, model: keras.Model) -> Graph:
+        """Read a Keras model (with weights) into a graph.
+
+        Accepts models built by :meth:`to_keras` and Sequential or functional
+        models made only of supported layers. Layers with a built-in activation
+        become two nodes (the linear layer and an Activation).
+
+        Raises:
+            ValueError: naming the layer, for an unsupported layer or configuration.
+        """
+        from autonas.graph.keras_io import keras_to_graph
+
+        return keras_to_graph(model)
+
+    def update_weights(self, model: keras.Model) -> Graph:
+        """Copy weights from a model built by :meth:`to_keras` (e.g. after training)."""
+        for node in self.nodes:
+            weights = model.get_layer(node).get_weights()
+            if weights:
+                self.set_weights(node, weights)
+        return self.validate()
+
+    def summary(self) -> str:
+        """A table of the nodes: name, layer, inputs, output shape."""
+        shapes = self.shapes()
+        rows = [f"{n:<28} {self.layer(n).type:<24} {str(shapes[n]):<16} {', '.join(self.inputs(n))}" for n in self.nodes]
+        header = f"{'node':<28} {'layer':<24} {'output shape':<16} inputs"
+        footer = f"params: {self.num_params():,}  MACs: {self.macs():,}"
+        return "\n".join([header, *rows, footer])
+
+    def iter_layers(self) -> Iterable[tuple[str, LayerSpec]]:
+        """``(node, layer)`` pairs in topological order."""
+        return ((n, self.layer(n)) for n in self.nodes)

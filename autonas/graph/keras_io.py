@@ -1,0 +1,234 @@
+"""Conversion between :class:`~autonas.graph.Graph` and Keras 3 models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import keras
+
+from autonas.graph import layers as L
+from autonas.graph.graph import Graph
+
+__all__ = ["graph_to_keras", "keras_to_graph", "layer_to_keras"]
+
+
+def layer_to_keras(spec: L.LayerSpec, name: str) -> keras.layers.Layer:
+    """The Keras layer computing ``spec``, named ``name``."""
+    if isinstance(spec, L.Conv2D):
+        return keras.layers.Conv2D(
+            spec.filters, spec.kernel_size, strides=spec.strides, padding=spec.padding, use_bias=spec.use_bias, name=name
+        )
+    if isinstance(spec, L.Dense):
+        return keras.layers.Dense(spec.units, use_bias=spec.use_bias, name=name)
+    if isinstance(spec, L.BatchNormalization):
+        return keras.layers.BatchNormalization(epsilon=spec.epsilon, momentum=spec.momentum, name=name)
+    if isinstance(spec, L.Activation):
+        return keras.layers.Activation(spec.activation, name=name)
+    if isinstance(spec, L.MaxPooling2D):
+        return keras.layers.MaxPooling2D(spec.pool_size, strides=spec.strides, padding=spec.padding, name=name)
+    if isinstance(spec, L.AveragePooling2D):
+        return keras.layers.AveragePooling2D(spec.pool_size, strides=spec.strides, padding=spec.padding, name=name)
+    if isinstance(spec, L.GlobalAveragePooling2D):
+        return keras.layers.GlobalAveragePooling2D(name=name)
+    if isinstance(spec, L.Flatten):
+        return keras.layers.Flatten(name=name)
+    if isinstance(spec, L.Dropout):
+        return keras.layers.Dropout(spec.rate, name=name)
+    if isinstance(spec, L.Add):
+        return keras.layers.Add(name=name)
+    if isinstance(spec, L.Concatenate):
+        return keras.layers.Concatenate(axis=-1, name=name)
+    raise ValueError(f"node {name!r}: layer {spec!r} has no Keras equivalent")
+
+
+def graph_to_keras(graph: Graph, name: str | None = None) -> keras.Model:
+    """Build a functional Keras model from ``graph`` (see :meth:`Graph.to_keras`)."""
+    graph.validate()
+    tensors: dict[str, Any] = {}
+    weighted: list[tuple[keras.layers.Layer, list]] = []
+    for node in graph.nodes:
+        spec = graph.layer(node)
+        if isinstance(spec, L.Input):
+            tensors[node] = keras.Input(shape=spec.shape, name=node)
+            continue
+        layer = layer_to_keras(spec, node)
+        inputs = [tensors[source] for source in graph.inputs(node)]
+        tensors[node] = layer(inputs if spec.merges else inputs[0])
+        if graph.weights(node) is not None:
+            weighted.append((layer, graph.weights(node)))
+    model = keras.Model(tensors[graph.input_node], tensors[graph.output], name=name)
+    for layer, weights in weighted:
+        layer.set_weights(weights)
+    return model
+
+
+# ---------------------------------------------------------------------- reading Keras
+
+_SUPPORTED = (
+    "InputLayer, Conv2D, Dense, BatchNormalization, Activation, ReLU, Softmax, MaxPooling2D, "
+    "AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout, Add, Concatenate"
+)
+
+
+def _unsupported(layer: keras.layers.Layer, why: str = "") -> ValueError:
+    reason = f" ({why})" if why else ""
+    return ValueError(
+        f"layer {layer.name!r} ({type(layer).__name__}) is not supported by autonas.graph{reason}; "
+        f"supported layers: {_SUPPORTED}"
+    )
+
+
+def _activation_name(layer: keras.layers.Layer) -> str:
+    name = keras.activations.serialize(layer.activation)
+    if not isinstance(name, str) or name not in L.ACTIVATIONS:
+        raise _unsupported(layer, f"activation {name!r}")
+    return name
+
+
+def _check_channels_last(layer: keras.layers.Layer) -> None:
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise _unsupported(layer, "only channels_last data")
+
+
+def _specs_of(layer: keras.layers.Layer) -> list[L.LayerSpec]:
+    """The spec(s) computing a Keras layer: a linear layer and its activation become two."""
+    cls = type(layer)
+    if cls is keras.layers.Conv2D:
+        _check_channels_last(layer)
+        if tuple(layer.dilation_rate) != (1, 1) or layer.groups != 1:
+            raise _unsupported(layer, "dilation and groups must be 1")
+        if layer.padding not in ("same", "valid"):
+            raise _unsupported(layer, f"padding {layer.padding!r}")
+        main: L.LayerSpec = L.Conv2D(layer.filters, layer.kernel_size, layer.strides, layer.padding, layer.use_bias)
+        return [main, L.Activation(_activation_name(layer))]
+    if cls is keras.layers.Dense:
+        return [L.Dense(layer.units, layer.use_bias), L.Activation(_activation_name(layer))]
+    if cls is keras.layers.BatchNormalization:
+        if not (layer.center and layer.scale):
+            raise _unsupported(layer, "center and scale must be on")
+        return [L.BatchNormalization(layer.epsilon, layer.momentum)]
+    if cls is keras.layers.Activation:
+        return [L.Activation(_activation_name(layer))]
+    if cls is keras.layers.ReLU:
+        if layer.max_value is not None or layer.negative_slope != 0 or layer.threshold != 0:
+            raise _unsupported(layer, "only the plain ReLU")
+        return [L.Activation("relu")]
+    if cls is keras.layers.Softmax:
+        if layer.axis not in (-1, [-1]):
+            raise _unsupported(layer, "softmax over the last axis only")
+        return [L.Activation("softmax")]
+    if cls in (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D):
+        _check_channels_last(layer)
+        spec_cls = L.MaxPooling2D if cls is keras.layers.MaxPooling2D else L.AveragePooling2D
+        return [spec_cls(layer.pool_size, layer.strides, layer.padding)]
+    if cls is keras.layers.GlobalAveragePooling2D:
+        _check_channels_last(layer)
+        if layer.keepdims:
+            raise _unsupported(layer, "keepdims must be False")
+        return [L.GlobalAveragePooling2D()]
+    if cls is keras.layers.Flatten:
+        return [L.Flatten()]
+    if cls is keras.layers.Dropout:
+        return [L.Dropout(layer.rate)]
+    if cls is keras.layers.Add:
+        return [L.Add()]
+    if cls is keras.layers.Concatenate:
+        return [L.Concatenate()]
+    raise _unsupported(layer)
+
+
+def _add_keras_layer(graph: Graph, layer: keras.layers.Layer, inputs: list[str]) -> str:
+    """Add the node(s) of ``layer`` reading ``inputs``; returns the last node's name."""
+    specs = _specs_of(layer)
+    axis = getattr(layer, "axis", -1)
+    if isinstance(specs[0], (L.BatchNormalization, L.Concatenate)) and axis not in (-1, [-1]):
+        last_axis = len(graph.shape(inputs[0]))  # the batch axis counts in Keras
+        if axis not in (last_axis, [last_axis]):
+            raise _unsupported(layer, "only along the last axis")
+    if isinstance(specs[-1], L.Activation) and specs[-1].activation == "linear" and len(specs) == 2:
+        specs = specs[:1]
+    weights = layer.get_weights() or None
+    node = graph.add_layer(specs[0], inputs, name=layer.name, weights=weights)
+    for spec in specs[1:]:
+        node = graph.add_layer(spec, [node], name=_free_name(graph, f"{layer.name}_{spec.activation}"))
+    return node
+
+
+def _free_name(graph: Graph, base: str) -> str:
+    name, n = base, 1
+    while name in graph:
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
+def _history(arg: Any) -> Iterator[str]:
+    """Names of the layers producing the Keras tensors in a serialised call argument."""
+    if isinstance(arg, dict):
+        if arg.get("class_name") == "__keras_tensor__":
+            name, node_index, tensor_index = arg["config"]["keras_history"]
+            if node_index != 0 or tensor_index != 0:
+                raise ValueError(f"layer {name!r} is called more than once (shared layers are not supported)")
+            yield name
+        else:
+            for value in arg.values():
+                yield from _history(value)
+    elif isinstance(arg, (list, tuple)):
+        for value in arg:
+            yield from _history(value)
+
+
+def _input_shape(model: keras.Model) -> tuple[int, ...]:
+    if not model.built or not getattr(model, "inputs", None):
+        raise ValueError("model must be built with a known input shape (start it with keras.Input)")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError("only single-input, single-output models are supported")
+    shape = tuple(model.inputs[0].shape[1:])
+    if any(s is None for s in shape):
+        raise ValueError(f"model input shape {shape} must be fully known (no None besides the batch axis)")
+    return shape
+
+
+def keras_to_graph(model: keras.Model) -> Graph:
+    """Read a Keras model into a graph (see :meth:`Graph.from_keras`)."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
+    graph = Graph()
+    shape = _input_shape(model)
+    if isinstance(model, keras.Sequential):
+        input_name = model.inputs[0].name if getattr(model.inputs[0], "name", None) else "input"
+        node = graph.add_layer(L.Input(shape), name=_free_name(graph, _safe(input_name)))
+        for layer in model.layers:
+            node = _add_keras_layer(graph, layer, [node])
+        graph.output = node
+        return graph.validate()
+
+    config = model.get_config()
+    if len(_refs(config["input_layers"])) != 1 or len(_refs(config["output_layers"])) != 1:
+        raise ValueError("only single-input, single-output models are supported")
+    last_node: dict[str, str] = {}
+    for entry in config["layers"]:
+        layer = model.get_layer(entry["name"])
+        if isinstance(layer, keras.layers.InputLayer):
+            last_node[layer.name] = graph.add_layer(L.Input(shape), name=layer.name)
+            continue
+        if isinstance(layer, keras.Model):
+            raise _unsupported(layer, "nested models: call the layers directly")
+        calls = entry.get("inbound_nodes", [])
+        if len(calls) != 1:
+            raise ValueError(f"layer {layer.name!r} is called {len(calls)} times (shared layers are not supported)")
+        inputs = [last_node[name] for name in _history(calls[0])]
+        last_node[layer.name] = _add_keras_layer(graph, layer, inputs)
+    graph.output = last_node[_refs(config["output_layers"])[0][0]]
+    return graph.validate()
+
+
+def _refs(value: list) -> list:
+    """Keras writes one input/output reference as ``[name, 0, 0]`` and several as a list of them."""
+    return [value] if value and isinstance(value[0], str) else list(value)
+
+
+def _safe(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "_.-" else "_" for ch in name)
+    return cleaned if cleaned and (cleaned[0].isalpha() or cleaned[0] == "_") else f"input_{cleaned}"

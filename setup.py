@@ -1,0 +1,36 @@
+"""Install autonas: ``pip install -e .[test]`` for development."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="autonas",
+    version="0.1.0",
+    description="Neural architecture search for Keras: network morphism guided by Bayesian optimization",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["autonas", "autonas.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3",
+        "keras-tuner>=1.4",
+        "tensorboard",  # keras-tuner's tuners import it; TensorFlow >= 2.21 no longer installs it
+        "numpy>=1.26",
+        "scikit-learn>=1.3",
+        "networkx>=3",
+        "scipy>=1.10",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6"],
+        "docs": ["mkdocs>=1.5", "mkdocs-material", "mkdocstrings[python]"],
+        "ray": ["ray[default]>=2.9"],
+    },
+    entry_points={"console_scripts": ["autonas=autonas.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
