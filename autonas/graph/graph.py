@@ -144,6 +144,7 @@ class Graph:
             raise ValueError(f"node {node!r}: unknown layer {layer!r}")
         self._dag.nodes[node]["layer"] = layer
         self.set_weights(node, weights)
+        self._changed()
 
     def remove_node(self, node: str) -> None:
         """Remove a node that no other node reads."""
@@ -274,19 +275,32 @@ class Graph:
         return [shapes[source] for source in self.inputs(node)]
 
     def shapes(self) -> dict[str, Shape]:
-        """Output shape of every node; validates the graph on the way.
+        """Output shape of every node; checks the structure on the way.
 
         Raises:
-            ValueError: naming the offending node for a cycle, a shape mismatch,
-                a dangling node, an unknown layer or weights of the wrong shape.
+            ValueError: naming the offending node, for a cycle, a shape
+                mismatch, a dangling node or an unknown layer.
         """
         if self._shapes is None:
             self._shapes = self._infer_shapes()
         return self._shapes
 
     def validate(self) -> Graph:
-        """Check the graph; returns it. See :meth:`shapes` for what is checked."""
-        self.shapes()
+        """Check the structure (see :meth:`shapes`) and the weight shapes; returns the graph.
+
+        Raises:
+            ValueError: naming the offending node.
+        """
+        shapes = self.shapes()
+        for node in self.nodes:
+            weights = self.weights(node)
+            if weights is None:
+                continue
+            layer = self.layer(node)
+            expected = [tuple(s) for s in layer.weight_shapes([shapes[s] for s in self.inputs(node)])]
+            actual = [tuple(w.shape) for w in weights]
+            if actual != expected:
+                raise ValueError(f"node {node!r} ({layer.type}): weights have shapes {actual}, expected {expected}")
         return self
 
     def _infer_shapes(self) -> dict[str, Shape]:
@@ -306,17 +320,10 @@ class Graph:
             layer = self.layer(node)
             if not isinstance(layer, Input) and not self.inputs(node):
                 raise ValueError(f"node {node!r} ({layer.type}) has no inputs")
-            in_shapes = [shapes[s] for s in self.inputs(node)]
             try:
-                shapes[node] = layer.output_shape(in_shapes)
-                expected = layer.weight_shapes(in_shapes)
+                shapes[node] = layer.output_shape([shapes[s] for s in self.inputs(node)])
             except ShapeError as error:
                 raise ValueError(f"node {node!r} ({layer.type}): {error}") from None
-            weights = self.weights(node)
-            if weights is not None:
-                actual = [tuple(w.shape) for w in weights]
-                if actual != [tuple(s) for s in expected]:
-                    raise ValueError(f"node {node!r} ({layer.type}): weights have shapes {actual}, expected {expected}")
         reaches_output = nx.ancestors(self._dag, output) | {output}
         fed_by_input = nx.descendants(self._dag, source) | {source}
         for node in order:
@@ -366,6 +373,7 @@ class Graph:
         clone = Graph()
         for node in self.nodes:
             weights = self.weights(node)
+            weights = None if weights is None else [w.copy() for w in weights]
             clone._insert(node, self.layer(node), list(self.inputs(node)), weights)
         clone._counter = self._counter
         clone._output = self._output
