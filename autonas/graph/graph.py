@@ -68,6 +68,7 @@ class Graph:
         self._counter = 0
         self._output: str | None = None
         self._shapes: dict[str, Shape] | None = None
+        self._topological: list[str] | None = None
 
     # ------------------------------------------------------------------ building
     def add_layer(
@@ -122,6 +123,7 @@ class Graph:
 
     def _changed(self) -> None:
         self._shapes = None
+        self._topological = None
 
     def set_inputs(self, node: str, inputs: Sequence[str]) -> None:
         """Rewire ``node`` to read from ``inputs`` (in order)."""
@@ -181,8 +183,11 @@ class Graph:
     @property
     def nodes(self) -> list[str]:
         """Node names in a deterministic topological order (ties by insertion)."""
+        if self._topological is not None:
+            return list(self._topological)
         try:
-            return list(nx.lexicographical_topological_sort(self._dag, key=self._order.__getitem__))
+            self._topological = list(nx.lexicographical_topological_sort(self._dag, key=self._order.__getitem__))
+            return list(self._topological)
         except nx.NetworkXUnfeasible:
             cycle = nx.find_cycle(self._dag)
             raise ValueError(f"node {cycle[0][0]!r} is on a cycle: {[u for u, _ in cycle]}") from None
