@@ -1,0 +1,213 @@
+"""Training one trial: build the graph's Keras model, fit it, measure it.
+
+The runner knows nothing about how the graph was chosen. It trains with early
+stopping on validation loss (restoring the best epoch's weights), stops at a
+wall-clock deadline, and turns failures (NaN loss, out of memory, any other
+exception) into a failed result instead of raising.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autonas.graph import Graph
+
+__all__ = ["TrainingSettings", "TrialResult", "hyperparameter_space", "train_graph"]
+
+logger = logging.getLogger(__name__)
+
+
+def hyperparameter_space():
+    """The training settings as a ``keras_tuner.HyperParameters`` space (defaults are the values used).
+
+    ``learning_rate`` and ``batch_size`` apply to initial architectures;
+    ``fine_tune_factor`` scales the learning rate of morphed children, which
+    start from trained weights (see docs/morphism.md: a fresh optimiser at the
+    full rate undoes part of the inherited skill).
+    """
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("optimizer", ["adam"], default="adam")
+    hp.Choice("learning_rate", [3e-3, 1e-3, 3e-4], default=1e-3)
+    hp.Choice("batch_size", [32, 64, 128], default=32)
+    hp.Choice("fine_tune_factor", [1.0, 0.3, 0.1], default=0.1)
+    hp.Int("max_epochs", 5, 200, default=40)
+    hp.Int("patience", 1, 20, default=4)
+    return hp
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How a trial trains.
+
+    Attributes:
+        learning_rate: Adam's learning rate.
+        batch_size: Examples per step.
+        max_epochs: Epoch cap.
+        patience: Epochs without a better validation loss before stopping.
+        optimizer: Optimiser name known to ``keras.optimizers.get``.
+    """
+
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    max_epochs: int = 40
+    patience: int = 4
+    optimizer: str = "adam"
+
+    @classmethod
+    def from_hyperparameters(cls, hp, fine_tune: bool = False) -> TrainingSettings:
+        """Settings from a ``keras_tuner.HyperParameters`` of :func:`hyperparameter_space`."""
+        factor = hp.get("fine_tune_factor") if fine_tune else 1.0
+        return cls(
+            learning_rate=hp.get("learning_rate") * factor,
+            batch_size=hp.get("batch_size"),
+            max_epochs=hp.get("max_epochs"),
+            patience=hp.get("patience"),
+            optimizer=hp.get("optimizer"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrialResult:
+    """What training one graph gave.
+
+    Attributes:
+        status: ``"completed"`` or ``"failed"``.
+        graph: The graph with its trained weights (None when failed).
+        metrics: ``val_accuracy``, ``val_loss`` (of the restored best epoch), ``params``, ``macs``.
+        epochs: Epochs run.
+        seconds: Wall-clock training time.
+        error: Why it failed.
+    """
+
+    status: str
+    graph: Graph | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    epochs: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def _callbacks(patience: int, deadline: float | None, monitor: str | None):
+    import keras
+
+    class _Guard(keras.callbacks.Callback):
+        """Keeps the best epoch's weights (by ``monitor``), stops on patience, NaN or the deadline."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best = math.inf
+            self.best_epoch = -1
+            self.best_weights = None
+            self.wait = 0
+            self.reason: str | None = None
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                self.reason = "loss became NaN or infinite"
+                self.model.stop_training = True
+            elif deadline is not None and time.monotonic() > deadline:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.reason or monitor is None:
+                return
+            value = float((logs or {}).get(monitor, math.inf))
+            if value < self.best:
+                self.best, self.best_epoch, self.wait = value, epoch, 0
+                self.best_weights = self.model.get_weights()
+            else:
+                self.wait += 1
+                if self.wait >= patience:
+                    self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return _Guard()
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, MemoryError):
+        return True
+    name = type(error).__name__
+    return name == "ResourceExhaustedError" or "out of memory" in str(error).lower() or "OOM" in str(error)
+
+
+def train_graph(
+    graph: Graph,
+    x: np.ndarray,
+    y: np.ndarray,
+    settings: TrainingSettings,
+    *,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    epochs: int | None = None,
+    deadline: float | None = None,
+    seed: int | None = None,
+) -> TrialResult:
+    """Train ``graph`` (from its weights, if any) and measure it.
+
+    Args:
+        graph: The architecture; nodes without weights start from Keras's initialisation.
+        x: Preprocessed float32 images (N, H, W, C).
+        y: Class indices.
+        settings: Optimiser, learning rate, batch size, epoch cap, patience.
+        validation: ``(x_val, y_val)``; with it, early stopping on validation
+            loss restores the best epoch. Without it, exactly ``epochs`` epochs run.
+        epochs: Epochs to run (default ``settings.max_epochs``).
+        deadline: ``time.monotonic()`` value at which training stops early.
+        seed: Seed for Keras's initialisation and shuffling.
+
+    Returns:
+        A :class:`TrialResult`; failures are reported in it, not raised.
+    """
+    import keras
+
+    start = time.perf_counter()
+    guard = None
+    try:
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        model = graph.to_keras()
+        optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        guard = _callbacks(settings.patience, deadline, "val_loss" if validation is not None else None)
+        history = model.fit(
+            x,
+            y,
+            validation_data=validation,
+            epochs=epochs or settings.max_epochs,
+            batch_size=settings.batch_size,
+            callbacks=[guard],
+            verbose=0,
+        )
+    except Exception as error:  # noqa: BLE001 - a failed trial is recorded, the search goes on
+        reason = f"out of memory: {error}" if _is_out_of_memory(error) else f"{type(error).__name__}: {error}"
+        logger.warning("trial failed: %s", reason)
+        return TrialResult("failed", error=reason[:2000], seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    epochs_run = len(history.history.get("loss", []))
+    if guard.reason:
+        return TrialResult("failed", error=guard.reason, epochs=epochs_run, seconds=seconds)
+    trained = graph.copy().update_weights(model)
+    metrics: dict[str, float] = {"params": trained.num_params(), "macs": trained.macs()}
+    if validation is not None and guard.best_epoch >= 0:
+        metrics["val_loss"] = float(history.history["val_loss"][guard.best_epoch])
+        metrics["val_accuracy"] = float(history.history["val_accuracy"][guard.best_epoch])
+        metrics["best_epoch"] = guard.best_epoch + 1
+    elif validation is not None:
+        return TrialResult("failed", error="stopped before the first epoch ended", epochs=epochs_run, seconds=seconds)
+    metrics["seconds_per_epoch"] = seconds / max(epochs_run, 1)
+    return TrialResult("completed", trained, metrics, epochs_run, seconds)

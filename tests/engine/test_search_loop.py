@@ -1,0 +1,114 @@
+"""The search loop: failed trials are recorded and the search goes on; all-failing searches stop clearly."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from autonas.engine import Project, SearchBudget, SearchData, TrialsFailedError, run_search
+from autonas.execution import TrainingSettings, train_graph
+from autonas.graph import generators
+from autonas.morphism import Wider
+
+SETTINGS = TrainingSettings(max_epochs=2, patience=1)
+
+
+@dataclass(frozen=True)
+class _Proposal:
+    parent_id: str
+    operations: tuple
+    graph: object
+
+
+class _ScriptedSearcher:
+    """Proposes prepared graphs in order and remembers what it was told."""
+
+    def __init__(self, graphs):
+        self.graphs = list(graphs)
+        self.told = []
+
+    def tell(self, trial_id, graph, accuracy):
+        self.told.append((trial_id, graph.fingerprint(), accuracy))
+
+    def ask(self):
+        return _Proposal("1", (), self.graphs.pop(0)) if self.graphs else None
+
+
+def _data(digits):
+    x_train, _, y_train, _ = digits
+    return SearchData(x_train[:300], y_train[:300], x_train[300:400], y_train[300:400])
+
+
+def _broken(graph):
+    """A graph whose weights do not fit its layers: building it fails."""
+    broken = graph.copy()
+    dense = [n for n in broken.nodes if broken.layer(n).type == "Dense"][-1]
+    broken.set_weights(dense, [np.zeros((3, 3)), np.zeros(3)])
+    return broken
+
+
+def test_failed_trial_is_recorded_and_search_goes_on(tmp_path, digits):
+    mlp = generators.mlp((8, 8, 1), 10)
+    wider = Wider([n for n in mlp.nodes if mlp.layer(n).type == "Dense"][0], 160).apply(mlp)
+    searcher = _ScriptedSearcher([_broken(mlp), wider])
+    history = run_search(
+        project=Project(tmp_path / "p"),
+        searcher=searcher,
+        data=_data(digits),
+        initial=[("mlp", mlp)],
+        settings=SETTINGS,
+        fine_tune_settings=SETTINGS,
+        budget=SearchBudget(max_trials=3, deadline=None),
+        seed=0,
+    )
+    assert [r.status for r in history] == ["completed", "failed", "completed"]
+    assert "ValueError" in history[1].error
+    assert history[2].parent == 1
+    on_disk = Project(tmp_path / "p").load_trials()
+    assert [r.to_dict() for r in on_disk] == [r.to_dict() for r in history]
+    assert searcher.told[1][2] is None  # the searcher learns of the failure
+
+
+def test_consecutive_failures_with_nothing_completed_raise(tmp_path, digits):
+    mlp = generators.mlp((8, 8, 1), 10)
+    with pytest.raises(TrialsFailedError, match="3 trials failed in a row"):
+        run_search(
+            project=Project(tmp_path / "p"),
+            searcher=_ScriptedSearcher([_broken(mlp)] * 5),
+            data=_data(digits),
+            initial=[("broken", _broken(mlp))],
+            settings=SETTINGS,
+            fine_tune_settings=SETTINGS,
+            budget=SearchBudget(max_trials=10, deadline=None),
+        )
+
+
+def test_nan_loss_fails_the_trial(digits):
+    x_train, _, y_train, _ = digits
+    result = train_graph(
+        generators.mlp((8, 8, 1), 10),
+        x_train[:200] * 1e30,
+        y_train[:200],
+        TrainingSettings(learning_rate=1e10, max_epochs=2),
+        validation=(x_train[200:300], y_train[200:300]),
+    )
+    assert result.status == "failed"
+    assert "NaN" in result.error
+
+
+def test_training_restores_the_best_epoch(digits):
+    x_train, _, y_train, _ = digits
+    result = train_graph(
+        generators.cnn((8, 8, 1), 10),
+        x_train[:400],
+        y_train[:400],
+        TrainingSettings(max_epochs=6, patience=2),
+        validation=(x_train[400:600], y_train[400:600]),
+        seed=0,
+    )
+    assert result.status == "completed"
+    model = result.graph.to_keras()
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    loss, accuracy = model.evaluate(x_train[400:600], y_train[400:600], verbose=0)
+    assert loss == pytest.approx(result.metrics["val_loss"], rel=1e-4)
+    assert accuracy == pytest.approx(result.metrics["val_accuracy"], abs=1e-6)
