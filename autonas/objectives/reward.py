@@ -1,0 +1,286 @@
+"""The multi-objective reward: MONAS's mixed reward with hard constraints.
+
+MONAS (Hsu et al., "MONAS: Multi-Objective Neural Architecture Search using
+Reinforcement Learning", 2018) rewards a model with a weighted mix of its
+accuracy and its power or energy, and alternatively with its accuracy under hard
+constraints. :class:`Objective` offers both at once::
+
+    reward = alpha · accuracy − beta · energy_mj / energy_reference − gamma · params / size_reference
+
+for a model within every hard constraint (``max_params``, ``max_macs``,
+``max_energy``, ``max_latency``, ``max_power``); with ``beta = gamma = 0`` and
+constraints it is the hard-constraint variant, with no constraints the mixed one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from autonas.objectives._records import finite, metrics_of
+from autonas.objectives.energy_model import DEFAULT_ENERGY_MODEL, EnergyModel, graph_costs
+
+if TYPE_CHECKING:
+    from autonas.graph import Graph
+
+__all__ = ["Objective", "as_objective"]
+
+#: Constraint argument -> the metric it bounds (max_energy bounds ``energy_key``).
+_LIMITS = {"max_params": "params", "max_macs": "macs", "max_latency": "latency_ms", "max_power": "power_w"}
+#: Constraints whose metric the graph gives exactly (energy as the estimate).
+_KNOWN_BEFORE_TRAINING = ("max_params", "max_macs", "max_energy")
+
+
+def _positive(name: str, value: Any, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    number = finite(value)
+    if number is None or number <= 0:
+        raise ValueError(f"{name} must be a positive number{' or None' if optional else ''}, got {value!r}")
+
+
+class Objective:
+    """What the search maximises: a weighted mix of accuracy, energy and size, under hard constraints.
+
+    Reward of a completed trial within every constraint::
+
+        alpha · accuracy − beta · energy / energy_reference − gamma · params / size_reference
+
+    Normalisation divides each cost by a reference value: with the defaults a
+    model of 1 mJ per inference or of a million parameters costs ``beta`` or
+    ``gamma`` of reward. Set the references near the costs you expect (e.g. the
+    first model's) so the weights read as "accuracy points per reference".
+
+    Args:
+        alpha: Weight of the accuracy; default 1.0.
+        beta: Weight of the normalised energy per inference; default 0.0.
+        gamma: Weight of the normalised size (parameters); default 0.0.
+        energy_reference: Energy (mJ per example) that costs ``beta``; default 1.0.
+        size_reference: Parameter count that costs ``gamma``; default 1,000,000.
+        max_params: Hard limit on parameters; default None (no limit).
+        max_power: Hard limit on ``power_w`` (W), measured; default None.
+        max_latency: Hard limit on ``latency_ms`` (batch 1), measured; default None.
+        max_macs: Hard limit on MACs per example; default None.
+        max_energy: Hard limit on the energy (mJ per example); default None.
+        accuracy_key: Metric holding the accuracy; default ``"val_accuracy"``.
+        energy_key: Metric holding the energy; default ``"energy_mj"`` (measured
+            when a meter was available, else the estimate). Use
+            ``"estimated_energy_mj"`` to rank records exactly as
+            :meth:`predicted_reward` does, which always uses the estimate.
+        energy_model: Constants of the energy estimate; default Horowitz ISSCC
+            2014, 45 nm.
+
+    Raises:
+        ValueError: for a non-finite weight or a non-positive reference or limit.
+    """
+
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        beta: float = 0.0,
+        gamma: float = 0.0,
+        energy_reference: float = 1.0,
+        size_reference: float = 1_000_000,
+        max_params: int | None = None,
+        max_power: float | None = None,
+        max_latency: float | None = None,
+        max_macs: int | None = None,
+        max_energy: float | None = None,
+        accuracy_key: str = "val_accuracy",
+        energy_key: str = "energy_mj",
+        energy_model: EnergyModel = DEFAULT_ENERGY_MODEL,
+    ) -> None:
+        for name, weight in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
+            if finite(weight) is None:
+                raise ValueError(f"{name} must be a finite number, got {weight!r}")
+        _positive("energy_reference", energy_reference)
+        _positive("size_reference", size_reference)
+        limits = {
+            "max_params": max_params,
+            "max_power": max_power,
+            "max_latency": max_latency,
+            "max_macs": max_macs,
+            "max_energy": max_energy,
+        }
+        for name, limit in limits.items():
+            _positive(name, limit, optional=True)
+        self.alpha = alpha
+        self.beta = beta
+        self.gamma = gamma
+        self.energy_reference = energy_reference
+        self.size_reference = size_reference
+        self.max_params = max_params
+        self.max_power = max_power
+        self.max_latency = max_latency
+        self.max_macs = max_macs
+        self.max_energy = max_energy
+        self.accuracy_key = accuracy_key
+        self.energy_key = energy_key
+        self.energy_model = energy_model
+
+    @classmethod
+    def from_callable(cls, fn: Callable[[Mapping[str, Any]], float], **kwargs: Any) -> Objective:
+        """An objective whose reward is a user's function of the metrics.
+
+        ``fn(metrics)`` gets the trial's metrics dict (for :meth:`reward`) or,
+        for :meth:`predicted_reward`, the graph's costs (:func:`graph_costs`,
+        plus ``estimated_energy_mj``) with the predicted accuracy under
+        ``accuracy_key``. Hard constraints and failed trials are handled as for
+        the built-in reward.
+
+        Args:
+            fn: ``metrics -> reward`` to maximise.
+            **kwargs: Constraints and keys as for :class:`Objective`
+                (``max_params``, ..., ``accuracy_key``, ``energy_key``).
+
+        Example:
+            >>> objective = Objective.from_callable(lambda m: m["val_accuracy"] - m["macs"] / 1e9, max_params=10**6)
+        """
+        if not callable(fn):
+            raise ValueError(f"fn must be callable, got {fn!r}")
+        return _CallableObjective(fn, **kwargs)
+
+    def __repr__(self) -> str:
+        fields = ("alpha", "beta", "gamma", "energy_reference", "size_reference", *_LIMITS, "max_energy")
+        shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in fields if getattr(self, f) is not None)
+        return f"{type(self).__name__}({shown})"
+
+    # ------------------------------------------------------------------ constraints
+    def _limits(self, names: tuple[str, ...] | None = None) -> list[tuple[str, str, float]]:
+        """``(argument, metric, limit)`` of the constraints that are set."""
+        metric_of = {**_LIMITS, "max_energy": self.energy_key}
+        return [
+            (name, metric_of[name], getattr(self, name))
+            for name in (names or tuple(metric_of))
+            if getattr(self, name) is not None
+        ]
+
+    def violations(self, metrics: Mapping[str, Any]) -> list[str]:
+        """The constraints the metrics break, as ``"params 1200 > max_params 1000"``.
+
+        A constraint whose metric is missing (or not a finite number) is not
+        checked.
+        """
+        broken = []
+        for name, metric, limit in self._limits():
+            value = finite(metrics.get(metric))
+            if value is not None and value > limit:
+                broken.append(f"{metric} {value:g} > {name} {limit:g}")
+        return broken
+
+    def feasible_before_training(self, graph: Graph) -> bool:
+        """Whether ``graph`` meets every constraint known without training.
+
+        Checks ``max_params``, ``max_macs`` and ``max_energy`` (against the
+        estimated energy) on :func:`graph_costs`; ``max_latency`` and
+        ``max_power`` need a measurement and are checked by :meth:`reward`.
+        Use it as the searcher's ``constraint``: a graph failing it is never trained.
+        """
+        if not self._limits(_KNOWN_BEFORE_TRAINING):
+            return True
+        return self._feasible_costs(self._predicted_metrics(None, graph))
+
+    def _feasible_costs(self, costs: Mapping[str, Any]) -> bool:
+        """Whether the graph costs meet the constraints known before training."""
+        for _, metric, limit in self._limits(_KNOWN_BEFORE_TRAINING):
+            value = finite(costs.get(metric))
+            if value is not None and value > limit:
+                return False
+        return True
+
+    # ------------------------------------------------------------------ rewards
+    def _score(self, metrics: Mapping[str, Any]) -> float:
+        """The reward of metrics assumed complete and feasible."""
+        accuracy = finite(metrics.get(self.accuracy_key))
+        value = self.alpha * accuracy
+        if self.beta:
+            energy = finite(metrics.get(self.energy_key))
+            if energy is None:
+                raise ValueError(f"beta={self.beta} needs the metric {self.energy_key!r}, got {dict(metrics)}")
+            value -= self.beta * energy / self.energy_reference
+        if self.gamma:
+            params = finite(metrics.get("params"))
+            if params is None:
+                raise ValueError(f"gamma={self.gamma} needs the metric 'params', got {dict(metrics)}")
+            value -= self.gamma * params / self.size_reference
+        return float(value)
+
+    def reward(self, metrics: Any) -> float | None:
+        """The reward of a finished trial.
+
+        Args:
+            metrics: A trial's metrics dict, or a trial record (with ``metrics``
+                and ``status``).
+
+        Returns:
+            None for a failed trial (status other than ``"completed"``, or no
+            finite accuracy under ``accuracy_key``); ``-inf`` for a trial that
+            breaks a hard constraint (see :meth:`violations`); else the reward.
+
+        Raises:
+            ValueError: when a cost weighted by ``beta`` or ``gamma`` is missing.
+        """
+        found = metrics_of(metrics)
+        if found is None or finite(found.get(self.accuracy_key)) is None:
+            return None
+        if self.violations(found):
+            return -math.inf
+        return self._score(found)
+
+    def _predicted_metrics(self, accuracy: float | None, graph: Graph) -> dict[str, Any]:
+        costs = graph_costs(graph, self.energy_model)
+        costs["estimated_energy_mj"] = costs["energy_mj"]
+        costs[self.energy_key] = costs["energy_mj"]
+        if accuracy is not None:
+            costs[self.accuracy_key] = float(accuracy)
+        return costs
+
+    def predicted_reward(self, accuracy: float, graph: Graph) -> float:
+        """The reward of ``graph`` at a predicted accuracy, with its exactly known costs.
+
+        Costs come from :func:`graph_costs` (the energy is the estimate). This is
+        the searcher's ``objective(accuracy, graph)``. It stays finite so
+        searchers can average and rank with it: a graph breaking a constraint
+        known before training scores its reward minus ``1 + |alpha|``, below any
+        feasible graph of equal or lower costs (for accuracies in [0, 1]).
+        """
+        metrics = self._predicted_metrics(accuracy, graph)
+        value = self._score(metrics)
+        if not self._feasible_costs(metrics):
+            value -= 1.0 + abs(self.alpha)
+        return value
+
+
+class _CallableObjective(Objective):
+    """An :class:`Objective` scoring with a user's ``fn(metrics)``."""
+
+    def __init__(self, fn: Callable[[Mapping[str, Any]], float], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fn = fn
+
+    def _score(self, metrics: Mapping[str, Any]) -> float:
+        return float(self.fn(metrics))
+
+    def __repr__(self) -> str:
+        return f"Objective.from_callable({self.fn!r})"
+
+
+def as_objective(objective: Objective | Callable[[Mapping[str, Any]], float] | None) -> Objective:
+    """An :class:`Objective` from what a user passed.
+
+    Args:
+        objective: None (the accuracy alone: ``Objective()``), an
+            :class:`Objective`, or a callable ``fn(metrics) -> float``
+            (wrapped with :meth:`Objective.from_callable`).
+
+    Raises:
+        ValueError: for anything else.
+    """
+    if objective is None:
+        return Objective()
+    if isinstance(objective, Objective):
+        return objective
+    if callable(objective):
+        return Objective.from_callable(objective)
+    raise ValueError(f"objective must be None, an Objective or a callable fn(metrics) -> float, got {objective!r}")
