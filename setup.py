@@ -24,7 +24,9 @@ setup(
         "scipy>=1.10",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7"],
+        "plot": ["matplotlib>=3.7"],
+        "nvml": ["nvidia-ml-py"],
         "docs": ["mkdocs>=1.5", "mkdocs-material", "mkdocstrings[python]"],
         "ray": ["ray[default]>=2.9"],
     },

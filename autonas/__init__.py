@@ -1,7 +1,8 @@
 """autonas: neural architecture search for Keras by network morphism and Bayesian optimization."""
 
+from autonas.objectives import Objective
 from autonas.tasks import AutoImageClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoImageClassifier", "__version__"]
+__all__ = ["AutoImageClassifier", "Objective", "__version__"]

@@ -1,61 +1,107 @@
-"""The ``autonas`` command line."""
+"""The ``autonas`` command line: ``autonas demo`` and ``autonas fit``."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["main"]
 
 
-def _demo(args: argparse.Namespace) -> int:
-    import numpy as np
+def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | None) -> None:
+    parser.add_argument("--time-limit", type=float, default=time_limit, help=f"seconds for the search (default {time_limit})")
+    parser.add_argument("--max-trials", type=int, default=None, help="stop after this many trials (default: no limit)")
+    parser.add_argument("--searcher", choices=["bayesian", "random"], default="bayesian", help="default bayesian")
+    parser.add_argument("--directory", default="autonas_projects", help="folder of project folders (default autonas_projects)")
+    parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
+
+def _classifier(args: argparse.Namespace, project_name: str):
+    from autonas import AutoImageClassifier
+
+    return AutoImageClassifier(
+        max_trials=args.max_trials,
+        time_limit=args.time_limit,
+        searcher=args.searcher,
+        directory=args.directory,
+        project_name=project_name,
+        overwrite=args.overwrite,
+        seed=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
+
+
+def _save(model, output: str) -> str:
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return str(path)
+
+
+def _demo(args: argparse.Namespace) -> int:
     from autonas.datasets import load_digits
-    from autonas.graph import generators
 
     x_train, x_test, y_train, y_test = load_digits()
-    x_train = x_train[..., None].astype("float32") / 255.0
-    x_test = x_test[..., None].astype("float32") / 255.0
-    num_classes = int(y_train.max()) + 1
-    print(f"digits: {len(x_train)} training and {len(x_test)} test images of shape {x_train.shape[1:]}")
-    graphs = {name: getattr(generators, name)(x_train.shape[1:], num_classes) for name in generators.__all__}
-    for name, graph in graphs.items():
-        print(f"  initial architecture {name:<9} {len(graph):>3} nodes {graph.num_params():>8,} params {graph.macs():>10,} MACs")
-
-    import keras
-
-    keras.utils.set_random_seed(args.seed)
-    graph = graphs["cnn"]
-    model = graph.to_keras()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    start = time.perf_counter()
-    model.fit(
-        x_train,
-        y_train,
-        validation_split=0.2,
-        epochs=args.epochs,
-        batch_size=32,
-        verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)],
+    print(
+        f"digits: {len(x_train)} training and {len(x_test)} test images of shape {x_train.shape[1:]} (uint8); "
+        f"searching for {args.time_limit:.0f} s"
     )
-    seconds = time.perf_counter() - start
-    accuracy = float(np.mean(model.predict(x_test, verbose=0).argmax(axis=1) == y_test))
-    graph.update_weights(model)
-    print(f"trained the cnn for up to {args.epochs} epochs in {seconds:.1f} s: test accuracy {accuracy:.4f}")
+    start = time.monotonic()
+    classifier = _classifier(args, "digits_demo").fit(x_train, y_train)
+    classifier.leaderboard(top=10)
+    accuracy = classifier.score(x_test, y_test)
+    output = _save(classifier.export_model(), args.output or os.path.join(args.directory, "digits_demo", "best.keras"))
+    print(f"test accuracy {accuracy:.4f} after {time.monotonic() - start:.0f} s; exported model: {output}")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    try:
+        archive = np.load(args.data, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        print(f"autonas fit: cannot read --data {args.data!r}: {error}", file=sys.stderr)
+        return 2
+    missing = {"x", "y"} - set(archive.files)
+    if missing:
+        print(f"autonas fit: --data {args.data!r} must hold arrays x and y; missing {sorted(missing)}", file=sys.stderr)
+        return 2
+    project_name = args.project_name or Path(args.data).stem
+    try:
+        classifier = _classifier(args, project_name).fit(archive["x"], archive["y"], validation_split=args.validation_split)
+    except ValueError as error:
+        print(f"autonas fit: {error}", file=sys.stderr)
+        return 2
+    classifier.leaderboard(top=10)
+    print(f"exported model: {_save(classifier.export_model(), args.output)}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``autonas`` command."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parser = argparse.ArgumentParser(prog="autonas", description=__doc__)
+    parser = argparse.ArgumentParser(prog="autonas", description="Neural architecture search for Keras.")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="train on scikit-learn's digits and print the test accuracy")
-    demo.add_argument("--epochs", type=int, default=40, help="epoch cap (default 40)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    demo = commands.add_parser("demo", help="search on scikit-learn's digits and report the test accuracy")
+    _add_search_options(demo, time_limit=180.0)
+    demo.add_argument("--output", default=None, help="where to save the model (default DIRECTORY/digits_demo/best.keras)")
     demo.set_defaults(run=_demo)
+
+    fit = commands.add_parser("fit", help="search on images in an .npz file (arrays x and y)")
+    fit.add_argument("--data", required=True, help=".npz file with arrays x (N, H, W[, C]) and y (N,)")
+    fit.add_argument("--output", default="best.keras", help="where to save the model (default best.keras)")
+    fit.add_argument("--project-name", default=None, help="project folder name (default: the data file's name)")
+    fit.add_argument("--validation-split", type=float, default=0.2, help="default 0.2")
+    _add_search_options(fit, time_limit=600.0)
+    fit.set_defaults(run=_fit)
+
     args = parser.parse_args(argv)
     return args.run(args)

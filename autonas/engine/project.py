@@ -38,7 +38,8 @@ class TrialRecord:
         parent: The parent trial's id, None for an initial architecture.
         operations: The morphism operations applied to the parent (as JSON configs).
         fingerprint: The architecture's fingerprint.
-        metrics: ``val_accuracy``, ``val_loss``, ``params``, ``macs``, ...
+        metrics: ``val_accuracy``, ``val_loss``, ``params``, ``macs``, latency,
+            energy with its ``energy_source``, ...
         epochs: Epochs trained.
         seconds: Training wall-clock seconds.
         status: ``"completed"`` or ``"failed"``.
@@ -51,7 +52,7 @@ class TrialRecord:
     parent: int | None
     operations: list[dict[str, Any]]
     fingerprint: str
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     epochs: int = 0
     seconds: float = 0.0
     status: str = "completed"

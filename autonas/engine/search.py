@@ -117,7 +117,7 @@ def run_search(
     if history:
         logger.info("resuming: %d finished trials in %s", len(history), project.path)
 
-    failures = 0
+    failures = rejected = 0
     pending = [(name, graph) for name, graph in initial if graph.fingerprint() not in tried]
     while True:
         if budget.max_trials is not None and len(history) >= budget.max_trials:
@@ -138,7 +138,8 @@ def run_search(
             trial_settings = fine_tune_settings
         if accept is not None and not accept(graph):
             logger.info("skipping %s: it breaks a constraint", name)
-            searcher.tell(f"rejected-{graph.fingerprint()[:12]}", graph, None)
+            rejected += 1
+            searcher.tell(f"rejected-{rejected}", graph, None)
             continue
         trial_id = max((r.id for r in history), default=0) + 1
         deadline = None if budget.deadline is None else budget.deadline - reserve

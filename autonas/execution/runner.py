@@ -26,10 +26,11 @@ logger = logging.getLogger(__name__)
 def hyperparameter_space():
     """The training settings as a ``keras_tuner.HyperParameters`` space (defaults are the values used).
 
-    ``learning_rate`` and ``batch_size`` apply to initial architectures;
-    ``fine_tune_factor`` scales the learning rate of morphed children, which
-    start from trained weights (see docs/morphism.md: a fresh optimiser at the
-    full rate undoes part of the inherited skill).
+    ``learning_rate``, ``batch_size``, ``max_epochs`` and ``patience`` apply to
+    initial architectures. Morphed children start from trained weights, so
+    they train for at most ``fine_tune_epochs`` at ``learning_rate ×
+    fine_tune_factor`` (see docs/morphism.md: a fresh optimiser at the full
+    rate undoes part of the inherited skill).
     """
     import keras_tuner
 
@@ -38,7 +39,8 @@ def hyperparameter_space():
     hp.Choice("learning_rate", [3e-3, 1e-3, 3e-4], default=1e-3)
     hp.Choice("batch_size", [32, 64, 128], default=32)
     hp.Choice("fine_tune_factor", [1.0, 0.3, 0.1], default=0.1)
-    hp.Int("max_epochs", 5, 200, default=40)
+    hp.Int("max_epochs", 5, 200, default=30)
+    hp.Int("fine_tune_epochs", 2, 100, default=12)
     hp.Int("patience", 1, 20, default=4)
     return hp
 
@@ -57,7 +59,7 @@ class TrainingSettings:
 
     learning_rate: float = 1e-3
     batch_size: int = 32
-    max_epochs: int = 40
+    max_epochs: int = 30
     patience: int = 4
     optimizer: str = "adam"
 
@@ -68,7 +70,7 @@ class TrainingSettings:
         return cls(
             learning_rate=hp.get("learning_rate") * factor,
             batch_size=hp.get("batch_size"),
-            max_epochs=hp.get("max_epochs"),
+            max_epochs=hp.get("fine_tune_epochs") if fine_tune else hp.get("max_epochs"),
             patience=hp.get("patience"),
             optimizer=hp.get("optimizer"),
         )
@@ -84,7 +86,9 @@ class TrialResult:
     Attributes:
         status: ``"completed"`` or ``"failed"``.
         graph: The graph with its trained weights (None when failed).
-        metrics: ``val_accuracy``, ``val_loss`` (of the restored best epoch), ``params``, ``macs``.
+        metrics: ``val_accuracy``, ``val_loss`` (of the restored best epoch),
+            ``params``, ``macs`` and, when measured, the costs of
+            :func:`autonas.objectives.measure_costs`.
         epochs: Epochs run.
         seconds: Wall-clock training time.
         error: Why it failed.
@@ -92,7 +96,7 @@ class TrialResult:
 
     status: str
     graph: Graph | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     epochs: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -156,6 +160,7 @@ def train_graph(
     epochs: int | None = None,
     deadline: float | None = None,
     seed: int | None = None,
+    measure: bool = True,
 ) -> TrialResult:
     """Train ``graph`` (from its weights, if any) and measure it.
 
@@ -169,6 +174,8 @@ def train_graph(
         epochs: Epochs to run (default ``settings.max_epochs``).
         deadline: ``time.monotonic()`` value at which training stops early.
         seed: Seed for Keras's initialisation and shuffling.
+        measure: Add the costs of :func:`autonas.objectives.measure_costs`
+            (model bytes, latency, energy with its source, ...) to the metrics.
 
     Returns:
         A :class:`TrialResult`; failures are reported in it, not raised.
@@ -202,7 +209,7 @@ def train_graph(
     if guard.reason:
         return TrialResult("failed", error=guard.reason, epochs=epochs_run, seconds=seconds)
     trained = graph.copy().update_weights(model)
-    metrics: dict[str, float] = {"params": trained.num_params(), "macs": trained.macs()}
+    metrics: dict[str, Any] = {"params": trained.num_params(), "macs": trained.macs()}
     if validation is not None and guard.best_epoch >= 0:
         metrics["val_loss"] = float(history.history["val_loss"][guard.best_epoch])
         metrics["val_accuracy"] = float(history.history["val_accuracy"][guard.best_epoch])
@@ -210,4 +217,8 @@ def train_graph(
     elif validation is not None:
         return TrialResult("failed", error="stopped before the first epoch ended", epochs=epochs_run, seconds=seconds)
     metrics["seconds_per_epoch"] = seconds / max(epochs_run, 1)
+    if measure:
+        from autonas.objectives import measure_costs
+
+        metrics.update(measure_costs(trained, model))
     return TrialResult("completed", trained, metrics, epochs_run, seconds)

@@ -136,9 +136,9 @@ class ImagePreprocessing:
     @classmethod
     def fit(cls, x: np.ndarray) -> ImagePreprocessing:
         """Learn per-channel mean and variance of ``x`` (N, H, W, C)."""
-        values = x.astype(np.float64)
-        variance = np.maximum(values.var(axis=(0, 1, 2)), 1e-12)
-        return cls(tuple(values.mean(axis=(0, 1, 2)).tolist()), tuple(variance.tolist()))
+        mean = x.mean(axis=(0, 1, 2), dtype=np.float64)
+        variance = np.maximum(x.var(axis=(0, 1, 2), dtype=np.float64), 1e-12)
+        return cls(tuple(mean.tolist()), tuple(variance.tolist()))
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Standardised float32 images."""

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from autonas.engine.project import Project, TrialRecord
-from autonas.engine.search import SearchBudget, SearchData, final_fit_epochs, run_search
+from autonas.engine.search import SearchBudget, SearchData, TrialsFailedError, final_fit_epochs, run_search
 from autonas.execution.runner import TrainingSettings, hyperparameter_space, train_graph
 from autonas.graph import Graph, generators
 from autonas.tasks.data import ImagePreprocessing, LabelEncoder, check_images, check_labels, from_dataset
@@ -22,6 +22,20 @@ __all__ = ["AutoImageClassifier"]
 logger = logging.getLogger(__name__)
 
 _SEARCHERS = ("bayesian", "random")
+#: Initial architectures, each with ever slimmer settings to try under size constraints.
+_INITIAL = (
+    (
+        "cnn",
+        (
+            {},
+            {"filters": 16, "max_filters": 64, "hidden_units": 32},
+            {"filters": 8, "max_filters": 32, "hidden_units": 0},
+            {"filters": 4, "max_filters": 16, "hidden_units": 0},
+        ),
+    ),
+    ("resnet", ({}, {"filters": 8}, {"filters": 4}, {"filters": 2})),
+    ("densenet", ({}, {"growth_rate": 6, "initial_filters": 12}, {"growth_rate": 3, "initial_filters": 6})),
+)
 
 
 def _positive(value: Any, name: str, kind: type) -> None:
@@ -50,8 +64,19 @@ class AutoImageClassifier:
         overwrite: Delete the project folder first.
         seed: Seed of the search and of training.
         verbose: 1 prints a line per trial, 0 is quiet.
-        max_model_size: Largest number of parameters a trained model may have.
-        executor: Reserved for parallel execution (trials run in this process for now).
+        max_model_size: Largest model, in bytes of float32 weights (4 per
+            parameter); larger candidates are never trained.
+        max_params: Largest number of parameters; larger candidates are never trained.
+        max_power: Largest power in watts during inference (measured after
+            training; a trial above it cannot be the best).
+        max_latency: Largest latency in ms at batch 1 (measured after training,
+            like ``max_power``).
+        objective: What the search maximises: None (validation accuracy), an
+            :class:`autonas.objectives.Objective` (MONAS's mix of accuracy,
+            energy and size, with its own constraints), or a callable
+            ``fn(metrics) -> float``.
+        executor: Where trials run. Only None (in this process, one after the
+            other) is available in this version; parallel executors are planned.
     """
 
     def __init__(
@@ -66,6 +91,10 @@ class AutoImageClassifier:
         verbose: int = 1,
         max_model_size: int | None = None,
         executor: Any = None,
+        max_params: int | None = None,
+        max_power: float | None = None,
+        max_latency: float | None = None,
+        objective: Any = None,
     ) -> None:
         self.max_trials = max_trials
         self.time_limit = time_limit
@@ -77,31 +106,76 @@ class AutoImageClassifier:
         self.verbose = verbose
         self.max_model_size = max_model_size
         self.executor = executor
+        self.max_params = max_params
+        self.max_power = max_power
+        self.max_latency = max_latency
+        self.objective = objective
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         _positive(self.max_trials, "max_trials", int)
         _positive(self.time_limit, "time_limit", float)
         _positive(self.max_model_size, "max_model_size", int)
+        if self.executor is not None:
+            raise ValueError(f"executor must be None (trials run in this process) in this version, got {self.executor!r}")
         if isinstance(self.searcher, str) and self.searcher not in _SEARCHERS:
             raise ValueError(f"searcher must be one of {_SEARCHERS} or a searcher object, got {self.searcher!r}")
         if not isinstance(self.searcher, str) and not (hasattr(self.searcher, "ask") and hasattr(self.searcher, "tell")):
             raise ValueError(f"searcher must be one of {_SEARCHERS} or have ask() and tell(), got {self.searcher!r}")
+
+    def _make_objective(self):
+        """The :class:`~autonas.objectives.Objective` with the constraints given here.
+
+        Raises:
+            ValueError: for a bad objective or limit, or limits given both here and in an Objective.
+        """
+        from autonas.objectives import Objective, as_objective
+
+        limits = {"max_params": self.max_params, "max_power": self.max_power, "max_latency": self.max_latency}
+        limits = {name: value for name, value in limits.items() if value is not None}
+        if self.objective is None:
+            return Objective(**limits)
+        if isinstance(self.objective, Objective):
+            if limits:
+                raise ValueError(f"give {sorted(limits)} either to AutoImageClassifier or to its objective, not both")
+            return self.objective
+        if callable(self.objective):
+            return Objective.from_callable(self.objective, **limits)
+        return as_objective(self.objective)  # raises the ValueError for anything else
+
+    def _constraint(self):
+        """The hard constraints known before training, as one ``graph -> bool``."""
+        objective, size = self.objective_, self.max_model_size
+
+        def feasible(graph: Graph) -> bool:
+            too_big = size is not None and graph.num_params() * 4 > size
+            return not too_big and objective.feasible_before_training(graph)
+
+        return feasible
 
     def _make_searcher(self):
         if not isinstance(self.searcher, str):
             return self.searcher
         from autonas import search
 
-        constraint = None
-        if self.max_model_size is not None:
-            limit = self.max_model_size
-
-            def constraint(graph: Graph) -> bool:
-                return graph.num_params() <= limit
-
         cls = search.BayesianSearcher if self.searcher == "bayesian" else search.RandomSearcher
-        return cls(seed=self.seed, constraint=constraint)
+        return cls(seed=self.seed, objective=self.objective_.predicted_reward, constraint=self._constraint())
+
+    def _initial_graphs(self) -> list[tuple[str, Graph]]:
+        """The initial architectures, each slimmed (halved widths) until it meets the constraints.
+
+        An architecture still too big at an eighth of its widths is left out.
+        """
+        num_classes = len(self.classes_)
+        feasible = self._constraint()
+        initial = []
+        for name, ladder in _INITIAL:
+            for kwargs in ladder:
+                graph = getattr(generators, name)(self.input_shape_, num_classes, **kwargs)
+                if feasible(graph):
+                    initial.append((name if not kwargs else f"{name} (slim: {kwargs})", graph))
+                    break
+        return initial
 
     def _split(self, x: np.ndarray, y: np.ndarray, validation_split: Any, validation_data: Any):
         """Training and validation arrays (images (N, H, W, C), class indices)."""
@@ -128,6 +202,24 @@ class AutoImageClassifier:
         stratify = y if min(n_val, len(y) - n_val) >= classes else None
         return train_test_split(x, y, test_size=n_val, stratify=stratify, random_state=self.seed or 0)
 
+    def _prepare_data(self, x: Any, y: Any, validation_split: Any, validation_data: Any) -> SearchData:
+        """Check and encode the input, split it, learn the preprocessing; sets the data attributes."""
+        if y is None and hasattr(x, "element_spec"):
+            x, y = from_dataset(x)
+        elif y is None:
+            raise ValueError("y is required unless x is a tf.data.Dataset of (image, label) pairs")
+        raw = np.asarray(x)
+        x = check_images(raw, "x")
+        y = check_labels(y, len(x), "y")
+        self.encoder_ = LabelEncoder().fit(y, "y")
+        x_train, x_val, y_train, y_val = self._split(x, self.encoder_.transform(y), validation_split, validation_data)
+        self.classes_ = self.encoder_.classes_
+        self.image_shape_ = tuple(int(s) for s in raw.shape[1:])
+        self.input_shape_ = tuple(int(s) for s in x.shape[1:])
+        self.preprocessing_ = ImagePreprocessing.fit(x_train)
+        transform = self.preprocessing_.transform
+        return SearchData(transform(x_train), y_train, transform(x_val), y_val)
+
     # ------------------------------------------------------------------ fit
     def fit(
         self,
@@ -146,89 +238,74 @@ class AutoImageClassifier:
             validation_split: Fraction of ``x`` held out (stratified) when
                 ``validation_data`` is not given.
             validation_data: ``(x_val, y_val)`` to use for validation instead.
-            epochs: Epoch cap per trial (default 40, with early stopping).
+            epochs: Epoch cap per trial (default 30 for initial architectures
+                and 12 for morphed children, with early stopping).
 
         Returns:
             self
 
         Raises:
             ValueError: for bad input, before any training.
-            autonas.engine.search.TrialsFailedError: if every trial fails.
+            autonas.engine.TrialsFailedError: if no trial completes.
         """
         start = time.monotonic()
         self._check_params()
         _positive(epochs, "epochs", int)
-        if y is None and hasattr(x, "element_spec"):
-            x, y = from_dataset(x)
-        elif y is None:
-            raise ValueError("y is required unless x is a tf.data.Dataset of (image, label) pairs")
-        raw = np.asarray(x)
-        x = check_images(raw, "x")
-        y = check_labels(y, len(x), "y")
-        self.encoder_ = LabelEncoder().fit(y, "y")
-        x_train, x_val, y_train, y_val = self._split(x, self.encoder_.transform(y), validation_split, validation_data)
-        self.classes_ = self.encoder_.classes_
-        self.image_shape_ = tuple(int(s) for s in raw.shape[1:])
-        self.input_shape_ = tuple(int(s) for s in x.shape[1:])
-        self.preprocessing_ = ImagePreprocessing.fit(x_train)
-        data = SearchData(
-            self.preprocessing_.transform(x_train), y_train, self.preprocessing_.transform(x_val), y_val
-        )
-
+        self.objective_ = self._make_objective()
+        data = self._prepare_data(x, y, validation_split, validation_data)
         hp = hyperparameter_space()
         if epochs is not None:
             hp.values["max_epochs"] = epochs
-        settings = TrainingSettings.from_hyperparameters(hp)
-        fine_tune = TrainingSettings.from_hyperparameters(hp, fine_tune=True)
+            hp.values["fine_tune_epochs"] = min(epochs, hp.get("fine_tune_epochs"))
         self.hyperparameters_ = hp
+        fine_tune = TrainingSettings.from_hyperparameters(hp, fine_tune=True)
 
         project = Project(Path(self.directory) / self.project_name, overwrite=self.overwrite)
         project.check_config(
             {"task": "image_classification", "input_shape": list(self.input_shape_), "classes": self.classes_.tolist()}
         )
-        num_classes = len(self.classes_)
-        initial = [(name, getattr(generators, name)(self.input_shape_, num_classes)) for name in ("cnn", "resnet", "densenet")]
-        if self.max_model_size is not None:
-            initial = [(n, g) for n, g in initial if g.num_params() <= self.max_model_size]
-            if not initial:
-                initial = [("cnn", generators.cnn(self.input_shape_, num_classes, filters=8, max_filters=32, hidden_units=0))]
-        max_trials = self.max_trials
-        if max_trials is None and self.time_limit is None:
-            max_trials = 10
+        max_trials = 10 if self.max_trials is None and self.time_limit is None else self.max_trials
         deadline = None if self.time_limit is None else start + float(self.time_limit)
         progress = Progress(self.verbose, max_trials, deadline)
-        history = run_search(
+        self.history_ = run_search(
             project=project,
             searcher=self._make_searcher(),
             data=data,
-            initial=initial,
-            settings=settings,
+            initial=self._initial_graphs(),
+            settings=TrainingSettings.from_hyperparameters(hp),
             fine_tune_settings=fine_tune,
             budget=SearchBudget(max_trials, deadline),
             seed=self.seed,
-            accept=None if self.max_model_size is None else (lambda g: g.num_params() <= self.max_model_size),
+            accept=self._constraint(),
             on_trial=progress.trial,
         )
-        self.history_ = history
-        completed = [r for r in history if r.status == "completed"]
-        if not completed:
-            raise RuntimeError("no trial completed; see history_ for the reasons")
-        best = max(completed, key=lambda r: (r.metrics["val_accuracy"], -r.metrics["val_loss"]))
-        self.best_trial_ = best
-        graph = project.load_graph(best.id)
-        graph = self._final_fit(graph, best, data, fine_tune, deadline)
-        project.save_final(graph, {"trial": best.id, "fingerprint": best.fingerprint})
+        self.project_path_ = project.path
+        self.best_trial_ = self._best_trial()
+        graph = self._final_fit(project.load_graph(self.best_trial_.id), self.best_trial_, data, fine_tune, deadline)
+        project.save_final(graph, {"trial": self.best_trial_.id, "fingerprint": self.best_trial_.fingerprint})
         self.best_graph_ = graph
         self.best_model_ = self._export(graph)
-        progress.done(best, time.monotonic() - start)
+        progress.done(self.best_trial_, time.monotonic() - start)
         return self
+
+    def _best_trial(self) -> TrialRecord:
+        """The completed trial of highest reward within the constraints (ties: lower validation loss).
+
+        Raises:
+            TrialsFailedError: if no trial completed within the constraints.
+        """
+        scored = [(self.objective_.reward(r), r) for r in self.history_]
+        scored = [(reward, r) for reward, r in scored if reward is not None and reward != -np.inf]
+        if not scored:
+            raise TrialsFailedError("no trial completed within the constraints; see history_ for the reasons")
+        return max(scored, key=lambda pair: (pair[0], -pair[1].metrics["val_loss"]))[1]
 
     def _final_fit(self, graph: Graph, best: TrialRecord, data: SearchData, settings, deadline) -> Graph:
         """Fine-tune the best graph on training + validation data, within the time left."""
         x = np.concatenate([data.x_train, data.x_val])
         y = np.concatenate([data.y_train, data.y_val])
         result = train_graph(
-            graph, x, y, settings, epochs=final_fit_epochs(best), deadline=deadline, seed=self.seed
+            graph, x, y, settings, epochs=final_fit_epochs(best), deadline=deadline, seed=self.seed, measure=False
         )
         if result.status != "completed":
             logger.warning("final fit failed (%s); keeping the best trial's weights", result.error)
@@ -254,14 +331,75 @@ class AutoImageClassifier:
         outputs = network(x)
         return keras.Model(raw, outputs, name="autonas_image_classifier")
 
-    def export_model(self):
-        """The best model with preprocessing inside: takes the raw arrays ``fit`` took.
+    def export_model(self, trial_id: int | None = None):
+        """A model with preprocessing inside: it takes the raw arrays ``fit`` took.
 
         ``model.save("model.keras")`` writes a file plain Keras loads
         (``keras.models.load_model``) without importing autonas.
+
+        Args:
+            trial_id: None for the best model (after the final fit), or the id
+                of any trial (e.g. a member of :meth:`pareto_front`), with the
+                weights it trained.
+
+        Raises:
+            ValueError: if not fitted, or the trial does not exist or did not complete.
         """
         self._check_fitted()
-        return self.best_model_
+        if trial_id is None:
+            return self.best_model_
+        record = next((r for r in self.history_ if r.id == trial_id), None)
+        if record is None or record.status != "completed":
+            raise ValueError(f"trial_id {trial_id!r} is not a completed trial of this search")
+        return self._export(Project(self.project_path_).load_graph(trial_id))
+
+    def pareto_front(self) -> list[TrialRecord]:
+        """The trials no other beats on validation accuracy, energy per inference and size at once.
+
+        Trials that failed or break a constraint are left out.
+        """
+        from autonas.objectives import pareto_front
+
+        self._check_fitted()
+        allowed = [r for r in self.history_ if self.objective_.reward(r) not in (None, -np.inf)]
+        return pareto_front(allowed)
+
+    def plot_pareto(self, path: str | os.PathLike) -> Path:
+        """Write a PNG of the trials' accuracy against energy (marker area: size), the front highlighted.
+
+        Needs matplotlib (``pip install autonas[plot]``).
+        """
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError as error:
+            raise ImportError("plot_pareto needs matplotlib: pip install autonas[plot]") from error
+        self._check_fitted()
+        front = {r.id for r in self.pareto_front()}
+        done = [r for r in self.history_ if r.status == "completed"]
+        figure, axes = plt.subplots(figsize=(6, 4.5))
+        for members, style in ((False, {"color": "0.6", "label": "trials"}), (True, {"color": "C3", "label": "Pareto front"})):
+            chosen = [r for r in done if (r.id in front) == members]
+            if chosen:
+                axes.scatter(
+                    [r.metrics.get("energy_mj", np.nan) for r in chosen],
+                    [r.metrics["val_accuracy"] for r in chosen],
+                    s=[20 + 200 * r.metrics["params"] / max(x.metrics["params"] for x in done) for r in chosen],
+                    alpha=0.8,
+                    **style,
+                )
+        sources = sorted({str(r.metrics.get("energy_source", "?")) for r in done})
+        axes.set_xlabel(f"energy per inference (mJ, {', '.join(sources)})")
+        axes.set_ylabel("validation accuracy")
+        axes.set_title("autonas trials (marker area: parameters)")
+        axes.legend()
+        path = Path(path)
+        figure.tight_layout()
+        figure.savefig(path, dpi=120)
+        plt.close(figure)
+        return path
 
     def _raw(self, x: Any) -> np.ndarray:
         x = np.asarray(x)

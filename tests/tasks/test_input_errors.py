@@ -35,6 +35,7 @@ def _fit(tmp_path, x, y, **kwargs):
         (_images(), _labels(), {"time_limit": -5.0}, "time_limit must be a positive number"),
         (_images(), _labels(), {"max_trials": 0}, "max_trials must be a positive int"),
         (_images(), _labels(), {"searcher": "genetic"}, "searcher must be one of"),
+        (_images(), _labels(), {"executor": "ray"}, "executor must be None"),
         (_images(), _labels(), {"validation_split": 1.5}, "validation_split must be a float in"),
         (_images(), _labels(), {"epochs": 0}, "epochs must be a positive int"),
         (_images(), np.linspace(0, 1, 40), {}, "y holds non-integer numbers"),

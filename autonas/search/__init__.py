@@ -1,0 +1,33 @@
+"""Architecture search by network morphism: edit distance, Gaussian process, searchers.
+
+Only graph, morphism, numpy and scipy are imported here (never TensorFlow), so
+the search process stays light.
+"""
+
+from autonas.search.acquisition import AnnealingSchedule, tree_search, upper_confidence_bound
+from autonas.search.base import Constraint, Objective, Proposal, Searcher
+from autonas.search.bayesian import BayesianSearcher
+from autonas.search.distance import Descriptor, describe, edit_distance, pairwise_distances
+from autonas.search.gp import GaussianProcess
+from autonas.search.kernel import BourgainEmbedding, LandmarkEmbedding, squared_exponential
+from autonas.search.random_search import RandomSearcher
+
+__all__ = [
+    "AnnealingSchedule",
+    "BayesianSearcher",
+    "BourgainEmbedding",
+    "LandmarkEmbedding",
+    "Constraint",
+    "Descriptor",
+    "GaussianProcess",
+    "Objective",
+    "Proposal",
+    "RandomSearcher",
+    "Searcher",
+    "describe",
+    "edit_distance",
+    "pairwise_distances",
+    "squared_exponential",
+    "tree_search",
+    "upper_confidence_bound",
+]

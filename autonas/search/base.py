@@ -1,0 +1,168 @@
+"""The searcher interface shared by every search strategy, and its bookkeeping."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from autonas.graph import Graph
+from autonas.morphism import Operation
+
+__all__ = ["Constraint", "Objective", "Proposal", "Searcher"]
+
+#: ``(predicted or measured accuracy, graph) -> reward`` to maximise.
+Objective = Callable[[float, Graph], float]
+#: ``graph -> allowed``; a graph failing it is never proposed.
+Constraint = Callable[[Graph], bool]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A child architecture to train.
+
+    Attributes:
+        parent_id: The trial id of the parent, as given to :meth:`Searcher.tell`.
+        operations: The morphism operations turning the parent into the child.
+        graph: The child, built by applying ``operations`` to the parent's
+            graph; it inherits the parent's weights when the parent had them.
+    """
+
+    parent_id: str
+    operations: tuple[Operation, ...]
+    graph: Graph
+
+    def __str__(self) -> str:
+        return f"{self.parent_id} + " + ", ".join(str(op) for op in self.operations)
+
+
+class Searcher(ABC):
+    """Proposes architectures to train and learns from finished trials.
+
+    Call sequence: :meth:`tell` every finished trial, the initial architectures
+    included (and, on resume, every trial on disk, in order); then alternate
+    :meth:`ask` for a child to train and :meth:`tell` its result. A searcher
+    never trains anything.
+
+    Concurrency: any number of proposals may be in flight: :meth:`ask` may be
+    called again before earlier proposals are told. A proposal is in flight
+    from the :meth:`ask` that returned it until a :meth:`tell` of a graph with
+    the same fingerprint (told with ``accuracy=None`` when its trial failed or
+    was abandoned). No architecture already told or in flight is proposed
+    again. Searchers are not thread-safe: call them from one thread (the
+    search loop); trials may run in other threads or processes.
+    """
+
+    @abstractmethod
+    def tell(self, trial_id: str, graph: Graph, accuracy: float | None) -> None:
+        """Record a finished trial.
+
+        Args:
+            trial_id: A unique id; proposals name their parent by it.
+            graph: The trained architecture (with its trained weights, when
+                children should inherit them).
+            accuracy: Validation accuracy, or None for a failed trial.
+
+        Raises:
+            ValueError: for a repeated trial id or a non-finite accuracy.
+        """
+
+    @abstractmethod
+    def ask(self) -> Proposal | None:
+        """The next child to train, or None when there is nothing to propose.
+
+        The proposal is marked in flight until a graph with its fingerprint is told.
+        """
+
+
+@dataclass
+class _Trial:
+    trial_id: str
+    graph: Graph  # as told, with weights
+    architecture: Graph  # weightless copy, for exploring
+    fingerprint: str
+    accuracy: float | None
+    reward: float | None
+
+
+def _identity(accuracy: float, graph: Graph) -> float:
+    return accuracy
+
+
+class _MorphismSearcher(Searcher):
+    """Bookkeeping shared by searchers that grow told models by morphism operations."""
+
+    def __init__(
+        self,
+        seed: int | None,
+        objective: Objective | None,
+        constraint: Constraint | None,
+        max_operations: int,
+    ) -> None:
+        if int(max_operations) < 1:
+            raise ValueError(f"max_operations must be at least 1, got {max_operations!r}")
+        self.seed = seed
+        self.objective = objective
+        self.constraint = constraint
+        self.max_operations = int(max_operations)
+        self._rng = np.random.default_rng(seed)
+        self._trials: dict[str, _Trial] = {}
+        self._told: dict[str, str] = {}  # fingerprint -> last trial id
+        self._in_flight: dict[str, Proposal] = {}  # fingerprint -> proposal
+
+    # ------------------------------------------------------------------ Searcher
+    def tell(self, trial_id: str, graph: Graph, accuracy: float | None) -> None:
+        trial_id = str(trial_id)
+        if trial_id in self._trials:
+            raise ValueError(f"trial {trial_id!r} was already told")
+        if accuracy is not None:
+            accuracy = float(accuracy)
+            if not math.isfinite(accuracy):
+                raise ValueError(f"trial {trial_id!r}: accuracy must be finite (None for a failed trial), got {accuracy}")
+        fingerprint = graph.fingerprint()
+        architecture = graph.copy()
+        architecture.clear_weights()
+        reward = None if accuracy is None else float(self._objective(accuracy, graph))
+        trial = _Trial(trial_id, graph, architecture, fingerprint, accuracy, reward)
+        self._trials[trial_id] = trial
+        self._told[fingerprint] = trial_id
+        self._in_flight.pop(fingerprint, None)
+        if accuracy is not None:
+            self._observe(trial)
+
+    def ask(self) -> Proposal | None:
+        proposal = self._propose()
+        if proposal is not None:
+            self._in_flight[proposal.graph.fingerprint()] = proposal
+        return proposal
+
+    # ------------------------------------------------------------------ for subclasses
+    @abstractmethod
+    def _propose(self) -> Proposal | None:
+        """Choose a new child (not told, not in flight, meeting the constraint)."""
+
+    def _observe(self, trial: _Trial) -> None:  # noqa: B027 - optional hook
+        """Learn from a successful trial (called by :meth:`tell`)."""
+
+    def _objective(self, accuracy: float, graph: Graph) -> float:
+        return (self.objective or _identity)(accuracy, graph)
+
+    def _allowed(self, graph: Graph) -> bool:
+        return self.constraint is None or bool(self.constraint(graph))
+
+    def _is_new(self, fingerprint: str) -> bool:
+        return fingerprint not in self._told and fingerprint not in self._in_flight
+
+    def _trained(self) -> list[_Trial]:
+        """Successful trials, in the order told."""
+        return [t for t in self._trials.values() if t.accuracy is not None]
+
+    def _build(self, parent_id: str, operations: Sequence[Operation]) -> Proposal:
+        """Apply ``operations`` to the told parent graph (weights included)."""
+        graph = self._trials[parent_id].graph
+        for operation in operations:
+            graph = operation.apply(graph, rng=self._rng)
+        return Proposal(parent_id, tuple(operations), graph)

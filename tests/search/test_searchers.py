@@ -1,0 +1,154 @@
+"""Searchers: proposals are new, legal, replayable and seedable; the Bayesian one beats random."""
+
+import numpy as np
+import pytest
+
+from autonas.graph import generators
+from autonas.morphism import apply_operations
+from autonas.search import BayesianSearcher, RandomSearcher, tree_search
+from tests.morphism.conftest import outputs, perturbed
+from tests.search.conftest import deceptive_objective
+
+SEARCHERS = [BayesianSearcher, RandomSearcher]
+
+
+def _root():
+    return generators.cnn((16, 16, 1), 10, filters=8, stages=2)
+
+
+def _search(searcher, objective, evaluations=30):
+    """Run ``evaluations`` synthetic trials (the root included); returns the best value and the fingerprints."""
+    root = _root()
+    searcher.tell("t0", root, objective(root))
+    best, fingerprints = objective(root), [root.fingerprint()]
+    for i in range(1, evaluations):
+        proposal = searcher.ask()
+        assert proposal is not None
+        value = objective(proposal.graph)
+        best = max(best, value)
+        fingerprints.append(proposal.graph.fingerprint())
+        searcher.tell(f"t{i}", proposal.graph, value)
+    return best, fingerprints
+
+
+def test_bayesian_beats_random_on_a_synthetic_objective():
+    """30 evaluations, 10 seeds each: the Gaussian process learns which edits hurt."""
+    bayesian = [_search(BayesianSearcher(seed=seed), deceptive_objective)[0] for seed in range(10)]
+    random = [_search(RandomSearcher(seed=seed), deceptive_objective)[0] for seed in range(10)]
+    # measured when written: 0.932 against 0.808 (standard errors 0.012 and 0.015)
+    assert np.mean(bayesian) > np.mean(random) + 0.05, (np.mean(bayesian), np.mean(random))
+
+
+@pytest.mark.parametrize("searcher_class", SEARCHERS)
+def test_same_seed_same_proposals(searcher_class):
+    first = _search(searcher_class(seed=7), deceptive_objective, evaluations=8)[1]
+    second = _search(searcher_class(seed=7), deceptive_objective, evaluations=8)[1]
+    assert first == second
+    assert len(set(first)) == len(first)  # nothing proposed twice
+
+
+@pytest.mark.parametrize("searcher_class", SEARCHERS)
+def test_trials_in_flight_are_not_proposed_again(searcher_class):
+    searcher = searcher_class(seed=0)
+    root = _root()
+    searcher.tell("root", root, 0.5)
+    in_flight = [searcher.ask() for _ in range(6)]
+    fingerprints = {p.graph.fingerprint() for p in in_flight}
+    assert len(fingerprints) == 6 and root.fingerprint() not in fingerprints
+    # a failed trial is told with None and never proposed again either
+    searcher.tell("failed", in_flight[0].graph, None)
+    for i, proposal in enumerate(in_flight[1:]):
+        searcher.tell(f"c{i}", proposal.graph, 0.6)
+    later = {searcher.ask().graph.fingerprint() for _ in range(4)}
+    assert not later & (fingerprints | {root.fingerprint()})
+
+
+@pytest.mark.parametrize("searcher_class", SEARCHERS)
+def test_proposals_replay_on_their_parent_and_respect_the_constraint(searcher_class):
+    limit = int(_root().num_params() * 1.5)
+    searcher = searcher_class(seed=1, constraint=lambda graph: graph.num_params() <= limit, max_operations=2)
+    trials = {}
+    root = _root()
+    searcher.tell("t0", root, deceptive_objective(root))
+    trials["t0"] = root
+    for i in range(1, 10):
+        proposal = searcher.ask()
+        assert 1 <= len(proposal.operations) <= 2
+        assert proposal.graph.num_params() <= limit
+        replayed = apply_operations(trials[proposal.parent_id], proposal.operations)
+        assert replayed.fingerprint() == proposal.graph.fingerprint()
+        trials[f"t{i}"] = proposal.graph
+        searcher.tell(f"t{i}", proposal.graph, deceptive_objective(proposal.graph))
+
+
+@pytest.mark.parametrize("searcher_class", SEARCHERS)
+def test_children_inherit_the_parents_function(searcher_class):
+    parent = perturbed(generators.cnn((8, 8, 1), 10, filters=8, stages=2), seed=3)
+    searcher = searcher_class(seed=0)
+    searcher.tell("parent", parent, 0.9)
+    child = searcher.ask().graph
+    x = np.random.default_rng(0).random((4, 8, 8, 1)).astype(np.float32)
+    np.testing.assert_allclose(outputs(child, x), outputs(parent, x), atol=1e-4)
+
+
+@pytest.mark.parametrize("searcher_class", SEARCHERS)
+def test_nothing_to_propose_before_any_successful_trial(searcher_class):
+    searcher = searcher_class(seed=0)
+    assert searcher.ask() is None
+    searcher.tell("failed", _root(), None)
+    assert searcher.ask() is None
+
+
+@pytest.mark.parametrize("searcher_class", SEARCHERS)
+def test_bad_tells_and_settings_raise(searcher_class):
+    searcher = searcher_class(seed=0)
+    searcher.tell("a", _root(), 0.5)
+    with pytest.raises(ValueError, match="already told"):
+        searcher.tell("a", _root(), 0.5)
+    with pytest.raises(ValueError, match="finite"):
+        searcher.tell("b", _root(), float("nan"))
+    with pytest.raises(ValueError, match="max_operations"):
+        searcher_class(max_operations=0)
+
+
+def test_bayesian_settings_are_checked():
+    with pytest.raises(ValueError, match="beta"):
+        BayesianSearcher(beta=-1)
+    with pytest.raises(ValueError, match="embedding"):
+        BayesianSearcher(embedding="spectral")
+
+
+def test_the_objective_uses_known_costs_exactly():
+    """With a reward that only counts parameters, the searcher proposes the smallest children."""
+    root = _root()
+    smallest = lambda accuracy, graph: -graph.num_params()  # noqa: E731
+    searcher = BayesianSearcher(seed=0, objective=smallest)
+    searcher.tell("t0", root, 0.5)
+    proposal = searcher.ask()
+    # every candidate gains parameters; the cheapest kind of edit is a skip or a small widening,
+    # never the costliest doubling of the widest layer
+    from autonas.search.acquisition import candidate_operations
+
+    costs = []
+    for operation in candidate_operations(root):
+        try:
+            costs.append(operation.apply(root).num_params())
+        except ValueError:
+            continue
+    assert proposal.graph.num_params() == min(costs)
+
+
+def test_tree_search_never_returns_a_told_architecture():
+    root = _root()
+    told = {root.fingerprint()}
+    found = tree_search(
+        [("root", root, root.fingerprint(), 0.5)],
+        lambda candidates: np.array([len(c.operations) for c in candidates], dtype=float),
+        rng=np.random.default_rng(0),
+        is_new=lambda fingerprint: fingerprint not in told,
+        max_operations=3,
+    )
+    candidate, value = found
+    assert candidate.fingerprint not in told
+    assert 1 <= len(candidate.operations) <= 3
+    assert value == len(candidate.operations)

@@ -1,0 +1,140 @@
+"""AutoImageClassifier end to end on digits: search, records, resume, export, labels, time limit."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from autonas import AutoImageClassifier
+from autonas.datasets import load_digits
+
+NAMES = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+
+
+@pytest.fixture(scope="module")
+def raw_digits():
+    """Digits as the user has them: uint8 (N, 8, 8) images."""
+    return load_digits()
+
+
+@pytest.fixture(scope="module")
+def fitted(raw_digits, tmp_path_factory):
+    """A 4-trial random search on digits with string labels (epochs capped for speed)."""
+    x_train, _, y_train, _ = raw_digits
+    directory = tmp_path_factory.mktemp("search")
+    classifier = AutoImageClassifier(max_trials=4, searcher="random", directory=directory, seed=0, verbose=0)
+    return classifier.fit(x_train, NAMES[y_train], epochs=4)
+
+
+def test_search_records_initial_and_morphed_trials(fitted):
+    history = fitted.history_
+    assert [r.id for r in history] == [1, 2, 3, 4]
+    assert [r.parent for r in history[:3]] == [None, None, None]
+    child = history[3]
+    assert child.parent in {1, 2, 3} and child.operations
+    assert len({r.fingerprint for r in history}) == 4
+    for record in history:
+        assert record.status == "completed"
+        assert {"val_accuracy", "val_loss", "params", "macs"} <= set(record.metrics)
+        assert record.epochs >= 1 and record.seconds > 0
+    assert fitted.best_trial_.metrics["val_accuracy"] == max(r.metrics["val_accuracy"] for r in history)
+    ranked = fitted.leaderboard(print_table=False)
+    assert [r.val_accuracy for r in ranked] == sorted((r.val_accuracy for r in history), reverse=True)
+
+
+def test_predictions_use_the_users_labels(fitted, raw_digits):
+    _, x_test, _, y_test = raw_digits
+    predicted = fitted.predict(x_test)
+    assert predicted.dtype.kind == "U" and set(predicted) <= set(NAMES)
+    assert np.mean(predicted == NAMES[y_test]) > 0.9
+    probabilities = fitted.predict_proba(x_test[:7])
+    assert probabilities.shape == (7, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    scores = fitted.evaluate(x_test, NAMES[y_test])
+    assert scores["accuracy"] == pytest.approx(np.mean(predicted == NAMES[y_test]))
+    assert 0 < scores["loss"] < 1
+
+
+def test_exported_model_loads_without_autonas(fitted, raw_digits, tmp_path):
+    _, x_test, _, _ = raw_digits
+    path = tmp_path / "best.keras"
+    fitted.export_model().save(path)
+    np.save(tmp_path / "x.npy", x_test[:50])
+    script = textwrap.dedent(
+        f"""
+        import sys, numpy as np, keras
+        model = keras.models.load_model({str(path)!r})
+        np.save({str(tmp_path / "p.npy")!r}, model.predict(np.load({str(tmp_path / "x.npy")!r}), verbose=0))
+        assert "autonas" not in sys.modules
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""})
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), fitted.predict_proba(x_test[:50]), atol=1e-5)
+
+
+def test_resume_keeps_finished_trials_and_repeats_none(fitted, raw_digits):
+    x_train, _, y_train, _ = raw_digits
+    project = fitted.directory
+    resumed = AutoImageClassifier(max_trials=6, searcher="random", directory=project, seed=0, verbose=0)
+    resumed.fit(x_train, NAMES[y_train], epochs=4)
+    history = resumed.history_
+    assert [r.id for r in history] == [1, 2, 3, 4, 5, 6]
+    assert [r.to_dict() for r in history[:4]] == [r.to_dict() for r in fitted.history_]
+    assert len({r.fingerprint for r in history}) == 6
+
+
+def test_search_killed_mid_trial_resumes_intact(raw_digits, tmp_path):
+    x_train, _, y_train, _ = raw_digits
+    np.savez(tmp_path / "data.npz", x=x_train, y=y_train)
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        from autonas import AutoImageClassifier
+        data = np.load({str(tmp_path / "data.npz")!r})
+        AutoImageClassifier(max_trials=50, searcher="random", directory={str(tmp_path)!r}, seed=0,
+                            verbose=0).fit(data["x"], data["y"], epochs=30)
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path)
+    trials = tmp_path / "image_classifier" / "trials"
+    try:
+        deadline = time.monotonic() + 240
+        while len(list(trials.glob("trial_*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # now inside a later trial
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finished = sorted(p.name for p in trials.glob("trial_*"))
+    assert len(finished) >= 2
+    before = {p.name: json.loads((p / "record.json").read_text()) for p in trials.glob("trial_*")}
+
+    resumed = AutoImageClassifier(
+        max_trials=len(finished) + 1, searcher="random", directory=tmp_path, seed=0, verbose=0
+    ).fit(x_train, y_train, epochs=2)
+    history = resumed.history_
+    assert len(history) == len(finished) + 1
+    assert [r.id for r in history] == list(range(1, len(finished) + 2))
+    for record in history[:-1]:
+        assert before[f"trial_{record.id:04d}"] == record.to_dict()
+    assert len({r.fingerprint for r in history}) == len(history)
+    assert not list(trials.glob(".tmp-*"))
+
+
+def test_time_limit_is_honoured_and_tf_data_is_accepted(raw_digits, tmp_path):
+    import tensorflow as tf
+
+    x_train, _, y_train, _ = raw_digits
+    dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(64)
+    start = time.monotonic()
+    classifier = AutoImageClassifier(time_limit=30, searcher="random", directory=tmp_path, seed=0, verbose=0)
+    classifier.fit(dataset)
+    elapsed = time.monotonic() - start
+    assert elapsed <= 33, elapsed
+    assert classifier.history_ and classifier.best_model_ is not None

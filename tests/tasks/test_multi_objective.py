@@ -1,0 +1,73 @@
+"""Constraints and the multi-objective view: nothing over the limit trains, costs carry their source."""
+
+import numpy as np
+import pytest
+
+from autonas import AutoImageClassifier
+from autonas.datasets import load_digits
+from autonas.objectives import Objective
+
+
+@pytest.fixture(scope="module")
+def constrained(tmp_path_factory):
+    x_train, x_test, y_train, y_test = load_digits()
+    classifier = AutoImageClassifier(
+        max_trials=5, max_params=20_000, searcher="random", directory=tmp_path_factory.mktemp("mo"), seed=0, verbose=0
+    )
+    return classifier.fit(x_train, y_train, epochs=8), x_test, y_test
+
+
+def test_no_trained_model_exceeds_max_params(constrained):
+    classifier, x_test, y_test = constrained
+    assert len(classifier.history_) == 5
+    for record in classifier.history_:
+        assert record.metrics["params"] <= 20_000
+    assert classifier.best_graph_.num_params() <= 20_000
+    assert classifier.score(x_test, y_test) >= 0.9
+
+
+def test_every_trial_records_costs_with_their_source(constrained):
+    classifier, _, _ = constrained
+    for record in classifier.history_:
+        metrics = record.metrics
+        assert metrics["energy_source"] in {"nvml", "rapl", "estimate"}
+        assert metrics["energy_mj"] > 0 and metrics["latency_ms"] > 0
+        assert metrics["model_bytes"] == 4 * metrics["params"]
+
+
+def test_pareto_front_plot_and_export_of_a_member(constrained, tmp_path):
+    classifier, x_test, _ = constrained
+    front = classifier.pareto_front()
+    assert front and {r.id for r in front} <= {r.id for r in classifier.history_}
+    best_accuracy = max(r.metrics["val_accuracy"] for r in classifier.history_)
+    assert best_accuracy in [r.metrics["val_accuracy"] for r in front]
+    smallest = min(r.metrics["params"] for r in classifier.history_)
+    assert smallest in [r.metrics["params"] for r in front]
+    path = classifier.plot_pareto(tmp_path / "front.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    member = classifier.export_model(trial_id=front[-1].id)
+    assert member.predict(x_test[:4], verbose=0).shape == (4, 10)
+    with pytest.raises(ValueError, match="trial_id 999"):
+        classifier.export_model(trial_id=999)
+
+
+def test_limits_given_twice_are_refused(tmp_path):
+    x_train, _, y_train, _ = load_digits()
+    classifier = AutoImageClassifier(max_params=10, objective=Objective(max_params=5), directory=tmp_path)
+    with pytest.raises(ValueError, match="either to AutoImageClassifier or to its objective"):
+        classifier.fit(x_train, y_train)
+    with pytest.raises(ValueError, match="max_power must be a positive number"):
+        AutoImageClassifier(max_power=-1.0, directory=tmp_path).fit(x_train, y_train)
+
+
+def test_a_users_reward_callable_picks_the_best(tmp_path):
+    x_train, _, y_train, _ = load_digits()
+
+    def smallest_model(metrics):
+        return -metrics["params"]
+
+    classifier = AutoImageClassifier(
+        max_trials=3, objective=smallest_model, searcher="random", directory=tmp_path, seed=0, verbose=0
+    ).fit(x_train[:400], y_train[:400], epochs=2)
+    assert classifier.best_trial_.metrics["params"] == min(r.metrics["params"] for r in classifier.history_)
+    assert np.isfinite(classifier.best_trial_.metrics["val_accuracy"])

@@ -1,0 +1,34 @@
+"""The command line: ``autonas fit`` on an .npz file, and its errors."""
+
+import keras
+import numpy as np
+
+from autonas.cli import main
+from autonas.datasets import load_digits
+
+
+def test_fit_writes_a_loadable_model(tmp_path, capsys):
+    x_train, _, y_train, _ = load_digits()
+    data = tmp_path / "digits.npz"
+    np.savez(data, x=x_train[:300], y=y_train[:300])
+    output = tmp_path / "out" / "best.keras"
+    code = main(
+        ["fit", "--data", str(data), "--max-trials", "1", "--time-limit", "120", "--output", str(output),
+         "--directory", str(tmp_path / "projects"), "--searcher", "random", "--quiet"]
+    )
+    assert code == 0
+    assert (tmp_path / "projects" / "digits" / "trials" / "trial_0001" / "record.json").exists()
+    model = keras.models.load_model(output)
+    assert model.predict(x_train[:5], verbose=0).shape == (5, 10)
+    assert "exported model" in capsys.readouterr().out
+
+
+def test_fit_reports_bad_data_clearly(tmp_path, capsys):
+    data = tmp_path / "bad.npz"
+    np.savez(data, images=np.zeros((4, 8, 8)))
+    assert main(["fit", "--data", str(data)]) == 2
+    assert "must hold arrays x and y" in capsys.readouterr().err
+    np.savez(data, x=np.zeros((4, 8, 8)), y=np.zeros(4))
+    assert main(["fit", "--data", str(data), "--directory", str(tmp_path)]) == 2
+    assert "at least 2 classes" in capsys.readouterr().err
+    assert main(["fit", "--data", str(tmp_path / "missing.npz")]) == 2
