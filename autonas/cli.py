@@ -20,6 +20,28 @@ def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | Non
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--workers", type=int, default=None,
+        help="train this many trials at once in local worker processes (default: one at a time in this process)",
+    )
+    parser.add_argument("--ray-address", default=None, help="run trials on this Ray cluster ('local' for a local Ray)")
+
+
+def _executor(args: argparse.Namespace):
+    """The executor the options ask for (None: trials in this process)."""
+    if args.ray_address is not None and args.workers is not None:
+        raise ValueError("give --workers or --ray-address, not both")
+    if args.ray_address is not None:
+        from autonas.execution.ray_executor import RayExecutor
+
+        return RayExecutor(address=None if args.ray_address == "local" else args.ray_address)
+    if args.workers is not None:
+        if args.workers < 1:
+            raise ValueError(f"--workers must be a positive int, got {args.workers}")
+        from autonas.execution import LocalExecutor
+
+        return LocalExecutor(max_workers=args.workers)
+    return None
 
 
 def _classifier(args: argparse.Namespace, project_name: str):
@@ -34,6 +56,7 @@ def _classifier(args: argparse.Namespace, project_name: str):
         overwrite=args.overwrite,
         seed=args.seed,
         verbose=0 if args.quiet else 1,
+        executor=args.executor,
     )
 
 
@@ -104,4 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     fit.set_defaults(run=_fit)
 
     args = parser.parse_args(argv)
+    try:
+        args.executor = _executor(args)
+    except ValueError as error:
+        print(f"autonas {args.command}: {error}", file=sys.stderr)
+        return 2
     return args.run(args)

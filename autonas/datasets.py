@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import os
+from pathlib import Path
+
 import numpy as np
 
-__all__ = ["load_digits"]
+__all__ = ["FASHION_MNIST_CLASSES", "fashion_mnist", "load_digits", "read_idx"]
+
+#: Where Debian's ``dataset-fashion-mnist`` package puts the files.
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def load_digits(test_size: float = 0.3, random_state: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -28,3 +39,57 @@ def load_digits(test_size: float = 0.3, random_state: int = 0) -> tuple[np.ndarr
     return train_test_split(
         images, digits.target, test_size=test_size, stratify=digits.target, random_state=random_state
     )
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzipped or not.
+
+    Raises:
+        ValueError: if the file is not a well-formed IDX file.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        raw = handle.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+    dtype, rank = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
+    header = 4 + 4 * rank
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(f"{path}: header says shape {shape} ({expected} bytes), file holds {len(raw) - header}")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def fashion_mnist(directory: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fashion-MNIST (Xiao, Rasul & Vollgraf, 2017) from local IDX files; nothing is downloaded.
+
+    Args:
+        directory: Folder with ``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
+            ``t10k-images-idx3-ubyte[.gz]`` and ``t10k-labels-idx1-ubyte[.gz]``. Default: the
+            ``AUTONAS_FASHION_MNIST`` environment variable, else ``/usr/share/datasets/fashion-mnist``
+            where Debian's package ``dataset-fashion-mnist`` installs them.
+
+    Returns:
+        ``(x_train, x_test, y_train, y_test)``: uint8 images (60000, 28, 28) and (10000, 28, 28),
+        int64 labels 0-9 (names in :data:`FASHION_MNIST_CLASSES`); the official split.
+
+    Raises:
+        FileNotFoundError: when the files are missing, saying how to install them.
+    """
+    folder = Path(directory or os.environ.get("AUTONAS_FASHION_MNIST") or FASHION_MNIST_DIR)
+    arrays = []
+    for stem in ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"):
+        candidates = [folder / f"{stem}.gz", folder / stem]
+        found = next((c for c in candidates if c.exists()), None)
+        if found is None:
+            raise FileNotFoundError(
+                f"Fashion-MNIST file {stem}[.gz] not found in {folder}. On Debian or Ubuntu install it with "
+                "`sudo apt-get install dataset-fashion-mnist` (files in /usr/share/datasets/fashion-mnist), "
+                "or put the four IDX files of https://github.com/zalandoresearch/fashion-mnist in a folder "
+                "and pass it as `directory` or in the AUTONAS_FASHION_MNIST environment variable."
+            )
+        arrays.append(read_idx(found))
+    x_train, x_test, y_train, y_test = arrays
+    return x_train, x_test, y_train.astype(np.int64), y_test.astype(np.int64)

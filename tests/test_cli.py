@@ -32,3 +32,25 @@ def test_fit_reports_bad_data_clearly(tmp_path, capsys):
     assert main(["fit", "--data", str(data), "--directory", str(tmp_path)]) == 2
     assert "at least 2 classes" in capsys.readouterr().err
     assert main(["fit", "--data", str(tmp_path / "missing.npz")]) == 2
+
+
+def test_fit_with_two_local_workers(tmp_path):
+    x_train, _, y_train, _ = load_digits()
+    data = tmp_path / "digits.npz"
+    np.savez(data, x=x_train[:300], y=y_train[:300])
+    code = main(
+        ["fit", "--data", str(data), "--max-trials", "2", "--time-limit", "300", "--output", str(tmp_path / "m.keras"),
+         "--directory", str(tmp_path / "projects"), "--searcher", "random", "--quiet", "--workers", "2"]
+    )
+    assert code == 0
+    records = sorted((tmp_path / "projects" / "digits" / "trials").glob("trial_*/record.json"))
+    assert len(records) == 2
+
+
+def test_executor_options_are_checked(tmp_path, capsys):
+    data = tmp_path / "d.npz"
+    np.savez(data, x=np.zeros((4, 8, 8)), y=np.arange(4) % 2)
+    assert main(["fit", "--data", str(data), "--workers", "0"]) == 2
+    assert "--workers must be a positive int" in capsys.readouterr().err
+    assert main(["fit", "--data", str(data), "--workers", "2", "--ray-address", "local"]) == 2
+    assert "not both" in capsys.readouterr().err

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 
 import numpy as np
 
 from autonas.engine.project import Project, TrialRecord
-from autonas.execution.runner import TrainingSettings, TrialResult, train_graph
+from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
+from autonas.execution.runner import TrainingSettings, TrialResult
 from autonas.graph import Graph
 
 __all__ = ["SearchBudget", "SearchData", "TrialsFailedError", "run_search"]
@@ -32,14 +34,8 @@ class TrialsFailedError(RuntimeError):
     """Too many trials failed in a row and none completed."""
 
 
-@dataclass(frozen=True)
-class SearchData:
-    """Preprocessed training and validation arrays."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
+#: Preprocessed training and validation arrays (the executors' :class:`TrainingData`).
+SearchData = TrainingData
 
 
 @dataclass(frozen=True)
@@ -71,6 +67,28 @@ def _final_fit_reserve(history: Sequence[TrialRecord], budget: SearchBudget, tot
     return estimate
 
 
+#: Weight of the validation loss in the score the searcher learns from: a tie-breaker only.
+LOSS_TIE_BREAK = 1e-3
+
+
+def searcher_score(record: TrialRecord) -> float | None:
+    """What the searcher learns from a trial: validation accuracy, ties broken by validation loss.
+
+    ``val_accuracy − 0.001 · min(val_loss, 10)``. The loss term is at most
+    0.01 and, for losses under 1, under 0.001, so it reorders trials only when
+    their accuracies are that close; trials at the same accuracy (a saturated
+    validation set, every trial at 1.0) are still told apart and the
+    Gaussian process has something to learn. None for a failed trial.
+    """
+    accuracy = record.val_accuracy
+    if accuracy is None:
+        return None
+    loss = record.metrics.get("val_loss")
+    if loss is None or not np.isfinite(loss):
+        return accuracy
+    return accuracy - LOSS_TIE_BREAK * min(float(loss), 10.0)
+
+
 def final_fit_epochs(best: TrialRecord) -> int:
     """Epochs of the final fit on train + validation: a third of the best trial's best epoch, at least 1."""
     return max(1, int(round(best.metrics.get("best_epoch", best.epochs) / 3)))
@@ -88,8 +106,13 @@ def run_search(
     seed: int | None = None,
     accept: Callable[[Graph], bool] | None = None,
     on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None = None,
+    executor: Executor | None = None,
 ) -> list[TrialRecord]:
-    """Run the search; returns every trial (resumed ones included), in order.
+    """Run the search; returns every trial (resumed ones included), in order of completion.
+
+    Up to ``executor.max_workers`` trials are submitted at once; the searcher
+    is asked for the next child while they train (it never proposes one in
+    flight again). Trial ids are given at submission.
 
     Args:
         project: Where trials are written (and read back on resume).
@@ -102,6 +125,9 @@ def run_search(
         seed: Base seed; trial ``i`` trains with ``seed + i``.
         accept: Hard constraint known before training; rejected graphs never train.
         on_trial: Called after each trial with the record and the history.
+        executor: Runs the trials; default :class:`~autonas.execution.SerialExecutor`
+            (in this process, one at a time). It is started here and shut down
+            on return.
 
     Raises:
         TrialsFailedError: when :data:`MAX_CONSECUTIVE_FAILURES` trials in a row
@@ -112,69 +138,97 @@ def run_search(
     history = project.load_trials()
     for record in history:
         graph = project.load_graph(record.id)
-        searcher.tell(str(record.id), graph, record.val_accuracy)
+        searcher.tell(str(record.id), graph, searcher_score(record))
     tried = {record.fingerprint for record in history}
     if history:
         logger.info("resuming: %d finished trials in %s", len(history), project.path)
 
+    executor = executor or SerialExecutor()
     failures = rejected = 0
+    next_id = max((r.id for r in history), default=0) + 1
     pending = [(name, graph) for name, graph in initial if graph.fingerprint() not in tried]
-    while True:
-        if budget.max_trials is not None and len(history) >= budget.max_trials:
-            break
-        reserve = _final_fit_reserve(history, budget, total_seconds)
-        if history and budget.seconds_left() - reserve < 0.5 * _estimate_trial_seconds(history):
-            break
-        if pending:
-            name, graph = pending.pop(0)
-            parent, operations, trial_settings = None, [], settings
-        else:
-            proposal = searcher.ask()
-            if proposal is None:
-                logger.info("the searcher has nothing more to propose")
+    running: dict[Future, _Submitted] = {}
+    executor.start(data)
+    try:
+        while True:
+            exhausted = False
+            while len(running) < executor.max_workers:
+                if budget.max_trials is not None and len(history) + len(running) >= budget.max_trials:
+                    exhausted = True
+                    break
+                reserve = _final_fit_reserve(history, budget, total_seconds)
+                if history and budget.seconds_left() - reserve < 0.5 * _estimate_trial_seconds(history):
+                    exhausted = True
+                    break
+                if pending:
+                    name, graph = pending.pop(0)
+                    parent, operations, trial_settings = None, [], settings
+                else:
+                    proposal = searcher.ask()
+                    if proposal is None:
+                        exhausted = not running
+                        if exhausted:
+                            logger.info("the searcher has nothing more to propose")
+                        break
+                    graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
+                    name = ", ".join(str(op) for op in operations)
+                    trial_settings = fine_tune_settings
+                if (accept is not None and not accept(graph)) or not executor.accepts(graph, trial_settings):
+                    logger.info("skipping %s: it breaks a constraint", name)
+                    rejected += 1
+                    searcher.tell(f"rejected-{rejected}", graph, None)
+                    continue
+                trial_id, next_id = next_id, next_id + 1
+                seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
+                job = TrialJob(trial_id, graph, trial_settings, seconds_left, None if seed is None else seed + trial_id)
+                running[executor.submit(job)] = _Submitted(job, parent, operations, name)
+            if not running:
                 break
-            graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
-            name = ", ".join(str(op) for op in operations)
-            trial_settings = fine_tune_settings
-        if accept is not None and not accept(graph):
-            logger.info("skipping %s: it breaks a constraint", name)
-            rejected += 1
-            searcher.tell(f"rejected-{rejected}", graph, None)
-            continue
-        trial_id = max((r.id for r in history), default=0) + 1
-        deadline = None if budget.deadline is None else budget.deadline - reserve
-        result: TrialResult = train_graph(
-            graph,
-            data.x_train,
-            data.y_train,
-            trial_settings,
-            validation=(data.x_val, data.y_val),
-            deadline=deadline,
-            seed=None if seed is None else seed + trial_id,
-        )
-        record = TrialRecord(
-            id=trial_id,
-            parent=parent,
-            operations=[op.to_config() for op in operations],
-            fingerprint=graph.fingerprint(),
-            metrics=result.metrics,
-            epochs=result.epochs,
-            seconds=result.seconds,
-            status=result.status,
-            error=result.error,
-            hyperparameters=trial_settings.to_dict(),
-            name=name,
-        )
-        project.save_trial(record, result.graph if result.graph is not None else graph)
-        history.append(record)
-        searcher.tell(str(trial_id), result.graph if result.graph is not None else graph, record.val_accuracy)
-        if on_trial is not None:
-            on_trial(record, history)
-        failures = failures + 1 if result.status == "failed" else 0
-        if failures >= MAX_CONSECUTIVE_FAILURES:
-            reasons = "; ".join(f"trial {r.id}: {r.error}" for r in history[-failures:])
-            if not any(r.status == "completed" for r in history):
-                raise TrialsFailedError(f"{failures} trials failed in a row and none completed: {reasons}")
-            logger.error("stopping the search: %d trials failed in a row (%s)", failures, reasons)
-            break
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: running[f].job.trial_id):
+                submitted = running.pop(future)
+                record, trained = _record(submitted, future.result())
+                project.save_trial(record, trained)
+                history.append(record)
+                searcher.tell(str(record.id), trained, searcher_score(record))
+                if on_trial is not None:
+                    on_trial(record, history)
+                failures = failures + 1 if record.status == "failed" else 0
+            if failures >= MAX_CONSECUTIVE_FAILURES:
+                reasons = "; ".join(f"trial {r.id}: {r.error}" for r in history[-failures:])
+                if not any(r.status == "completed" for r in history):
+                    raise TrialsFailedError(f"{failures} trials failed in a row and none completed: {reasons}")
+                logger.error("stopping the search: %d trials failed in a row (%s)", failures, reasons)
+                break
+            if exhausted and not running:
+                break
+    finally:
+        executor.shutdown()
     return history
+
+
+@dataclass(frozen=True)
+class _Submitted:
+    job: TrialJob
+    parent: int | None
+    operations: list
+    name: str
+
+
+def _record(submitted: _Submitted, result: TrialResult) -> tuple[TrialRecord, Graph]:
+    """The trial's record and the graph to keep (trained weights, or the untrained graph when it failed)."""
+    job = submitted.job
+    record = TrialRecord(
+        id=job.trial_id,
+        parent=submitted.parent,
+        operations=[op.to_config() for op in submitted.operations],
+        fingerprint=job.graph.fingerprint(),
+        metrics=result.metrics,
+        epochs=result.epochs,
+        seconds=result.seconds,
+        status=result.status,
+        error=result.error,
+        hyperparameters=job.settings.to_dict(),
+        name=submitted.name,
+    )
+    return record, result.graph if result.graph is not None else job.graph

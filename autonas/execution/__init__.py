@@ -1,5 +1,21 @@
-"""Running trials: build, train and measure a graph."""
+"""Running trials: train and measure a graph, in this process, in worker processes or on Ray."""
 
+from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
+from autonas.execution.local import LocalExecutor
+from autonas.execution.memory import DeviceMemory, MemoryLedger, estimate_training_bytes
 from autonas.execution.runner import TrainingSettings, TrialResult, hyperparameter_space, train_graph
 
-__all__ = ["TrainingSettings", "TrialResult", "hyperparameter_space", "train_graph"]
+__all__ = [
+    "DeviceMemory",
+    "Executor",
+    "LocalExecutor",
+    "MemoryLedger",
+    "SerialExecutor",
+    "TrainingData",
+    "TrainingSettings",
+    "TrialJob",
+    "TrialResult",
+    "estimate_training_bytes",
+    "hyperparameter_space",
+    "train_graph",
+]

@@ -12,6 +12,7 @@ import numpy as np
 
 from autonas.engine.project import Project, TrialRecord
 from autonas.engine.search import SearchBudget, SearchData, TrialsFailedError, final_fit_epochs, run_search
+from autonas.execution.executor import Executor
 from autonas.execution.runner import TrainingSettings, hyperparameter_space, train_graph
 from autonas.graph import Graph, generators
 from autonas.tasks.data import ImagePreprocessing, LabelEncoder, check_images, check_labels, from_dataset
@@ -75,8 +76,10 @@ class AutoImageClassifier:
             :class:`autonas.objectives.Objective` (MONAS's mix of accuracy,
             energy and size, with its own constraints), or a callable
             ``fn(metrics) -> float``.
-        executor: Where trials run. Only None (in this process, one after the
-            other) is available in this version; parallel executors are planned.
+        executor: Where trials run: None (default) trains them in this process
+            one after the other; an :class:`~autonas.execution.Executor` such as
+            ``LocalExecutor(max_workers=2)`` (worker processes, GPU-memory
+            aware) or ``RayExecutor()`` trains several at once.
     """
 
     def __init__(
@@ -116,8 +119,10 @@ class AutoImageClassifier:
         _positive(self.max_trials, "max_trials", int)
         _positive(self.time_limit, "time_limit", float)
         _positive(self.max_model_size, "max_model_size", int)
-        if self.executor is not None:
-            raise ValueError(f"executor must be None (trials run in this process) in this version, got {self.executor!r}")
+        if self.executor is not None and not isinstance(self.executor, Executor):
+            raise ValueError(
+                f"executor must be None or an autonas.execution.Executor (e.g. LocalExecutor()), got {self.executor!r}"
+            )
         if isinstance(self.searcher, str) and self.searcher not in _SEARCHERS:
             raise ValueError(f"searcher must be one of {_SEARCHERS} or a searcher object, got {self.searcher!r}")
         if not isinstance(self.searcher, str) and not (hasattr(self.searcher, "ask") and hasattr(self.searcher, "tell")):
@@ -278,6 +283,7 @@ class AutoImageClassifier:
             seed=self.seed,
             accept=self._constraint(),
             on_trial=progress.trial,
+            executor=self.executor,
         )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()

@@ -112,3 +112,18 @@ def test_training_restores_the_best_epoch(digits):
     loss, accuracy = model.evaluate(x_train[400:600], y_train[400:600], verbose=0)
     assert loss == pytest.approx(result.metrics["val_loss"], rel=1e-4)
     assert accuracy == pytest.approx(result.metrics["val_accuracy"], abs=1e-6)
+
+
+def test_searcher_score_breaks_accuracy_ties_by_validation_loss():
+    from autonas.engine import TrialRecord
+    from autonas.engine.search import searcher_score
+
+    def record(accuracy, loss, status="completed"):
+        return TrialRecord(id=1, parent=None, operations=[], fingerprint="f", metrics={"val_accuracy": accuracy, "val_loss": loss},
+                           epochs=1, seconds=1.0, status=status)
+
+    saturated = [searcher_score(record(1.0, loss)) for loss in (0.01, 0.05, 0.2)]
+    assert saturated[0] > saturated[1] > saturated[2]  # same accuracy, lower loss first
+    assert searcher_score(record(0.99, 0.001)) < searcher_score(record(1.0, 2.0))  # accuracy first
+    assert searcher_score(record(0.9, float("nan"))) == 0.9
+    assert searcher_score(record(0.9, 0.1, status="failed")) is None

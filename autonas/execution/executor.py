@@ -1,0 +1,129 @@
+"""Executors run trials: the search loop submits a job and gets a future of its result.
+
+:class:`SerialExecutor` trains in the calling process, one trial at a time.
+:class:`~autonas.execution.local.LocalExecutor` (worker processes) and
+:class:`~autonas.execution.ray_executor.RayExecutor` (Ray tasks) run several at
+once; the search loop keeps up to ``max_workers`` jobs submitted and goes on
+proposing while they train.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from autonas.execution.runner import TrainingSettings, TrialResult, train_graph
+from autonas.graph import Graph
+
+__all__ = ["Executor", "SerialExecutor", "TrainingData", "TrialJob"]
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Preprocessed arrays every trial trains on: float32 images (N, H, W, C) and class indices."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """One trial to train.
+
+    Attributes:
+        trial_id: The id its record will carry.
+        graph: The architecture, with the weights it inherits (if any).
+        settings: How to train it.
+        seconds_left: Wall-clock seconds it may take (None: no limit); relative,
+            so it means the same on another machine.
+        seed: Seed of its initialisation and shuffling.
+        measure: Measure its costs (latency, energy) after training.
+    """
+
+    trial_id: int
+    graph: Graph
+    settings: TrainingSettings
+    seconds_left: float | None = None
+    seed: int | None = None
+    measure: bool = True
+
+    def with_batch_size(self, batch_size: int) -> TrialJob:
+        """The same job at another batch size (an out-of-memory retry)."""
+        return replace(self, settings=replace(self.settings, batch_size=max(1, int(batch_size))))
+
+
+def run_job(job: TrialJob, data: TrainingData) -> TrialResult:
+    """Train ``job`` in this process (what every executor's worker does)."""
+    deadline = None if job.seconds_left is None else time.monotonic() + job.seconds_left
+    return train_graph(
+        job.graph,
+        data.x_train,
+        data.y_train,
+        job.settings,
+        validation=(data.x_val, data.y_val),
+        deadline=deadline,
+        seed=job.seed,
+        measure=job.measure,
+    )
+
+
+class Executor(ABC):
+    """Runs trials; the search loop submits jobs and collects results.
+
+    Usage: :meth:`start` with the data once, :meth:`submit` jobs (at most
+    :attr:`max_workers` outstanding), collect the futures' results, then
+    :meth:`shutdown` (or use the executor as a context manager). A future
+    always ends with a :class:`TrialResult`: failures, a dead worker included,
+    are failed results, never exceptions.
+    """
+
+    max_workers: int = 1
+
+    @abstractmethod
+    def start(self, data: TrainingData) -> None:
+        """Make the training data available to the workers."""
+
+    @abstractmethod
+    def submit(self, job: TrialJob) -> Future:
+        """Start (or queue) ``job``; returns a future of its :class:`TrialResult`."""
+
+    def accepts(self, graph: Graph, settings: TrainingSettings) -> bool:  # noqa: ARG002
+        """Whether ``graph`` can be trained here at all (e.g. fits the GPU memory); default True."""
+        return True
+
+    def shutdown(self) -> None:  # noqa: B027 - optional
+        """Stop the workers; running trials are abandoned."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+
+class SerialExecutor(Executor):
+    """Trains each job in the calling process as it is submitted (one at a time)."""
+
+    max_workers = 1
+
+    def __init__(self) -> None:
+        self._data: TrainingData | None = None
+
+    def start(self, data: TrainingData) -> None:
+        self._data = data
+
+    def submit(self, job: TrialJob) -> Future:
+        if self._data is None:
+            raise RuntimeError("call start(data) before submit()")
+        future: Future = Future()
+        future.set_result(run_job(job, self._data))
+        return future
+
+    def __repr__(self) -> str:
+        return "SerialExecutor()"

@@ -1,0 +1,367 @@
+"""Trials in local worker processes, as many at once as the cores or the GPU memory allow."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+import numpy as np
+
+from autonas.execution.executor import Executor, TrainingData, TrialJob
+from autonas.execution.memory import MIB, DeviceMemory, MemoryLedger, estimate_training_bytes, nvml_free_bytes
+from autonas.execution.runner import TrainingSettings, TrialResult
+from autonas.execution.worker import WorkerConfig, worker_main
+from autonas.graph import Graph
+
+__all__ = ["LocalExecutor"]
+
+logger = logging.getLogger(__name__)
+
+_DEVICES = ("auto", "cpu", "gpu")
+#: Most trials sharing one GPU when ``max_workers`` is not given.
+_DEFAULT_GPU_WORKERS = 8
+_POLL_SECONDS = 0.1
+
+
+@dataclass
+class _Task:
+    job: TrialJob
+    future: Future
+    estimate: int = 0
+    retried: bool = False
+    exclusive: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.Process
+    connection: object
+    task: _Task | None = None
+    trials: int = 0
+
+
+def _death_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"the worker process died (killed by {signal.Signals(-exitcode).name})"
+        except ValueError:
+            return f"the worker process died (signal {-exitcode})"
+    return f"the worker process exited with code {exitcode} without a result"
+
+
+class LocalExecutor(Executor):
+    """Runs trials in spawned worker processes on this machine.
+
+    * **CPU**: ``max_workers`` trials at once (default: the core count), each
+      worker with ``cores // max_workers`` TensorFlow intra-op threads so the
+      workers do not oversubscribe the cores. A worker trains up to
+      ``trials_per_worker`` trials (default 8 on CPU) before it is replaced
+      by a fresh one: starting a process and importing TensorFlow costs
+      seconds, as much as a small trial's training.
+    * **GPU**: one fresh process per trial (a new TensorFlow runtime, so its
+      GPU memory is returned when it ends); a trial starts when its estimated training memory
+      (:func:`~autonas.execution.memory.estimate_training_bytes`) fits in the
+      free GPU memory next to the running trials (a
+      :class:`~autonas.execution.memory.MemoryLedger` of reservations), with
+      at most ``max_workers`` (default 8) at once. Each worker's TensorFlow is
+      capped to its reservation; measured peaks correct later estimates; a
+      trial that runs out of memory is retried once at half the batch size,
+      alone on the device, and if it fails alone, larger models are no longer
+      accepted (:meth:`accepts`).
+
+    A worker that dies (killed, crashed) gives a failed result naming the
+    signal; workers die with the search process.
+
+    Args:
+        max_workers: Most trials at once (see above).
+        device: ``"auto"`` (the GPU when nvidia-ml-py sees one), ``"cpu"`` or ``"gpu"``.
+        memory: Where free GPU memory is read; default the first GPU through
+            nvidia-ml-py. Tests pass a simulated device.
+        threads_per_worker: TensorFlow intra-op threads per worker on CPU
+            (default: cores // max_workers, at least 1).
+        trials_per_worker: Trials a CPU worker trains before it is replaced
+            (default 8; 1 gives every trial a fresh process). Always 1 on a GPU.
+    """
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        device: str = "auto",
+        memory: DeviceMemory | None = None,
+        threads_per_worker: int | None = None,
+        trials_per_worker: int = 8,
+    ) -> None:
+        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
+            raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
+        if device not in _DEVICES:
+            raise ValueError(f"device must be one of {_DEVICES}, got {device!r}")
+        if threads_per_worker is not None and threads_per_worker < 1:
+            raise ValueError(f"threads_per_worker must be a positive int or None, got {threads_per_worker!r}")
+        if isinstance(trials_per_worker, bool) or not isinstance(trials_per_worker, int) or trials_per_worker < 1:
+            raise ValueError(f"trials_per_worker must be a positive int, got {trials_per_worker!r}")
+        self.trials_per_worker = trials_per_worker
+        self.requested_workers = max_workers
+        self.device = device
+        self.memory = memory
+        self.threads_per_worker = threads_per_worker
+        self._context = multiprocessing.get_context("spawn")
+        self._lock = threading.Condition()
+        self._pending: deque[_Task] = deque()
+        self._workers: list[_Worker] = []
+        self._thread: threading.Thread | None = None
+        self._closing = False
+        self._data_dir: str | None = None
+        self.ledger: MemoryLedger | None = None
+        self.use_gpu = False
+        self.max_workers = max_workers or os.cpu_count() or 1
+        #: Most trials seen running at once (for reports and tests).
+        self.peak_concurrency = 0
+
+    # ------------------------------------------------------------------ setup
+    def _resolve_device(self) -> None:
+        memory = self.memory
+        if self.device == "cpu":
+            self.use_gpu = False
+        else:
+            memory = memory or DeviceMemory(nvml_free_bytes)
+            self.use_gpu = memory.usable_bytes() > 0
+            if self.device == "gpu" and not self.use_gpu:
+                raise RuntimeError("device='gpu' but no GPU memory could be read (is nvidia-ml-py installed?)")
+        if self.use_gpu:
+            self.ledger = MemoryLedger(memory)
+            self.max_workers = self.requested_workers or _DEFAULT_GPU_WORKERS
+        else:
+            self.ledger = None
+            self.max_workers = self.requested_workers or os.cpu_count() or 1
+
+    def start(self, data: TrainingData) -> None:
+        """Write the data once for the workers to memory-map, and start the scheduler."""
+        self.shutdown()
+        self._resolve_device()
+        self._data_dir = tempfile.mkdtemp(prefix="autonas-data-")
+        for name in ("x_train", "y_train", "x_val", "y_val"):
+            np.save(Path(self._data_dir) / f"{name}.npy", np.ascontiguousarray(getattr(data, name)))
+        self._closing = False
+        self._thread = threading.Thread(target=self._schedule, name="autonas-local-executor", daemon=True)
+        self._thread.start()
+        logger.info(
+            "local executor: up to %d workers on %s", self.max_workers, "the GPU" if self.use_gpu else "CPU"
+        )
+
+    def _worker_config(self, task: _Task) -> WorkerConfig:
+        if self.use_gpu:
+            limit_mb = max(256, int(task.estimate * self.ledger.correction) // MIB)
+            return WorkerConfig(self._data_dir, use_gpu=True, gpu_memory_limit_mb=limit_mb)
+        cores = os.cpu_count() or 1
+        threads = self.threads_per_worker or max(1, cores // self.max_workers)
+        return WorkerConfig(self._data_dir, intra_op_threads=threads, inter_op_threads=min(2, threads))
+
+    # ------------------------------------------------------------------ Executor
+    def submit(self, job: TrialJob) -> Future:
+        if self._thread is None:
+            raise RuntimeError("call start(data) before submit()")
+        task = _Task(job, Future())
+        if self.use_gpu:
+            task.estimate = estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
+        with self._lock:
+            self._pending.append(task)
+            self._lock.notify_all()
+        return task.future
+
+    def accepts(self, graph: Graph, settings: TrainingSettings) -> bool:
+        """On a GPU, whether the estimated training memory could fit on the idle device."""
+        if self.ledger is None:
+            return True
+        return self.ledger.fits_alone(estimate_training_bytes(graph, settings.batch_size, settings.optimizer))
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the workers training a trial now."""
+        with self._lock:
+            return [w.process.pid for w in self._workers if w.task is not None and w.process.pid]
+
+    def shutdown(self) -> None:
+        """Kill running workers, fail queued trials, remove the data copy."""
+        thread = self._thread
+        if thread is not None:
+            with self._lock:
+                self._closing = True
+                self._lock.notify_all()
+            thread.join()
+        self._thread = None
+        if self._data_dir is not None:
+            shutil.rmtree(self._data_dir, ignore_errors=True)
+            self._data_dir = None
+
+    def __repr__(self) -> str:
+        return f"LocalExecutor(max_workers={self.requested_workers!r}, device={self.device!r})"
+
+    # ------------------------------------------------------------------ scheduling
+    @property
+    def _running(self) -> list[_Task]:
+        return [w.task for w in self._workers if w.task is not None]
+
+    def _too_large(self, task: _Task) -> bool:
+        """Whether ``task`` could not start even on an idle GPU (it would wait forever)."""
+        return self.ledger is not None and not self._running and not self.ledger.fits_alone(task.estimate)
+
+    def _can_start(self, task: _Task) -> bool:
+        running = self._running
+        if len(running) >= self.max_workers:
+            return False
+        if running and (task.exclusive or any(t.exclusive for t in running)):
+            return False
+        if self.ledger is None:
+            return True
+        return self.ledger.try_reserve(id(task), task.estimate)
+
+    def _spawn(self, config: WorkerConfig) -> _Worker:
+        parent_end, child_end = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=worker_main, args=(child_end, config), daemon=True, name="autonas-worker")
+        process.start()
+        child_end.close()
+        worker = _Worker(process, parent_end)
+        self._workers.append(worker)
+        return worker
+
+    def _assign(self, task: _Task) -> None:
+        """Give ``task`` to an idle worker, or to a new one (always a new one on a GPU)."""
+        for worker in [w for w in self._workers if w.task is None and not w.process.is_alive()]:
+            self._retire(worker)  # died while idle
+        idle = None if self.use_gpu else next((w for w in self._workers if w.task is None), None)
+        worker = idle or self._spawn(self._worker_config(task))
+        try:
+            worker.connection.send(("job", task.job))
+        except (OSError, ValueError):
+            pass  # the worker died meanwhile: its sentinel reports it
+        worker.task = task
+        worker.trials += 1
+        self.peak_concurrency = max(self.peak_concurrency, len(self._running))
+
+    def _schedule(self) -> None:
+        while True:
+            with self._lock:
+                if self._closing:
+                    break
+                while self._pending:
+                    task = self._pending[0]
+                    if self._too_large(task):
+                        self._pending.popleft()
+                        usable = (self.ledger.max_estimate or self.ledger.capacity) // MIB
+                        task.future.set_result(TrialResult(
+                            "failed",
+                            error=f"needs about {self.ledger.cost(task.estimate) // MIB} MiB of GPU memory, "
+                            f"more than the {usable} MiB a trial may use",
+                        ))
+                        continue
+                    if not self._can_start(task):
+                        break
+                    self._assign(self._pending.popleft())
+                workers = [w for w in self._workers if w.task is not None]
+                if not workers:
+                    self._lock.wait(_POLL_SECONDS)
+                    continue
+            handles = [w.connection for w in workers] + [w.process.sentinel for w in workers]
+            ready = set(wait(handles, timeout=_POLL_SECONDS))
+            for worker in workers:
+                message = None
+                if worker.connection in ready:
+                    try:
+                        message = worker.connection.recv()
+                    except (EOFError, OSError):
+                        message = None
+                if message is None and worker.process.sentinel not in ready and worker.process.is_alive():
+                    continue
+                self._finish(worker, message)
+        self._abandon()
+
+    def _retire(self, worker: _Worker) -> None:
+        """Stop and forget ``worker`` (it may already be dead)."""
+        with self._lock:
+            if worker in self._workers:
+                self._workers.remove(worker)
+        try:
+            worker.connection.send(("stop", None))
+        except (OSError, ValueError):
+            pass
+        worker.process.join(timeout=5)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.connection.close()
+
+    def _finish(self, worker: _Worker, message: tuple | None) -> None:
+        """Settle the trial of ``worker`` from its message (None: the worker died)."""
+        task = worker.task
+        with self._lock:
+            worker.task = None
+            if self.ledger is not None:
+                self.ledger.release(id(task))
+        kind, payload, peak = message or ("died", None, None)
+        if kind == "result":
+            result: TrialResult = payload
+        elif kind == "error":
+            result = TrialResult("failed", error=f"the worker raised {payload}"[:2000])
+        else:
+            worker.process.join(timeout=5)
+            result = TrialResult("failed", error=_death_reason(worker.process.exitcode))
+        if message is None or self.use_gpu or worker.trials >= self.trials_per_worker:
+            self._retire(worker)
+        if self.ledger is not None and peak:
+            self.ledger.observe_peak(task.estimate, peak)
+            result.metrics["gpu_peak_bytes"] = int(peak)
+            result.metrics["gpu_estimate_bytes"] = int(task.estimate)
+        if self._retry_out_of_memory(task, result):
+            return
+        if task.notes:
+            result.metrics["executor_notes"] = "; ".join(task.notes)
+        task.future.set_result(result)
+
+    def _retry_out_of_memory(self, task: _Task, result: TrialResult) -> bool:
+        """Requeue an out-of-memory trial once, alone and at half the batch size."""
+        if result.status != "failed" or not (result.error or "").startswith("out of memory"):
+            return False
+        if task.exclusive and self.ledger is not None:
+            self.ledger.observe_out_of_memory(task.estimate)
+        if task.retried or task.job.settings.batch_size <= 1:
+            return False
+        batch = task.job.settings.batch_size // 2
+        logger.warning("trial %s ran out of memory; retrying alone at batch size %d", task.job.trial_id, batch)
+        retry = _Task(task.job.with_batch_size(batch), task.future, retried=True, exclusive=True)
+        retry.notes = [*task.notes, f"out of memory at batch size {task.job.settings.batch_size}; retried alone at {batch}"]
+        if self.ledger is not None:
+            retry.estimate = estimate_training_bytes(retry.job.graph, batch, retry.job.settings.optimizer)
+        with self._lock:
+            self._pending.appendleft(retry)
+        return True
+
+    def _abandon(self) -> None:
+        with self._lock:
+            workers, pending = list(self._workers), list(self._pending)
+            self._workers.clear()
+            self._pending.clear()
+        for worker in workers:
+            if worker.process.is_alive():
+                worker.process.kill()
+            worker.process.join()
+            worker.connection.close()
+            task = worker.task
+            if task is not None:
+                if self.ledger is not None:
+                    self.ledger.release(id(task))
+                if not task.future.done():
+                    task.future.set_result(TrialResult("failed", error="abandoned: the executor shut down"))
+        for task in pending:
+            if not task.future.done():
+                task.future.set_result(TrialResult("failed", error="abandoned: the executor shut down"))

@@ -1,0 +1,168 @@
+"""GPU memory: a training-memory estimate per trial, the device's free memory, and a ledger of reservations.
+
+Nothing here imports TensorFlow: the search process decides how many trials
+fit on the device before any worker starts.
+
+The estimate (bytes) of training a graph at a batch size is
+
+* parameters × 4 bytes × (1 weights + 1 gradients + optimizer slots; Adam keeps 2),
+* plus activations: the float32 outputs of every layer for the whole batch,
+  counted twice (kept for the backward pass, and their gradients),
+* plus a fixed workspace for the framework's kernels and allocator slack.
+
+It is a model, not a measurement: :class:`MemoryLedger` corrects it from the
+peaks workers measure (``tf.config.experimental.get_memory_info``) by keeping
+the largest measured/estimated ratio seen.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from autonas.graph import Graph
+
+__all__ = ["DeviceMemory", "MemoryLedger", "estimate_training_bytes", "nvml_free_bytes"]
+
+MIB = 1 << 20
+#: Workspace assumed on top of weights and activations (kernel scratch, allocator slack).
+WORKSPACE_BYTES = 128 * MIB
+_OPTIMIZER_SLOTS = {"adam": 2, "adamw": 2, "nadam": 2, "rmsprop": 1, "sgd": 1, "adagrad": 1}
+
+
+def estimate_training_bytes(graph: Graph, batch_size: int, optimizer: str = "adam") -> int:
+    """Estimated device memory to train ``graph`` at ``batch_size`` (see the module docstring)."""
+    slots = _OPTIMIZER_SLOTS.get(optimizer.lower(), 2)
+    weights = graph.num_params() * 4 * (2 + slots)
+    activations = sum(math.prod(graph.shape(node)) for node in graph.nodes) * 4 * 2 * int(batch_size)
+    return int(weights + activations + WORKSPACE_BYTES)
+
+
+def nvml_free_bytes(device_index: int = 0) -> tuple[int, int] | None:
+    """``(free, total)`` bytes of a GPU through nvidia-ml-py, or None without a GPU or the package."""
+    try:
+        nvml = importlib.import_module("pynvml")
+        nvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - no package, no driver, no device: no GPU to plan for
+        return None
+    try:
+        if int(nvml.nvmlDeviceGetCount()) <= device_index:
+            return None
+        info = nvml.nvmlDeviceGetMemoryInfo(nvml.nvmlDeviceGetHandleByIndex(device_index))
+        return int(info.free), int(info.total)
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        try:
+            nvml.nvmlShutdown()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    """Where free memory comes from: a callable giving ``(free, total)`` bytes.
+
+    Attributes:
+        query: ``() -> (free, total)``; :func:`nvml_free_bytes` for a real GPU,
+            a fake in tests.
+        per_process_bytes: Memory each worker process costs on the device on
+            top of its allocator (CUDA context, cuDNN handles); an estimate.
+        safety_fraction: Part of the free memory never reserved.
+    """
+
+    query: Callable[[], tuple[int, int] | None]
+    per_process_bytes: int = 512 * MIB
+    safety_fraction: float = 0.1
+
+    def usable_bytes(self) -> int:
+        """Free memory minus the safety margin, read now (0 when unreadable)."""
+        reading = self.query()
+        if reading is None:
+            return 0
+        free, _ = reading
+        return int(free * (1.0 - self.safety_fraction))
+
+
+class MemoryLedger:
+    """Reservations of device memory by running trials.
+
+    A trial is admitted when its corrected estimate plus the per-process cost
+    fits in the memory that was usable when the ledger started, less what
+    running trials hold. When a worker reports its measured peak, the
+    correction factor becomes the largest measured/estimated ratio seen (never
+    below 1 before any measurement, never below 0.5 after). A trial that ran
+    out of memory alone lowers the largest estimate admitted from then on.
+
+    Args:
+        device: The device's memory.
+
+    Attributes:
+        capacity: Bytes usable for trials, read once at construction.
+        correction: Factor applied to estimates.
+        max_estimate: Largest reservation admitted (None: the capacity).
+    """
+
+    def __init__(self, device: DeviceMemory) -> None:
+        self.device = device
+        self.capacity = device.usable_bytes()
+        self.correction = 1.0
+        self._measured = False
+        self.max_estimate: int | None = None
+        self._reserved: dict[object, int] = {}
+        self._lock = threading.Lock()
+
+    def cost(self, estimate: int) -> int:
+        """Bytes a trial with this raw estimate reserves (corrected, plus the process)."""
+        return int(estimate * self.correction) + self.device.per_process_bytes
+
+    def fits_alone(self, estimate: int) -> bool:
+        """Whether a trial with this raw estimate could ever run (on an otherwise idle device)."""
+        limit = self.capacity if self.max_estimate is None else min(self.capacity, self.max_estimate)
+        return self.cost(estimate) <= limit
+
+    def try_reserve(self, key: object, estimate: int) -> bool:
+        """Reserve memory for ``key`` if it fits next to the running trials; returns whether it did."""
+        with self._lock:
+            cost = self.cost(estimate)
+            if self._reserved and sum(self._reserved.values()) + cost > self.capacity:
+                return False
+            if not self._reserved and not self.fits_alone(estimate):
+                return False
+            self._reserved[key] = cost
+            return True
+
+    def release(self, key: object) -> None:
+        """Return ``key``'s reservation."""
+        with self._lock:
+            self._reserved.pop(key, None)
+
+    @property
+    def reserved(self) -> int:
+        """Bytes reserved now."""
+        with self._lock:
+            return sum(self._reserved.values())
+
+    @property
+    def running(self) -> int:
+        """Trials holding a reservation."""
+        with self._lock:
+            return len(self._reserved)
+
+    def observe_peak(self, estimate: int, peak_bytes: int) -> None:
+        """Correct later estimates from a worker's measured peak allocation."""
+        if estimate <= 0 or peak_bytes <= 0:
+            return
+        ratio = peak_bytes / estimate
+        with self._lock:
+            self.correction = max(0.5, ratio) if not self._measured else max(self.correction, ratio)
+            self._measured = True
+
+    def observe_out_of_memory(self, estimate: int) -> None:
+        """A trial with this raw estimate ran out of memory while alone: admit only smaller ones."""
+        with self._lock:
+            limit = int(self.cost(estimate) * 0.9)
+            self.max_estimate = limit if self.max_estimate is None else min(self.max_estimate, limit)

@@ -1,0 +1,140 @@
+"""Trials as Ray tasks, on this machine or a cluster (``pip install autonas[ray]``)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from concurrent.futures import Future
+
+from autonas.execution.executor import Executor, TrainingData, TrialJob
+from autonas.execution.memory import estimate_training_bytes, nvml_free_bytes
+from autonas.execution.runner import TrialResult
+
+__all__ = ["RayExecutor"]
+
+logger = logging.getLogger(__name__)
+
+
+def _train_task(job: TrialJob, data: TrainingData, threads: int) -> TrialResult:
+    """The body of a Ray task: a fresh worker (``max_calls=1``), TensorFlow limited to the task's CPUs."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    except RuntimeError:  # TensorFlow already initialised in this worker
+        pass
+    from autonas.execution.executor import run_job
+
+    return run_job(job, data)
+
+
+class RayExecutor(Executor):
+    """Runs each trial as a Ray task; the training data travels once through the object store.
+
+    Each task asks for ``cpus_per_trial`` CPUs and, on a cluster with GPUs, the
+    fraction of one GPU its estimated training memory needs
+    (:func:`~autonas.execution.memory.estimate_training_bytes` over
+    ``gpu_memory_bytes``, rounded up to a twentieth), so Ray packs small trials
+    onto one GPU. Every task runs in a fresh worker process (``max_calls=1``),
+    which returns its GPU memory. A task whose worker dies gives a failed result.
+
+    Args:
+        address: A Ray cluster's address; None starts (or joins) a local Ray.
+        max_workers: Trials submitted at once; default the cluster's CPUs
+            divided by ``cpus_per_trial``.
+        cpus_per_trial: CPUs per task (default 1).
+        gpu_memory_bytes: Memory of one GPU, for the fractions; default read
+            with nvidia-ml-py on this machine.
+        init_kwargs: Extra arguments for ``ray.init`` (e.g. ``num_cpus`` for a local instance).
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        max_workers: int | None = None,
+        cpus_per_trial: int = 1,
+        gpu_memory_bytes: int | None = None,
+        init_kwargs: dict | None = None,
+    ) -> None:
+        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
+            raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
+        if isinstance(cpus_per_trial, bool) or not isinstance(cpus_per_trial, int) or cpus_per_trial < 1:
+            raise ValueError(f"cpus_per_trial must be a positive int, got {cpus_per_trial!r}")
+        self.address = address
+        self.requested_workers = max_workers
+        self.cpus_per_trial = cpus_per_trial
+        self.gpu_memory_bytes = gpu_memory_bytes
+        self.init_kwargs = dict(init_kwargs or {})
+        self.max_workers = max_workers or 1
+        self._ray = None
+        self._started_ray = False
+        self._data_ref = None
+        self._remote = None
+        self._refs: list = []
+
+    def start(self, data: TrainingData) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ImportError("RayExecutor needs Ray: pip install 'autonas[ray]'") from None
+        self._ray = ray
+        if not ray.is_initialized():
+            kwargs = {"include_dashboard": False, "log_to_driver": False, **self.init_kwargs}
+            ray.init(address=self.address, **kwargs)
+            self._started_ray = True
+        resources = ray.cluster_resources()
+        self._gpus = float(resources.get("GPU", 0.0))
+        if self._gpus and self.gpu_memory_bytes is None:
+            reading = nvml_free_bytes()
+            self.gpu_memory_bytes = reading[1] if reading else None
+        self.max_workers = self.requested_workers or max(1, int(resources.get("CPU", 1) // self.cpus_per_trial))
+        self._remote = ray.remote(max_calls=1)(_train_task)
+        self._data_ref = ray.put(data)
+        logger.info("ray executor: %d trials at once on %s", self.max_workers, resources)
+
+    def _gpu_fraction(self, job: TrialJob) -> float:
+        if not self._gpus or not self.gpu_memory_bytes:
+            return 0.0
+        estimate = estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
+        return min(1.0, math.ceil(20 * estimate / self.gpu_memory_bytes) / 20)
+
+    def submit(self, job: TrialJob) -> Future:
+        if self._remote is None:
+            raise RuntimeError("call start(data) before submit()")
+        ref = self._remote.options(num_cpus=self.cpus_per_trial, num_gpus=self._gpu_fraction(job)).remote(
+            job, self._data_ref, self.cpus_per_trial
+        )
+        self._refs.append(ref)
+        result: Future = Future()
+
+        def settle(done: Future) -> None:
+            error = done.exception()
+            if error is None:
+                result.set_result(done.result())
+            else:
+                result.set_result(TrialResult("failed", error=f"the Ray task failed: {type(error).__name__}: {error}"[:2000]))
+
+        ref.future().add_done_callback(settle)
+        return result
+
+    def shutdown(self) -> None:
+        ray = self._ray
+        if ray is None:
+            return
+        for ref in self._refs:
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:  # noqa: BLE001 - finished or already gone
+                pass
+        self._refs.clear()
+        if self._started_ray and ray.is_initialized():
+            ray.shutdown()
+        self._started_ray = False
+        self._remote = self._data_ref = None
+
+    def __repr__(self) -> str:
+        return f"RayExecutor(address={self.address!r}, max_workers={self.requested_workers!r})"

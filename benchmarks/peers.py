@@ -1,0 +1,169 @@
+"""autonas against its peers on the same data and wall-clock budget. Run by hand.
+
+``python benchmarks/peers.py [--time-limit 300] [--datasets digits fashion_mnist] [--plot peers.png]``
+
+For each data set, one after the other in this process with the same budget:
+
+* ``autonas``: ``AutoImageClassifier`` (Bayesian searcher, defaults);
+* ``autonas (random)``: the same with random morphism search;
+* ``keras-tuner``: ``keras_tuner.BayesianOptimization`` over a hand-written CNN
+  space (1–3 conv–BN–ReLU blocks of 16–128 filters with pooling, optional dense
+  layer of 32–256 units, dropout, learning rate), each trial trained with early
+  stopping, the best model refitted on train + validation inside the budget.
+
+Data: scikit-learn's digits (uint8 8×8, 70/30 stratified split,
+random_state=0) and Fashion-MNIST (``autonas.datasets.fashion_mnist``; Debian
+package ``dataset-fashion-mnist``, official split; ``--fashion-train`` limits
+the training images to keep the budget meaningful on CPU). Prints test
+accuracy, parameters, trials completed and seconds per method, and writes a
+best-validation-accuracy-so-far versus time plot (matplotlib).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from autonas import AutoImageClassifier  # noqa: E402
+from autonas.datasets import fashion_mnist, load_digits  # noqa: E402
+
+
+def _load(name: str, fashion_train: int):
+    if name == "digits":
+        return load_digits()
+    x_train, x_test, y_train, y_test = fashion_mnist()
+    keep = np.random.default_rng(0).permutation(len(x_train))[:fashion_train]
+    return x_train[keep], x_test, y_train[keep], y_test
+
+
+def _run_autonas(data, searcher: str, budget: float, folder: str):
+    x_train, x_test, y_train, y_test = data
+    start = time.monotonic()
+    classifier = AutoImageClassifier(time_limit=budget, searcher=searcher, directory=folder, seed=0, verbose=0)
+    classifier.fit(x_train, y_train)
+    seconds = time.monotonic() - start
+    curve, best = [], 0.0
+    elapsed = 0.0
+    for record in classifier.history_:
+        elapsed += record.seconds
+        if record.status == "completed":
+            best = max(best, record.metrics["val_accuracy"])
+        curve.append((elapsed, best))
+    return classifier.score(x_test, y_test), classifier.best_graph_.num_params(), len(classifier.history_), seconds, curve
+
+
+def _run_keras_tuner(data, budget: float, folder: str):
+    import keras
+    import keras_tuner
+
+    x_train, x_test, y_train, y_test = data
+    x = (x_train.astype("float32") / 255.0)[..., None]
+    xt = (x_test.astype("float32") / 255.0)[..., None]
+    n_val = len(x) // 5
+    classes = int(y_train.max()) + 1
+    start = time.monotonic()
+    deadline = start + budget
+    curve: list[tuple[float, float]] = []
+
+    def build(hp):
+        inputs = keras.Input(x.shape[1:])
+        h = inputs
+        for block in range(hp.Int("blocks", 1, 3)):
+            h = keras.layers.Conv2D(hp.Choice(f"filters_{block}", [16, 32, 64, 128]), 3, padding="same")(h)
+            h = keras.layers.BatchNormalization()(h)
+            h = keras.layers.ReLU()(h)
+            if h.shape[1] >= 4:
+                h = keras.layers.MaxPooling2D()(h)
+        h = keras.layers.GlobalAveragePooling2D()(h)
+        if hp.Boolean("dense"):
+            h = keras.layers.Dense(hp.Choice("units", [32, 64, 128, 256]), activation="relu")(h)
+        h = keras.layers.Dropout(hp.Float("dropout", 0.0, 0.5, step=0.25))(h)
+        outputs = keras.layers.Dense(classes, activation="softmax")(h)
+        model = keras.Model(inputs, outputs)
+        model.compile(keras.optimizers.Adam(hp.Choice("lr", [3e-3, 1e-3, 3e-4])), "sparse_categorical_crossentropy", ["accuracy"])
+        return model
+
+    class Budget(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if time.monotonic() > deadline - 0.15 * budget:
+                self.model.stop_training = True
+
+    class Curve(keras.callbacks.Callback):
+        best = 0.0
+
+        def on_train_end(self, logs=None):
+            Curve.best = max(Curve.best, max(self.model.history.history.get("val_accuracy", [0.0])))
+            curve.append((time.monotonic() - start, Curve.best))
+
+    tuner = keras_tuner.BayesianOptimization(
+        build, objective="val_accuracy", max_trials=1000, seed=0, directory=folder, project_name="kt", overwrite=True
+    )
+    trials = 0
+    while time.monotonic() < deadline - 0.2 * budget:
+        tuner.search(
+            x[n_val:], y_train[n_val:], validation_data=(x[:n_val], y_train[:n_val]), epochs=30, verbose=0,
+            callbacks=[keras.callbacks.EarlyStopping(patience=4, restore_best_weights=True), Budget(), Curve()],
+        )
+        trials = len(tuner.oracle.trials)
+        tuner.oracle.max_trials = trials + 1
+    best_hp = tuner.get_best_hyperparameters(1)[0]
+    model = build(best_hp)
+    model.fit(x, y_train, epochs=10, verbose=0, callbacks=[Budget()])
+    accuracy = float(np.mean(model.predict(xt, verbose=0).argmax(1) == y_test))
+    return accuracy, model.count_params(), trials, time.monotonic() - start, curve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--datasets", nargs="+", default=["digits", "fashion_mnist"], choices=["digits", "fashion_mnist"])
+    parser.add_argument("--fashion-train", type=int, default=10000, help="training images of Fashion-MNIST used")
+    parser.add_argument("--plot", default="peers.png")
+    args = parser.parse_args()
+
+    rows, curves = [], {}
+    for dataset in args.datasets:
+        data = _load(dataset, args.fashion_train)
+        for method in ("autonas", "autonas (random)", "keras-tuner"):
+            with tempfile.TemporaryDirectory() as folder:
+                if method == "keras-tuner":
+                    result = _run_keras_tuner(data, args.time_limit, folder)
+                else:
+                    result = _run_autonas(data, "random" if "random" in method else "bayesian", args.time_limit, folder)
+            rows.append((dataset, method, *result[:4]))
+            curves[(dataset, method)] = result[4]
+            print(f"{dataset} / {method}: test accuracy {result[0]:.4f} in {result[3]:.0f} s", flush=True)
+
+    print(f"\nsame wall-clock budget {args.time_limit:.0f} s per method, {os.cpu_count()} CPUs, one run each")
+    print(f"{'data':<14} {'method':<17} {'test acc':>8} {'params':>9} {'trials':>6} {'seconds':>7}")
+    for dataset, method, accuracy, params, trials, seconds in rows:
+        print(f"{dataset:<14} {method:<17} {accuracy:>8.4f} {params:>9,} {trials:>6} {seconds:>7.0f}")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot")
+        return
+    figure, axes = plt.subplots(1, len(args.datasets), figsize=(6 * len(args.datasets), 4), squeeze=False)
+    for axis, dataset in zip(axes[0], args.datasets):
+        for (name, method), curve in curves.items():
+            if name == dataset and curve:
+                times, values = zip(*curve)
+                axis.step(times, values, where="post", label=method)
+        axis.set(title=dataset, xlabel="seconds (training time so far)", ylabel="best validation accuracy")
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(args.plot)
+    print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""LocalExecutor: trials in spawned worker processes, in parallel, surviving dead workers."""
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from autonas.engine import Project, SearchBudget, run_search
+from autonas.execution import DeviceMemory, LocalExecutor, SerialExecutor, TrainingData, TrainingSettings, TrialJob
+from autonas.execution.memory import MIB, estimate_training_bytes
+from autonas.graph import generators
+from autonas.search import RandomSearcher
+
+QUICK = TrainingSettings(max_epochs=4, patience=4, batch_size=32, learning_rate=3e-3)
+
+
+@pytest.fixture(scope="module")
+def data(digits):
+    x_train, x_test, y_train, y_test = digits
+    return TrainingData(x_train[:600], y_train[:600], x_test[:200], y_test[:200])
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purpose
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
+
+
+def test_bad_settings_raise():
+    with pytest.raises(ValueError, match="max_workers"):
+        LocalExecutor(max_workers=0)
+    with pytest.raises(ValueError, match="device"):
+        LocalExecutor(device="tpu")
+    with pytest.raises(RuntimeError, match="start"):
+        LocalExecutor().submit(TrialJob(1, generators.mlp((8, 8, 1), 10), QUICK))
+
+
+def _six_graphs():
+    return [
+        (f"{kind}-{i}", getattr(generators, kind)((8, 8, 1), 10, **kwargs))
+        for i, (kind, kwargs) in enumerate(
+            [("mlp", {}), ("cnn", {"filters": 4}), ("cnn", {"filters": 8, "hidden_units": 0}),
+             ("resnet", {"filters": 4}), ("densenet", {"growth_rate": 3, "initial_filters": 6}), ("mlp", {"hidden_units": (32,)})]
+        )
+    ]
+
+
+def _run(tmp_path, executor, data):
+    return run_search(
+        project=Project(tmp_path, overwrite=True),
+        searcher=RandomSearcher(seed=0),
+        data=data,
+        initial=_six_graphs(),
+        settings=QUICK,
+        fine_tune_settings=QUICK,
+        budget=SearchBudget(max_trials=6, deadline=None),
+        seed=0,
+        executor=executor,
+    )
+
+
+def test_two_workers_run_six_trials_like_a_serial_run(tmp_path, data):
+    executor = LocalExecutor(max_workers=2)
+    parallel = _run(tmp_path / "parallel", executor, data)
+    serial = _run(tmp_path / "serial", SerialExecutor(), data)
+    assert executor.peak_concurrency == 2
+    assert [r.status for r in parallel] == ["completed"] * 6, [r.error for r in parallel]
+    assert {r.id: r.fingerprint for r in parallel} == {r.id: r.fingerprint for r in serial}
+    accuracies = np.array([r.metrics["val_accuracy"] for r in parallel])
+    print("parallel", accuracies, "serial", [r.metrics["val_accuracy"] for r in serial])
+    assert accuracies.mean() > 0.5  # trained, not guessed (10 classes)
+    # the same seeds give nearly the same training (thread counts differ, so not bit for bit)
+    np.testing.assert_allclose(accuracies, [r.metrics["val_accuracy"] for r in serial], atol=0.1)
+    # the workers are gone after the search
+    assert executor.worker_pids() == []
+
+
+def test_a_killed_worker_fails_its_trial_and_the_executor_goes_on(data):
+    slow = TrainingSettings(max_epochs=500, patience=500, batch_size=8)
+    with LocalExecutor(max_workers=2) as executor:
+        executor.start(data)
+        doomed = executor.submit(TrialJob(1, generators.cnn((8, 8, 1), 10, filters=8), slow))
+        healthy = executor.submit(TrialJob(2, generators.mlp((8, 8, 1), 10), QUICK))
+        deadline = time.monotonic() + 60
+        while len(executor.worker_pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        victim = executor.worker_pids()[0]
+        time.sleep(3)  # let it get into training
+        os.kill(victim, signal.SIGKILL)
+        result = doomed.result(timeout=60)
+        assert result.status == "failed"
+        assert "SIGKILL" in result.error
+        assert healthy.result(timeout=120).status == "completed"
+        after = executor.submit(TrialJob(3, generators.mlp((8, 8, 1), 10), QUICK))
+        assert after.result(timeout=120).status == "completed"
+        pids = [worker.process.pid for worker in executor._workers]  # idle workers, kept for reuse
+        assert victim not in pids and pids
+    time.sleep(0.5)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_shutdown_kills_running_workers_and_fails_their_trials(data):
+    slow = TrainingSettings(max_epochs=500, patience=500, batch_size=8)
+    executor = LocalExecutor(max_workers=1)
+    executor.start(data)
+    running = executor.submit(TrialJob(1, generators.cnn((8, 8, 1), 10, filters=8), slow))
+    queued = executor.submit(TrialJob(2, generators.mlp((8, 8, 1), 10), QUICK))
+    deadline = time.monotonic() + 60
+    while not executor.worker_pids() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pids = executor.worker_pids()
+    executor.shutdown()
+    assert running.result(timeout=5).error.startswith("abandoned")
+    assert queued.result(timeout=5).status == "failed"
+    time.sleep(0.5)
+    assert pids and not any(_alive(pid) for pid in pids)
+
+
+def test_a_worker_error_is_a_failed_trial(data):
+    with LocalExecutor(max_workers=1) as executor:
+        executor.start(data)
+        result = executor.submit(TrialJob(1, "not a graph", QUICK)).result(timeout=120)
+    assert result.status == "failed"
+    assert "not a graph" in result.error or "AttributeError" in result.error
+
+
+def test_gpu_memory_decides_how_many_trials_run_at_once(data):
+    """A simulated GPU with room for two trials: three submitted, never more than two at once.
+
+    The workers find no real GPU and train on CPU; what is tested is the admission by the ledger.
+    """
+    per_process = 256 * MIB
+    estimate = estimate_training_bytes(generators.mlp((8, 8, 1), 10), QUICK.batch_size)
+    free = int(2.5 * (per_process + estimate))  # room for two reservations, not three
+    device = DeviceMemory(lambda: (free, 4 * free), per_process_bytes=per_process, safety_fraction=0.0)
+    with LocalExecutor(max_workers=3, device="gpu", memory=device) as executor:
+        executor.start(data)
+        assert executor.use_gpu and executor.ledger.capacity == free
+        futures = [executor.submit(TrialJob(i, generators.mlp((8, 8, 1), 10), QUICK)) for i in range(3)]
+        results = [f.result(timeout=180) for f in futures]
+    assert [r.status for r in results] == ["completed"] * 3
+    assert executor.peak_concurrency == 2
+    assert executor.ledger.reserved == 0
+
+
+def test_a_trial_too_large_for_the_gpu_fails_instead_of_waiting(data):
+    device = DeviceMemory(lambda: (600 * MIB, 1024 * MIB), per_process_bytes=256 * MIB, safety_fraction=0.0)
+    with LocalExecutor(max_workers=2, device="gpu", memory=device) as executor:
+        executor.start(data)
+        big = generators.cnn((8, 8, 1), 10)
+        assert not executor.accepts(big, TrainingSettings(batch_size=4096))
+        result = executor.submit(TrialJob(1, big, TrainingSettings(batch_size=4096))).result(timeout=30)
+    assert result.status == "failed" and "MiB of GPU memory" in result.error
+
+
+def test_out_of_memory_is_retried_once_alone_at_half_the_batch():
+    from concurrent.futures import Future
+
+    from autonas.execution import TrialResult
+    from autonas.execution.local import _Task, _Worker
+    from autonas.execution.memory import MemoryLedger
+
+    executor = LocalExecutor(max_workers=2, device="gpu")
+    executor.ledger = MemoryLedger(DeviceMemory(lambda: (8 << 30, 16 << 30), safety_fraction=0.0))
+    graph = generators.cnn((8, 8, 1), 10)
+    task = _Task(TrialJob(1, graph, TrainingSettings(batch_size=64)), Future(), estimate=3 << 30)
+    out_of_memory = TrialResult("failed", error="out of memory: ResourceExhaustedError")
+    assert executor._retry_out_of_memory(task, out_of_memory)
+    retry = executor._pending[0]
+    assert retry.job.settings.batch_size == 32 and retry.exclusive and retry.retried
+    assert retry.future is task.future
+    # an exclusive trial waits for an idle device, and nothing starts beside it
+    executor._workers = [_Worker(process=None, connection=None, task=task)]
+    assert not executor._can_start(retry)
+    executor._workers = [_Worker(process=None, connection=None, task=retry)]
+    assert not executor._can_start(_Task(TrialJob(2, graph, QUICK), Future(), estimate=1))
+    # failing again, alone: no second retry, and models that large are refused from then on
+    assert executor.ledger.fits_alone(retry.estimate)
+    assert not executor._retry_out_of_memory(retry, out_of_memory)
+    assert not executor.ledger.fits_alone(retry.estimate)
+    # any other failure is not retried
+    other = _Task(TrialJob(3, graph, QUICK), Future())
+    assert not executor._retry_out_of_memory(other, TrialResult("failed", error="ValueError: nan"))
