@@ -27,7 +27,7 @@ setup(
         "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7"],
         "plot": ["matplotlib>=3.7"],
         "nvml": ["nvidia-ml-py"],
-        "docs": ["mkdocs>=1.5", "mkdocs-material", "mkdocstrings[python]"],
+        "docs": ["mkdocs>=1.5,<2", "mkdocs-material>=9,<10", "mkdocstrings[python]>=0.25,<2", "mkdocstrings-python>=1.10,<3"],
         "ray": ["ray[default]>=2.9"],
     },
     entry_points={"console_scripts": ["autonas=autonas.cli:main"]},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -132,7 +133,7 @@ class AutoImageClassifier:
         """The :class:`~autonas.objectives.Objective` with the constraints given here.
 
         Raises:
-            ValueError: for a bad objective or limit, or limits given both here and in an Objective.
+            ValueError: for a bad objective or limit, or a limit given here and, differently, in an Objective.
         """
         from autonas.objectives import Objective, as_objective
 
@@ -141,9 +142,17 @@ class AutoImageClassifier:
         if self.objective is None:
             return Objective(**limits)
         if isinstance(self.objective, Objective):
-            if limits:
-                raise ValueError(f"give {sorted(limits)} either to AutoImageClassifier or to its objective, not both")
-            return self.objective
+            clashes = sorted(n for n, v in limits.items() if getattr(self.objective, n) not in (None, v))
+            if clashes:
+                raise ValueError(
+                    f"{clashes} differ between AutoImageClassifier and its objective; give each limit once"
+                )
+            if not limits:
+                return self.objective
+            merged = copy.copy(self.objective)  # the user's objective is left as given
+            for name, value in limits.items():
+                setattr(merged, name, value)
+            return merged
         if callable(self.objective):
             return Objective.from_callable(self.objective, **limits)
         return as_objective(self.objective)  # raises the ValueError for anything else

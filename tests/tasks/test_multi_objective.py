@@ -51,11 +51,15 @@ def test_pareto_front_plot_and_export_of_a_member(constrained, tmp_path):
         classifier.export_model(trial_id=999)
 
 
-def test_limits_given_twice_are_refused(tmp_path):
+def test_conflicting_limits_are_refused_and_others_merged(tmp_path):
     x_train, _, y_train, _ = load_digits()
     classifier = AutoImageClassifier(max_params=10, objective=Objective(max_params=5), directory=tmp_path)
-    with pytest.raises(ValueError, match="either to AutoImageClassifier or to its objective"):
+    with pytest.raises(ValueError, match=r"\['max_params'\] differ between AutoImageClassifier and its objective"):
         classifier.fit(x_train, y_train)
+    objective = Objective(beta=0.05, max_latency=50.0)
+    merged = AutoImageClassifier(max_params=20_000, objective=objective)._make_objective()
+    assert (merged.max_params, merged.max_latency, merged.beta) == (20_000, 50.0, 0.05)
+    assert objective.max_params is None  # the user's objective is untouched
     with pytest.raises(ValueError, match="max_power must be a positive number"):
         AutoImageClassifier(max_power=-1.0, directory=tmp_path).fit(x_train, y_train)
 

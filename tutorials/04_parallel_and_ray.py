@@ -1,0 +1,131 @@
+"""Tutorial 4: train several trials at once, in local worker processes and on Ray.
+
+Run it from the repository root:
+
+    python tutorials/04_parallel_and_ray.py            # up to ten minutes on a laptop CPU
+    python tutorials/04_parallel_and_ray.py --quick    # under a minute and a half (or AUTONAS_TUTORIAL_QUICK=1)
+
+The Ray part needs Ray (pip install autonas[ray]); without it that part is skipped with a message.
+Projects go to a temporary folder (or --output-dir / AUTONAS_TUTORIAL_DIR).
+
+Executors start new Python processes, which import this script again: everything that runs
+lives under `if __name__ == "__main__":`, as it must in any script that uses them.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def tutorial_settings() -> tuple[bool, Path]:
+    """Whether to use the tiny budgets, and the folder to write into."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny budgets (also: AUTONAS_TUTORIAL_QUICK=1)")
+    parser.add_argument("--output-dir", default=os.environ.get("AUTONAS_TUTORIAL_DIR"), help="where to write")
+    args = parser.parse_args()
+    quick = args.quick or os.environ.get("AUTONAS_TUTORIAL_QUICK", "0") not in ("", "0")
+    output = Path(args.output_dir) if args.output_dir else Path(tempfile.mkdtemp(prefix="autonas-tutorial-"))
+    output.mkdir(parents=True, exist_ok=True)
+    return quick, output
+
+
+def search(executor, name: str, quick: bool, output: Path, data):
+    """One search with ``executor``; returns the fitted classifier."""
+    from autonas import AutoImageClassifier
+
+    x_train, y_train = data
+    classifier = AutoImageClassifier(
+        max_trials=2 if quick else 6,
+        time_limit=None if quick else 240,
+        directory=output,
+        project_name=name,
+        overwrite=True,
+        seed=0,
+        verbose=1,
+        executor=executor,
+    )
+    started = time.monotonic()
+    # In quick mode one epoch per trial: this tutorial is about where trials run, not accuracy.
+    classifier.fit(x_train, y_train, epochs=1 if quick else None)
+    elapsed = time.monotonic() - started
+    trained = sum(r.seconds for r in classifier.history_)
+    print(
+        f"{name}: {len(classifier.history_)} trials in {elapsed:.0f} s of wall time "
+        f"({trained:.0f} s of training summed over the trials)"
+    )
+    return classifier
+
+
+def main() -> None:
+    quick, output = tutorial_settings()
+    print(f"quick mode: {quick}; writing into {output}; {os.cpu_count()} CPU cores")
+    start = time.monotonic()
+
+    from autonas.datasets import load_digits
+    from autonas.execution import LocalExecutor
+
+    x_train, x_test, y_train, y_test = load_digits()
+    if quick:
+        x_train, y_train = x_train[:600], y_train[:600]
+    data = (x_train, y_train)
+
+    # --------------------------------------------------------------------------------------------
+    # 1. The default: one trial at a time, in this process.
+    #
+    # With executor=None, AutoImageClassifier trains each trial here, one after the other
+    # (SerialExecutor). Simple, and best for small data and debugging. Not run here to save time:
+    # tutorial 1 did exactly that.
+    #
+    # 2. LocalExecutor: trials in worker processes on this machine.
+    #
+    # max_workers trials run at once, each in a spawned worker process, so a crashing trial
+    # cannot take the search down (it becomes a failed trial). On a CPU each worker gets
+    # cores // max_workers TensorFlow threads and trains several trials in turn (up to
+    # trials_per_worker, default 8) before a fresh one replaces it: starting a process and
+    # importing TensorFlow costs seconds. On a GPU (seen through nvidia-ml-py) every trial gets
+    # a fresh process, so its GPU memory is returned when it ends, and a trial starts only when
+    # its estimated training memory fits in the free GPU memory next to the running ones.
+    #
+    # While the workers train, the search process asks the searcher for the next child, so the
+    # proposals are ready when a worker frees up. peak_concurrency records how many trials were
+    # seen running at the same time.
+    # --------------------------------------------------------------------------------------------
+    local = LocalExecutor(max_workers=2)
+    classifier = search(local, "local_workers", quick, output, data)
+    print(f"LocalExecutor: peak concurrency {local.peak_concurrency}, test accuracy {classifier.score(x_test, y_test):.4f}")
+
+    # --------------------------------------------------------------------------------------------
+    # 3. RayExecutor: trials as Ray tasks.
+    #
+    # RayExecutor() starts a local Ray (init_kwargs go to ray.init; num_cpus=2 keeps it to two
+    # cores here) or joins a cluster with RayExecutor(address="ray://head:10001"). The training
+    # data is put into Ray's object store once; each trial is a task asking for cpus_per_trial
+    # CPUs (and, on GPU clusters, the fraction of a GPU its memory estimate needs) and runs in a
+    # fresh worker process. The Ray it started is shut down when the search ends.
+    # From the command line: autonas fit --data images.npz --ray-address local
+    # --------------------------------------------------------------------------------------------
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        print("RayExecutor: skipped, Ray is not installed (pip install 'autonas[ray]')")
+    else:
+        from autonas.execution.ray_executor import RayExecutor
+
+        executor = RayExecutor(init_kwargs={"num_cpus": 2})
+        classifier = search(executor, "ray_tasks", quick, output, data)
+        print(
+            f"RayExecutor: {executor.max_workers} trials at once, test accuracy {classifier.score(x_test, y_test):.4f}"
+        )
+
+    # Every executor writes the same project folders, so a search started with one executor can
+    # be resumed with another (tutorial 5 shows resuming).
+    print(f"tutorial 04 done in {time.monotonic() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
