@@ -15,33 +15,22 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import argparse  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 
-def tutorial_settings() -> tuple[bool, Path]:
-    """Whether to use the tiny budgets, and the folder to write into."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny budgets (also: AUTONAS_TUTORIAL_QUICK=1)")
-    parser.add_argument("--output-dir", default=os.environ.get("AUTONAS_TUTORIAL_DIR"), help="where to write")
-    args = parser.parse_args()
-    quick = args.quick or os.environ.get("AUTONAS_TUTORIAL_QUICK", "0") not in ("", "0")
-    output = Path(args.output_dir) if args.output_dir else Path(tempfile.mkdtemp(prefix="autonas-tutorial-"))
-    output.mkdir(parents=True, exist_ok=True)
-    return quick, output
 
 
 def max_difference(model_a, model_b, x) -> float:
     """Largest absolute difference between two models' outputs on ``x``."""
     return float(np.max(np.abs(model_a.predict(x, verbose=0) - model_b.predict(x, verbose=0))))
 
+from _settings import tutorial_settings  # noqa: E402  (tutorials/_settings.py, beside this file)
+
 
 def main() -> None:
-    quick, output = tutorial_settings()
+    quick, output = tutorial_settings(__doc__.splitlines()[0])
     print(f"quick mode: {quick}; writing into {output}")
     start = time.monotonic()
 

@@ -16,22 +16,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import argparse  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 
-def tutorial_settings() -> tuple[bool, Path]:
-    """Whether to use the tiny budgets, and the folder to write into."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny budgets (also: AUTONAS_TUTORIAL_QUICK=1)")
-    parser.add_argument("--output-dir", default=os.environ.get("AUTONAS_TUTORIAL_DIR"), help="where to write")
-    args = parser.parse_args()
-    quick = args.quick or os.environ.get("AUTONAS_TUTORIAL_QUICK", "0") not in ("", "0")
-    output = Path(args.output_dir) if args.output_dir else Path(tempfile.mkdtemp(prefix="autonas-tutorial-"))
-    output.mkdir(parents=True, exist_ok=True)
-    return quick, output
 
 
 def search(executor, name: str, quick: bool, output: Path, data):
@@ -60,9 +48,11 @@ def search(executor, name: str, quick: bool, output: Path, data):
     )
     return classifier
 
+from _settings import tutorial_settings  # noqa: E402  (tutorials/_settings.py, beside this file)
+
 
 def main() -> None:
-    quick, output = tutorial_settings()
+    quick, output = tutorial_settings(__doc__.splitlines()[0])
     print(f"quick mode: {quick}; writing into {output}; {os.cpu_count()} CPU cores")
     start = time.monotonic()
 
