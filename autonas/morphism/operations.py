@@ -25,6 +25,7 @@ __all__ = [
     "Operation",
     "Wider",
     "apply_operations",
+    "candidate_operations",
     "legal_operations",
     "morph",
     "random_morph",
@@ -162,16 +163,17 @@ def _feasible(operation: Operation, architecture: Graph) -> bool:
     return True
 
 
-def legal_operations(graph: Graph, *, max_width: int = operators.MAX_WIDTH) -> list[Operation]:
-    """Every morphism the search may apply to ``graph``.
+def candidate_operations(graph: Graph, *, max_width: int = operators.MAX_WIDTH) -> list[Operation]:
+    """The morphisms :func:`legal_operations` considers, before its check that each applies.
 
     * Deeper after each ReLU (3×3 conv on images, Dense on flat tensors);
-    * Wider (doubling, up to ``max_width``) of each Conv2D/Dense layer whose
-      width does not reach the output;
+    * Wider (doubling, up to ``max_width``) of each Conv2D/Dense layer;
     * AddSkip and ConcatSkip between each pair of ReLU outputs where the first
-      comes before the second, both images or both flat, and the sizes match.
+      comes before the second, both images or both flat.
 
-    Each listed operation applies without error.
+    Checking an operation costs as much as applying it, so a caller that
+    builds only a sample of the children (the tree search) lists these and
+    drops those whose ``apply`` raises ``ValueError``.
     """
     relus = _relu_nodes(graph)
     operations: list[Operation] = [Deeper(n) for n in relus]
@@ -188,9 +190,18 @@ def legal_operations(graph: Graph, *, max_width: int = operators.MAX_WIDTH) -> l
         for src in relus:
             if src in ancestors and len(graph.shape(src)) == len(graph.shape(dst)):
                 operations.extend([AddSkip(src, dst), ConcatSkip(src, dst)])
+    return operations
+
+
+def legal_operations(graph: Graph, *, max_width: int = operators.MAX_WIDTH) -> list[Operation]:
+    """Every morphism the search may apply to ``graph``.
+
+    The :func:`candidate_operations` that apply without error: widening the
+    output layer, or a skip whose sizes do not match, is left out.
+    """
     architecture = graph.copy()
     architecture.clear_weights()  # feasibility checks need no arrays
-    return [op for op in operations if _feasible(op, architecture)]
+    return [op for op in candidate_operations(graph, max_width=max_width) if _feasible(op, architecture)]
 
 
 def apply_operations(

@@ -26,18 +26,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 
 from autonas.graph import Graph
-from autonas.graph import layers as L
-from autonas.morphism import MAX_WIDTH, AddSkip, ConcatSkip, Deeper, Operation, Wider
+from autonas.morphism import Operation, candidate_operations
 
 __all__ = [
     "AnnealingSchedule",
     "Candidate",
     "ExpansionCache",
-    "candidate_operations",
     "tree_search",
     "upper_confidence_bound",
 ]
@@ -79,33 +76,6 @@ class Candidate:
     operations: tuple[Operation, ...]
     graph: Graph  # weightless
     fingerprint: str
-
-
-def candidate_operations(graph: Graph) -> list[Operation]:
-    """The operations :func:`~autonas.morphism.legal_operations` lists, without its feasibility check.
-
-    ``legal_operations`` applies every operation to prove it legal, which costs
-    as much as building every child; the tree search builds only a sample, so
-    it lists the same candidates here and drops those whose ``apply`` raises.
-    """
-    relus = [
-        n
-        for n in graph.nodes
-        if isinstance(graph.layer(n), L.Activation) and graph.layer(n).activation == "relu" and n != graph.output
-    ]
-    operations: list[Operation] = [Deeper(n) for n in relus]
-    for node in graph.nodes:
-        if isinstance(graph.layer(node), (L.Conv2D, L.Dense)):
-            width = graph.shape(node)[-1]
-            if min(2 * width, MAX_WIDTH) > width:
-                operations.append(Wider(node, min(2 * width, MAX_WIDTH), width))
-    dag = graph.dag
-    for dst in relus:
-        ancestors = nx.ancestors(dag, dst)
-        for src in relus:
-            if src in ancestors and len(graph.shape(src)) == len(graph.shape(dst)):
-                operations.extend([AddSkip(src, dst), ConcatSkip(src, dst)])
-    return operations
 
 
 def _interleave_kinds(operations: list[Operation], rng: np.random.Generator) -> list[Operation]:

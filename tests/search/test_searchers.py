@@ -127,7 +127,7 @@ def test_the_objective_uses_known_costs_exactly():
     proposal = searcher.ask()
     # every candidate gains parameters; the cheapest kind of edit is a skip or a small widening,
     # never the costliest doubling of the widest layer
-    from autonas.search.acquisition import candidate_operations
+    from autonas.morphism import candidate_operations
 
     costs = []
     for operation in candidate_operations(root):
