@@ -151,14 +151,11 @@ def run_search(
     executor.start(data)
     try:
         while True:
-            exhausted = False
             while len(running) < executor.max_workers:
                 if budget.max_trials is not None and len(history) + len(running) >= budget.max_trials:
-                    exhausted = True
                     break
                 reserve = _final_fit_reserve(history, budget, total_seconds)
                 if history and budget.seconds_left() - reserve < 0.5 * _estimate_trial_seconds(history):
-                    exhausted = True
                     break
                 if pending:
                     name, graph = pending.pop(0)
@@ -166,8 +163,7 @@ def run_search(
                 else:
                     proposal = searcher.ask()
                     if proposal is None:
-                        exhausted = not running
-                        if exhausted:
+                        if not running:
                             logger.info("the searcher has nothing more to propose")
                         break
                     graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
@@ -199,8 +195,6 @@ def run_search(
                 if not any(r.status == "completed" for r in history):
                     raise TrialsFailedError(f"{failures} trials failed in a row and none completed: {reasons}")
                 logger.error("stopping the search: %d trials failed in a row (%s)", failures, reasons)
-                break
-            if exhausted and not running:
                 break
     finally:
         executor.shutdown()
