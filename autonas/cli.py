@@ -22,13 +22,14 @@ def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | Non
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
         "--workers", type=int, default=None,
-        help="train this many trials at once in local worker processes (default: one at a time in this process)",
+        help="train this many trials at once in local worker processes (default: one per core, or as many as "
+        "the free GPU memory holds); 0 trains one at a time in this process",
     )
     parser.add_argument("--ray-address", default=None, help="run trials on this Ray cluster ('local' for a local Ray)")
 
 
 def _executor(args: argparse.Namespace):
-    """The executor the options ask for (None: trials in this process)."""
+    """The executor the options ask for (None: the classifier's default, a LocalExecutor)."""
     if args.ray_address is not None and args.workers is not None:
         raise ValueError("give --workers or --ray-address, not both")
     if args.ray_address is not None:
@@ -36,11 +37,11 @@ def _executor(args: argparse.Namespace):
 
         return RayExecutor(address=None if args.ray_address == "local" else args.ray_address)
     if args.workers is not None:
-        if args.workers < 1:
-            raise ValueError(f"--workers must be a positive int, got {args.workers}")
-        from autonas.execution import LocalExecutor
+        if args.workers < 0:
+            raise ValueError(f"--workers must be 0 (in this process) or a positive int, got {args.workers}")
+        from autonas.execution import LocalExecutor, SerialExecutor
 
-        return LocalExecutor(max_workers=args.workers)
+        return SerialExecutor() if args.workers == 0 else LocalExecutor(max_workers=args.workers)
     return None
 
 

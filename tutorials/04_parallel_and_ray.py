@@ -8,8 +8,8 @@ Run it from the repository root:
 The Ray part needs Ray (pip install autonas[ray]); without it that part is skipped with a message.
 Projects go to a temporary folder (or --output-dir / AUTONAS_TUTORIAL_DIR).
 
-Executors start new Python processes, which import this script again: everything that runs
-lives under `if __name__ == "__main__":`, as it must in any script that uses them.
+Executors start new Python processes. LocalExecutor's workers never import this script, so a
+script calling fit() at top level works too; the `if __name__ == "__main__":` below is only habit.
 """
 
 import os
@@ -65,18 +65,14 @@ def main() -> None:
     data = (x_train, y_train)
 
     # --------------------------------------------------------------------------------------------
-    # 1. The default: one trial at a time, in this process.
+    # 1. The default, LocalExecutor: trials in worker processes on this machine.
     #
-    # With executor=None, AutoImageClassifier trains each trial here, one after the other
-    # (SerialExecutor). Simple, and best for small data and debugging. Not run here to save time:
-    # tutorial 1 did exactly that.
-    #
-    # 2. LocalExecutor: trials in worker processes on this machine.
-    #
-    # max_workers trials run at once, each in a spawned worker process, so a crashing trial
-    # cannot take the search down (it becomes a failed trial). On a CPU each worker gets
-    # cores // max_workers TensorFlow threads and trains several trials in turn (up to
-    # trials_per_worker, default 8) before a fresh one replaces it: starting a process and
+    # With executor=None, AutoImageClassifier uses LocalExecutor(): one worker per CPU core (or,
+    # on a GPU, as many as the free GPU memory holds). Here it is given explicitly, with
+    # max_workers=2. Each trial runs in a worker process, so a crashing trial cannot take the
+    # search down (it becomes a failed trial). On a CPU each worker gets cores // max_workers
+    # TensorFlow threads and trains several trials in turn (up to trials_per_worker, default 8)
+    # before a fresh one replaces it: starting a process and
     # importing TensorFlow costs seconds. On a GPU (seen through nvidia-ml-py) every trial gets
     # a fresh process, so its GPU memory is returned when it ends, and a trial starts only when
     # its estimated training memory fits in the free GPU memory next to the running ones.
@@ -90,7 +86,7 @@ def main() -> None:
     print(f"LocalExecutor: peak concurrency {local.peak_concurrency}, test accuracy {classifier.score(x_test, y_test):.4f}")
 
     # --------------------------------------------------------------------------------------------
-    # 3. RayExecutor: trials as Ray tasks.
+    # 2. RayExecutor: trials as Ray tasks.
     #
     # RayExecutor() starts a local Ray (init_kwargs go to ray.init; num_cpus=2 keeps it to two
     # cores here) or joins a cluster with RayExecutor(address="ray://head:10001"). The training
@@ -98,6 +94,9 @@ def main() -> None:
     # CPUs (and, on GPU clusters, the fraction of a GPU its memory estimate needs) and runs in a
     # fresh worker process. The Ray it started is shut down when the search ends.
     # From the command line: autonas fit --data images.npz --ray-address local
+    #
+    # (SerialExecutor() trains each trial in your own process, one after the other: simplest to
+    # debug, and the only way a seeded search repeats exactly. Not run here to save time.)
     # --------------------------------------------------------------------------------------------
     try:
         import ray  # noqa: F401

@@ -108,7 +108,7 @@ def run_search(
     on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None = None,
     executor: Executor | None = None,
 ) -> list[TrialRecord]:
-    """Run the search; returns every trial (resumed ones included), in order of completion.
+    """Run the search; returns every trial (resumed ones included), in order of trial id.
 
     Up to ``executor.max_workers`` trials are submitted at once; the searcher
     is asked for the next child while they train (it never proposes one in
@@ -198,7 +198,7 @@ def run_search(
                 break
     finally:
         executor.shutdown()
-    return history
+    return sorted(history, key=lambda r: r.id)
 
 
 @dataclass(frozen=True)

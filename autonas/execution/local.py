@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import shutil
 import signal
@@ -18,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from autonas.execution.executor import Executor, TrainingData, TrialJob
-from autonas.execution.memory import MIB, DeviceMemory, MemoryLedger, estimate_training_bytes, nvml_free_bytes
+from autonas.execution.memory import MIB, DeviceMemory, MemoryLedger, estimate_training_bytes, gpu_free_bytes
 from autonas.execution.runner import TrainingSettings, TrialResult
-from autonas.execution.worker import WorkerConfig, worker_main
+from autonas.execution.worker import WorkerConfig, WorkerProcess
 from autonas.graph import Graph
 
 __all__ = ["LocalExecutor"]
@@ -45,10 +44,45 @@ class _Task:
 
 @dataclass
 class _Worker:
-    process: multiprocessing.Process
-    connection: object
+    process: WorkerProcess
     task: _Task | None = None
     trials: int = 0
+
+    @property
+    def connection(self):
+        return self.process.connection
+
+
+#: Memory a CPU worker is given room for when ``max_workers`` is not set (TensorFlow + a small model).
+_CPU_WORKER_BYTES = 1536 * MIB
+
+
+def _available_memory_bytes() -> int | None:
+    """``MemAvailable`` from ``/proc/meminfo`` (None where there is none)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _default_cpu_workers() -> int:
+    """One worker per core, but no more than the available memory has room for (1.5 GiB each)."""
+    workers = _cores()
+    available = _available_memory_bytes()
+    if available is not None:
+        workers = min(workers, max(1, available // _CPU_WORKER_BYTES))
+    return int(workers)
 
 
 def _death_reason(exitcode: int | None) -> str:
@@ -63,12 +97,14 @@ def _death_reason(exitcode: int | None) -> str:
 class LocalExecutor(Executor):
     """Runs trials in spawned worker processes on this machine.
 
-    * **CPU**: ``max_workers`` trials at once (default: the core count), each
-      worker with ``cores // max_workers`` TensorFlow intra-op threads so the
-      workers do not oversubscribe the cores. A worker trains up to
-      ``trials_per_worker`` trials (default 8 on CPU) before it is replaced
-      by a fresh one: starting a process and importing TensorFlow costs
-      seconds, as much as a small trial's training.
+    * **CPU**: ``max_workers`` trials at once (default: the core count, at
+      most one per 1.5 GiB of available memory), each worker with
+      ``cores // max_workers`` TensorFlow intra-op threads so the workers do
+      not oversubscribe the cores. The workers start with the executor and
+      each trains up to ``trials_per_worker`` trials (default 8; Keras's
+      state is cleared between them) before a fresh one replaces it:
+      starting a process and importing TensorFlow costs seconds, as much as
+      a small trial's training, so it is kept off the trials' path.
     * **GPU**: one fresh process per trial (a new TensorFlow runtime, so its
       GPU memory is returned when it ends); a trial starts when its estimated training memory
       (:func:`~autonas.execution.memory.estimate_training_bytes`) fits in the
@@ -116,7 +152,6 @@ class LocalExecutor(Executor):
         self.device = device
         self.memory = memory
         self.threads_per_worker = threads_per_worker
-        self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Condition()
         self._pending: deque[_Task] = deque()
         self._workers: list[_Worker] = []
@@ -125,7 +160,7 @@ class LocalExecutor(Executor):
         self._data_dir: str | None = None
         self.ledger: MemoryLedger | None = None
         self.use_gpu = False
-        self.max_workers = max_workers or os.cpu_count() or 1
+        self.max_workers = max_workers or _default_cpu_workers()
         #: Most trials seen running at once (for reports and tests).
         self.peak_concurrency = 0
 
@@ -135,7 +170,7 @@ class LocalExecutor(Executor):
         if self.device == "cpu":
             self.use_gpu = False
         else:
-            memory = memory or DeviceMemory(nvml_free_bytes)
+            memory = memory or DeviceMemory(gpu_free_bytes)
             self.use_gpu = memory.usable_bytes() > 0
             if self.device == "gpu" and not self.use_gpu:
                 raise RuntimeError("device='gpu' but no GPU memory could be read (is nvidia-ml-py installed?)")
@@ -144,7 +179,7 @@ class LocalExecutor(Executor):
             self.max_workers = self.requested_workers or _DEFAULT_GPU_WORKERS
         else:
             self.ledger = None
-            self.max_workers = self.requested_workers or os.cpu_count() or 1
+            self.max_workers = self.requested_workers or _default_cpu_workers()
 
     def start(self, data: TrainingData) -> None:
         """Write the data once for the workers to memory-map, and start the scheduler."""
@@ -154,6 +189,7 @@ class LocalExecutor(Executor):
         for name in ("x_train", "y_train", "x_val", "y_val"):
             np.save(Path(self._data_dir) / f"{name}.npy", np.ascontiguousarray(getattr(data, name)))
         self._closing = False
+        self._warm_up()
         self._thread = threading.Thread(target=self._schedule, name="autonas-local-executor", daemon=True)
         self._thread.start()
         logger.info(
@@ -164,7 +200,10 @@ class LocalExecutor(Executor):
         if self.use_gpu:
             limit_mb = max(256, int(task.estimate * self.ledger.correction) // MIB)
             return WorkerConfig(self._data_dir, use_gpu=True, gpu_memory_limit_mb=limit_mb)
-        cores = os.cpu_count() or 1
+        return self._cpu_config()
+
+    def _cpu_config(self) -> WorkerConfig:
+        cores = _cores()
         threads = self.threads_per_worker or max(1, cores // self.max_workers)
         return WorkerConfig(self._data_dir, intra_op_threads=threads, inter_op_threads=min(2, threads))
 
@@ -227,13 +266,17 @@ class LocalExecutor(Executor):
         return self.ledger.try_reserve(id(task), task.estimate)
 
     def _spawn(self, config: WorkerConfig) -> _Worker:
-        parent_end, child_end = self._context.Pipe(duplex=True)
-        process = self._context.Process(target=worker_main, args=(child_end, config), daemon=True, name="autonas-worker")
-        process.start()
-        child_end.close()
-        worker = _Worker(process, parent_end)
+        worker = _Worker(WorkerProcess(config))
         self._workers.append(worker)
         return worker
+
+    def _warm_up(self) -> None:
+        """On CPU, start workers up to ``max_workers`` now, so TensorFlow's import is off the trials' path."""
+        if self.use_gpu or self._closing:
+            return
+        with self._lock:
+            for _ in range(self.max_workers - len(self._workers)):
+                self._spawn(self._cpu_config())
 
     def _assign(self, task: _Task) -> None:
         """Give ``task`` to an idle worker, or to a new one (always a new one on a GPU)."""
@@ -244,7 +287,7 @@ class LocalExecutor(Executor):
         try:
             worker.connection.send(("job", task.job))
         except (OSError, ValueError):
-            pass  # the worker died meanwhile: its sentinel reports it
+            pass  # the worker died meanwhile: the scheduler finds it dead
         worker.task = task
         worker.trials += 1
         self.peak_concurrency = max(self.peak_concurrency, len(self._running))
@@ -272,8 +315,8 @@ class LocalExecutor(Executor):
                 if not workers:
                     self._lock.wait(_POLL_SECONDS)
                     continue
-            handles = [w.connection for w in workers] + [w.process.sentinel for w in workers]
-            ready = set(wait(handles, timeout=_POLL_SECONDS))
+            # A worker that dies closes its end of the connection, so it turns ready too.
+            ready = set(wait([w.connection for w in workers], timeout=_POLL_SECONDS))
             for worker in workers:
                 message = None
                 if worker.connection in ready:
@@ -281,7 +324,7 @@ class LocalExecutor(Executor):
                         message = worker.connection.recv()
                     except (EOFError, OSError):
                         message = None
-                if message is None and worker.process.sentinel not in ready and worker.process.is_alive():
+                if message is None and worker.connection not in ready and worker.process.is_alive():
                     continue
                 self._finish(worker, message)
         self._abandon()
@@ -318,6 +361,7 @@ class LocalExecutor(Executor):
             result = TrialResult("failed", error=_death_reason(worker.process.exitcode))
         if message is None or self.use_gpu or worker.trials >= self.trials_per_worker:
             self._retire(worker)
+            self._warm_up()  # its replacement imports TensorFlow while the others train
         if self.ledger is not None and peak:
             self.ledger.observe_peak(task.estimate, peak)
             result.metrics["gpu_peak_bytes"] = int(peak)

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from autonas.graph import Graph
 
-__all__ = ["DeviceMemory", "MemoryLedger", "estimate_training_bytes", "nvml_free_bytes"]
+__all__ = ["DeviceMemory", "MemoryLedger", "estimate_training_bytes", "gpu_free_bytes", "nvml_free_bytes"]
 
 MIB = 1 << 20
 #: Workspace assumed on top of weights and activations (kernel scratch, allocator slack).
@@ -62,12 +65,45 @@ def nvml_free_bytes(device_index: int = 0) -> tuple[int, int] | None:
             pass
 
 
+def _nvidia_smi_free_bytes(device_index: int = 0) -> tuple[int, int] | None:
+    """``(free, total)`` bytes of a GPU from the ``nvidia-smi`` command (installed with the driver)."""
+    command = shutil.which("nvidia-smi")
+    if command is None:
+        return None
+    try:
+        output = subprocess.run(
+            [command, "--query-gpu=memory.free,memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout
+        free, total = (int(float(value)) * MIB for value in output.strip().splitlines()[device_index].split(","))
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+    return free, total
+
+
+def gpu_free_bytes() -> tuple[int, int] | None:
+    """``(free, total)`` bytes of the first GPU this process may use, or None without one.
+
+    Read through nvidia-ml-py, else ``nvidia-smi``. ``CUDA_VISIBLE_DEVICES``
+    is honoured: empty or ``-1`` means no GPU, and otherwise its first entry
+    (when it is a number) is the device read.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    index = 0
+    if visible is not None:
+        first = visible.split(",")[0].strip()
+        if first in ("", "-1"):
+            return None
+        index = int(first) if first.isdigit() else 0
+    return nvml_free_bytes(index) or _nvidia_smi_free_bytes(index)
+
+
 @dataclass(frozen=True)
 class DeviceMemory:
     """Where free memory comes from: a callable giving ``(free, total)`` bytes.
 
     Attributes:
-        query: ``() -> (free, total)``; :func:`nvml_free_bytes` for a real GPU,
+        query: ``() -> (free, total)``; :func:`gpu_free_bytes` for a real GPU,
             a fake in tests.
         per_process_bytes: Memory each worker process costs on the device on
             top of its allocator (CUDA context, cuDNN handles); an estimate.

@@ -8,7 +8,7 @@ import os
 from concurrent.futures import Future
 
 from autonas.execution.executor import Executor, TrainingData, TrialJob
-from autonas.execution.memory import estimate_training_bytes, nvml_free_bytes
+from autonas.execution.memory import estimate_training_bytes, gpu_free_bytes
 from autonas.execution.runner import TrialResult
 
 __all__ = ["RayExecutor"]
@@ -89,7 +89,7 @@ class RayExecutor(Executor):
         resources = ray.cluster_resources()
         self._gpus = float(resources.get("GPU", 0.0))
         if self._gpus and self.gpu_memory_bytes is None:
-            reading = nvml_free_bytes()
+            reading = gpu_free_bytes()
             self.gpu_memory_bytes = reading[1] if reading else None
         self.max_workers = self.requested_workers or max(1, int(resources.get("CPU", 1) // self.cpus_per_trial))
         self._remote = ray.remote(max_calls=1)(_train_task)

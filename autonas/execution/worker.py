@@ -1,8 +1,14 @@
-"""The body of a worker process spawned by :class:`~autonas.execution.local.LocalExecutor`.
+"""Worker processes of :class:`~autonas.execution.local.LocalExecutor`: how they start and what they run.
 
-A fresh interpreter: it limits TensorFlow's threads (or its GPU memory) before
-importing it, memory-maps the training data the executor wrote once, then
-trains the jobs it receives through a pipe, sending back each result with the
+A worker is a fresh interpreter (:class:`WorkerProcess`) started with
+``python -c`` and the parent's ``sys.path``, talking to the executor through
+an inherited socket. Unlike ``multiprocessing``'s spawn, it never re-imports
+the user's ``__main__`` module, so a script calling ``fit`` at top level
+(without ``if __name__ == "__main__":``) works.
+
+In the worker, :func:`worker_main` limits TensorFlow's threads (or its GPU
+memory) before importing it, memory-maps the training data the executor wrote
+once, then trains the jobs it receives, sending back each result with the
 device's peak memory. It dies with its parent (``PR_SET_PDEATHSIG`` on Linux),
 so a killed search leaves no orphans.
 """
@@ -10,14 +16,18 @@ so a killed search leaves no orphans.
 from __future__ import annotations
 
 import ctypes
+import json
+import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import traceback
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
-__all__ = ["WorkerConfig", "worker_main"]
+__all__ = ["WorkerConfig", "WorkerProcess", "worker_main"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -41,12 +51,94 @@ class WorkerConfig:
     gpu_memory_limit_mb: int | None = None
 
 
-def _die_with_parent() -> None:
+#: What a worker interpreter runs: the parent's sys.path, then serve on the inherited socket.
+_BOOTSTRAP = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+    "from autonas.execution.worker import _serve; _serve(int(sys.argv[2]), int(sys.argv[3]))"
+)
+
+
+class WorkerProcess:
+    """A worker interpreter and the executor's end of its connection.
+
+    On POSIX it is started with :mod:`subprocess` (the socket's descriptor is
+    inherited); elsewhere with ``multiprocessing``'s spawn context, which
+    needs the usual ``if __name__ == "__main__":`` guard in scripts.
+
+    Args:
+        config: How the worker sets up its runtime (sent as its first message).
+    """
+
+    def __init__(self, config: WorkerConfig) -> None:
+        parent_end, child_end = multiprocessing.Pipe(duplex=True)
+        self.connection: Connection = parent_end
+        self._popen: subprocess.Popen | None = None
+        self._process: multiprocessing.Process | None = None
+        try:
+            if os.name == "posix":
+                path = [entry or os.getcwd() for entry in sys.path]
+                fd = child_end.fileno()
+                self._popen = subprocess.Popen(
+                    [sys.executable, "-c", _BOOTSTRAP, json.dumps(path), str(fd), str(os.getpid())],
+                    pass_fds=(fd,),
+                )
+                parent_end.send(config)
+            else:  # pragma: no cover - Windows
+                context = multiprocessing.get_context("spawn")
+                self._process = context.Process(target=worker_main, args=(child_end, config), daemon=True)
+                self._process.start()
+        finally:
+            child_end.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen is not None else self._process.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        """The exit status once it ended (negative: killed by that signal), else None."""
+        return self._popen.poll() if self._popen is not None else self._process.exitcode
+
+    def is_alive(self) -> bool:
+        return self.exitcode is None
+
+    def kill(self) -> None:
+        if self._popen is not None:
+            if self._popen.poll() is None:
+                self._popen.kill()
+        else:
+            self._process.kill()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for it to end (at most ``timeout`` seconds)."""
+        if self._popen is not None:
+            try:
+                self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            self._process.join(timeout)
+
+
+def _die_with_parent(parent_pid: int | None = None) -> None:
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         except OSError:
             pass
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the line above took effect
+
+
+def _serve(fd: int, parent_pid: int) -> None:
+    """Entry point of a worker started by :class:`WorkerProcess`."""
+    _die_with_parent(parent_pid)
+    connection = Connection(fd)
+    try:
+        config = connection.recv()
+    except (EOFError, OSError):
+        return
+    worker_main(connection, config)
 
 
 def _configure_tensorflow(config: WorkerConfig) -> None:
@@ -108,9 +200,17 @@ def worker_main(connection, config: WorkerConfig) -> None:
         try:
             result = run_job(job, data)
             _send(connection, ("result", result, _peak_gpu_bytes()))
+            _clear_session()
         except BaseException as error:  # noqa: BLE001 - report anything, the parent records the trial as failed
             _send(connection, ("error", _describe(error), None))
     connection.close()
+
+
+def _clear_session() -> None:
+    """Drop the finished trial's Keras state, so a reused worker does not grow."""
+    import keras
+
+    keras.backend.clear_session()
 
 
 def _describe(error: BaseException) -> str:

@@ -77,10 +77,14 @@ class AutoImageClassifier:
             :class:`autonas.objectives.Objective` (MONAS's mix of accuracy,
             energy and size, with its own constraints), or a callable
             ``fn(metrics) -> float``.
-        executor: Where trials run: None (default) trains them in this process
-            one after the other; an :class:`~autonas.execution.Executor` such as
-            ``LocalExecutor(max_workers=2)`` (worker processes, GPU-memory
-            aware) or ``RayExecutor()`` trains several at once.
+        executor: Where trials run: None (default) is a
+            :class:`~autonas.execution.LocalExecutor` (worker processes, one per
+            core on CPU, as many as the free GPU memory holds on a GPU);
+            ``SerialExecutor()`` trains in this process one trial after the
+            other; ``RayExecutor()`` runs trials on Ray. With more than one
+            worker, trials finish in an order that depends on timing, so the
+            same ``seed`` gives the same search only with ``SerialExecutor()``
+            or ``LocalExecutor(max_workers=1)``.
     """
 
     def __init__(
@@ -166,6 +170,13 @@ class AutoImageClassifier:
             return not too_big and objective.feasible_before_training(graph)
 
         return feasible
+
+    def _make_executor(self) -> Executor:
+        if self.executor is not None:
+            return self.executor
+        from autonas.execution.local import LocalExecutor
+
+        return LocalExecutor()
 
     def _make_searcher(self):
         if not isinstance(self.searcher, str):
@@ -292,7 +303,7 @@ class AutoImageClassifier:
             seed=self.seed,
             accept=self._constraint(),
             on_trial=progress.trial,
-            executor=self.executor,
+            executor=self._make_executor(),
         )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()

@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -177,9 +179,9 @@ def test_out_of_memory_is_retried_once_alone_at_half_the_batch():
     assert retry.job.settings.batch_size == 32 and retry.exclusive and retry.retried
     assert retry.future is task.future
     # an exclusive trial waits for an idle device, and nothing starts beside it
-    executor._workers = [_Worker(process=None, connection=None, task=task)]
+    executor._workers = [_Worker(process=None, task=task)]
     assert not executor._can_start(retry)
-    executor._workers = [_Worker(process=None, connection=None, task=retry)]
+    executor._workers = [_Worker(process=None, task=retry)]
     assert not executor._can_start(_Task(TrialJob(2, graph, QUICK), Future(), estimate=1))
     # failing again, alone: no second retry, and models that large are refused from then on
     assert executor.ledger.fits_alone(retry.estimate)
@@ -188,3 +190,24 @@ def test_out_of_memory_is_retried_once_alone_at_half_the_batch():
     # any other failure is not retried
     other = _Task(TrialJob(3, graph, QUICK), Future())
     assert not executor._retry_out_of_memory(other, TrialResult("failed", error="ValueError: nan"))
+
+
+def test_a_script_without_a_main_guard_can_use_workers(tmp_path):
+    """Workers never re-import the user's ``__main__``, so top-level code runs once."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from autonas.execution import LocalExecutor, TrainingData, TrainingSettings, TrialJob\n"
+        "from autonas.graph import generators\n"
+        "print('top level ran', flush=True)\n"
+        "rng = np.random.default_rng(0)\n"
+        "x, y = rng.random((64, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, 64)\n"
+        "with LocalExecutor(max_workers=1) as executor:\n"
+        "    executor.start(TrainingData(x, y, x, y))\n"
+        "    job = TrialJob(1, generators.mlp((8, 8, 1), 3), TrainingSettings(max_epochs=1))\n"
+        "    print('status', executor.submit(job).result(timeout=120).status, flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("top level ran") == 1
+    assert "status completed" in done.stdout

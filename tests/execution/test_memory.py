@@ -79,3 +79,23 @@ def test_no_readable_device_means_no_capacity():
     ledger = MemoryLedger(DeviceMemory(lambda: None))
     assert ledger.capacity == 0
     assert not ledger.fits_alone(1)
+
+
+def test_gpu_memory_is_read_from_nvidia_smi_without_nvidia_ml_py(tmp_path, monkeypatch):
+    from autonas.execution import memory
+
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho '1000, 4000'\necho '3000, 8000'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))  # only the fake
+    monkeypatch.setattr(memory, "nvml_free_bytes", lambda index=0: None)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert memory.gpu_free_bytes() == (1000 * MIB, 4000 * MIB)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    assert memory.gpu_free_bytes() == (3000 * MIB, 8000 * MIB)
+    for hidden in ("", "-1"):
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+        assert memory.gpu_free_bytes() is None
+    fake.unlink()
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert memory.gpu_free_bytes() is None

@@ -89,6 +89,22 @@ def test_resume_keeps_finished_trials_and_repeats_none(fitted, raw_digits):
     assert len({r.fingerprint for r in history}) == 6
 
 
+def _children(pid):
+    pids = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as children:
+            pids += [int(child) for child in children.read().split()]
+    return pids
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"  # a zombie is dead for our purpose
+    except FileNotFoundError:
+        return False
+
+
 def test_search_killed_mid_trial_resumes_intact(raw_digits, tmp_path):
     x_train, _, y_train, _ = raw_digits
     np.savez(tmp_path / "data.npz", x=x_train, y=y_train)
@@ -108,9 +124,16 @@ def test_search_killed_mid_trial_resumes_intact(raw_digits, tmp_path):
         while len(list(trials.glob("trial_*"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(1.0)  # now inside a later trial
+        workers = _children(process.pid)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
+    # the default executor trains in worker processes, and they die with the search
+    assert workers
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
     finished = sorted(p.name for p in trials.glob("trial_*"))
     assert len(finished) >= 2
     before = {p.name: json.loads((p / "record.json").read_text()) for p in trials.glob("trial_*")}
