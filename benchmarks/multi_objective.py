@@ -1,8 +1,10 @@
 """Hypervolume of the (accuracy, energy, size) front found by three searches. Run by hand.
 
-``python benchmarks/multi_objective.py [--time-limit 240]`` on scikit-learn's
-digits (70/30 stratified split, random_state=0), each search with the same
-time limit, one after the other in this process:
+``python benchmarks/multi_objective.py [--time-limit 240] [--dataset digits|fashion_mnist]``
+on scikit-learn's digits (70/30 stratified split, random_state=0) or
+Fashion-MNIST (``--fashion-train`` random training images, official test
+set; ``autonas.datasets.fashion_mnist``), each search with the same time
+limit, one after the other in this process:
 
 (a) multi-objective: ``Objective(alpha=1, beta, gamma)`` with the references
     set to the default CNN's estimated energy and parameter count;
@@ -26,8 +28,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
+
 from autonas import AutoImageClassifier  # noqa: E402
-from autonas.datasets import load_digits  # noqa: E402
+from autonas.datasets import fashion_mnist, load_digits  # noqa: E402
 from autonas.graph import generators  # noqa: E402
 from autonas.objectives import Objective, graph_costs, hypervolume, objective_points  # noqa: E402
 
@@ -38,10 +42,17 @@ def main() -> None:
     parser.add_argument("--beta", type=float, default=0.05, help="weight of normalised energy (default 0.05)")
     parser.add_argument("--gamma", type=float, default=0.05, help="weight of normalised size (default 0.05)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dataset", default="digits", choices=["digits", "fashion_mnist"])
+    parser.add_argument("--fashion-train", type=int, default=10000, help="training images of Fashion-MNIST used")
     args = parser.parse_args()
 
-    x_train, x_test, y_train, y_test = load_digits()
-    reference = graph_costs(generators.cnn((8, 8, 1), 10))
+    if args.dataset == "digits":
+        x_train, x_test, y_train, y_test = load_digits()
+    else:
+        x_train, x_test, y_train, y_test = fashion_mnist()
+        keep = np.random.default_rng(0).permutation(len(x_train))[: args.fashion_train]
+        x_train, y_train = x_train[keep], y_train[keep]
+    reference = graph_costs(generators.cnn((*x_train.shape[1:3], 1), 10))
     runs = {
         "(a) multi-objective": dict(
             searcher="bayesian",
@@ -74,7 +85,7 @@ def main() -> None:
         "params": (0.0, max(r.metrics.get("params", 0) for r in everything)),
     }
     sources = sorted({str(r.metrics.get("energy_source")) for r in everything if r.status == "completed"})
-    print(f"\ndigits, time limit {args.time_limit:.0f} s each, {os.cpu_count()} CPUs; energy source: {', '.join(sources)}")
+    print(f"\n{args.dataset}, time limit {args.time_limit:.0f} s each, {os.cpu_count()} CPUs; energy source: {', '.join(sources)}")
     print(f"{'search':<22} {'hypervolume':>11} {'front':>5} {'trials':>6} {'test acc':>8} {'best params':>11} "
           f"{'max trained params':>18} {'seconds':>7}")
     for name, (classifier, seconds, accuracy) in results.items():

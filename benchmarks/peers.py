@@ -1,6 +1,6 @@
 """autonas against its peers on the same data and wall-clock budget. Run by hand.
 
-``python benchmarks/peers.py [--time-limit 300] [--datasets digits fashion_mnist] [--plot peers.png]``
+``python benchmarks/peers.py [--time-limit 300] [--datasets digits fashion_mnist] [--methods ...] [--plot peers.png]``
 
 For each data set, one after the other in this process with the same budget:
 
@@ -121,18 +121,22 @@ def _run_keras_tuner(data, budget: float, folder: str):
     return accuracy, model.count_params(), trials, time.monotonic() - start, curve
 
 
+_METHODS = ("autonas", "autonas (random)", "keras-tuner")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--time-limit", type=float, default=300.0)
     parser.add_argument("--datasets", nargs="+", default=["digits", "fashion_mnist"], choices=["digits", "fashion_mnist"])
     parser.add_argument("--fashion-train", type=int, default=10000, help="training images of Fashion-MNIST used")
     parser.add_argument("--plot", default="peers.png")
+    parser.add_argument("--methods", nargs="+", default=list(_METHODS), choices=_METHODS)
     args = parser.parse_args()
 
     rows, curves = [], {}
     for dataset in args.datasets:
         data = _load(dataset, args.fashion_train)
-        for method in ("autonas", "autonas (random)", "keras-tuner"):
+        for method in args.methods:
             with tempfile.TemporaryDirectory() as folder:
                 if method == "keras-tuner":
                     result = _run_keras_tuner(data, args.time_limit, folder)

@@ -72,8 +72,8 @@ def main() -> None:
     # max_workers=2. Each trial runs in a worker process, so a crashing trial cannot take the
     # search down (it becomes a failed trial). On a CPU each worker gets cores // max_workers
     # TensorFlow threads and trains several trials in turn (up to trials_per_worker, default 8)
-    # before a fresh one replaces it: starting a process and
-    # importing TensorFlow costs seconds. On a GPU (seen through nvidia-ml-py) every trial gets
+    # before a fresh one replaces it: starting a process and importing TensorFlow costs seconds.
+    # On a GPU (seen through nvidia-ml-py or nvidia-smi) every trial gets
     # a fresh process, so its GPU memory is returned when it ends, and a trial starts only when
     # its estimated training memory fits in the free GPU memory next to the running ones.
     #

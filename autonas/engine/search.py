@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,11 +40,24 @@ SearchData = TrainingData
 
 @dataclass(frozen=True)
 class SearchBudget:
-    """When to stop: ``max_trials`` in the project and/or a ``deadline`` (``time.monotonic()``)."""
+    """When to stop: ``max_trials`` in the project and/or a ``deadline`` (``time.monotonic()``).
+
+    Attributes:
+        max_trials: Most trials in the project (None: no limit).
+        deadline: When the search (final fit included) must end (None: no limit).
+        final_fit_fraction: Most of the time limit kept for the final fit.
+        trial_fraction: With a deadline, one trial may take at most this
+            fraction of the time limit per worker (at most half of it), so that
+            on large data the initial architectures cannot use up the budget
+            before any child is tried. A trial stopped by it is marked
+            ``stopped_at_time_limit`` and its children train at the initial
+            learning rate: their parent had not finished learning.
+    """
 
     max_trials: int | None
     deadline: float | None
     final_fit_fraction: float = 0.15
+    trial_fraction: float = 0.2
 
     def seconds_left(self) -> float:
         return np.inf if self.deadline is None else self.deadline - time.monotonic()
@@ -136,6 +149,7 @@ def run_search(
     start = time.monotonic()
     total_seconds = None if budget.deadline is None else budget.deadline - start
     history = project.load_trials()
+    by_id = {record.id: record for record in history}
     for record in history:
         graph = project.load_graph(record.id)
         searcher.tell(str(record.id), graph, searcher_score(record))
@@ -144,6 +158,7 @@ def run_search(
         logger.info("resuming: %d finished trials in %s", len(history), project.path)
 
     executor = executor or SerialExecutor()
+    trial_cap = None if total_seconds is None else total_seconds * min(0.5, budget.trial_fraction * executor.max_workers)
     failures = rejected = 0
     next_id = max((r.id for r in history), default=0) + 1
     pending = [(name, graph) for name, graph in initial if graph.fingerprint() not in tried]
@@ -168,7 +183,7 @@ def run_search(
                         break
                     graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
                     name = ", ".join(str(op) for op in operations)
-                    trial_settings = fine_tune_settings
+                    trial_settings = _child_settings(by_id.get(parent), settings, fine_tune_settings)
                 if (accept is not None and not accept(graph)) or not executor.accepts(graph, trial_settings):
                     logger.info("skipping %s: it breaks a constraint", name)
                     rejected += 1
@@ -176,6 +191,8 @@ def run_search(
                     continue
                 trial_id, next_id = next_id, next_id + 1
                 seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
+                if trial_cap is not None:
+                    seconds_left = min(seconds_left, trial_cap)
                 job = TrialJob(trial_id, graph, trial_settings, seconds_left, None if seed is None else seed + trial_id)
                 running[executor.submit(job)] = _Submitted(job, parent, operations, name)
             if not running:
@@ -186,6 +203,7 @@ def run_search(
                 record, trained = _record(submitted, future.result())
                 project.save_trial(record, trained)
                 history.append(record)
+                by_id[record.id] = record
                 searcher.tell(str(record.id), trained, searcher_score(record))
                 if on_trial is not None:
                     on_trial(record, history)
@@ -199,6 +217,13 @@ def run_search(
     finally:
         executor.shutdown()
     return sorted(history, key=lambda r: r.id)
+
+
+def _child_settings(parent: TrialRecord | None, settings: TrainingSettings, fine_tune: TrainingSettings) -> TrainingSettings:
+    """A child's training settings: fine-tuning, at the initial learning rate if its parent was cut short."""
+    if parent is not None and parent.metrics.get("stopped_at_time_limit"):
+        return replace(fine_tune, learning_rate=settings.learning_rate)
+    return fine_tune
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,10 @@ class LocalExecutor(Executor):
       ``cores // max_workers`` TensorFlow intra-op threads so the workers do
       not oversubscribe the cores. The workers start with the executor and
       each trains up to ``trials_per_worker`` trials (default 8; Keras's
-      state is cleared between them) before a fresh one replaces it:
-      starting a process and importing TensorFlow costs seconds, as much as
-      a small trial's training, so it is kept off the trials' path.
+      state is cleared between them) before a fresh one, started when the
+      old one begins its last trial, replaces it: starting a process and
+      importing TensorFlow costs seconds, as much as a small trial's
+      training, so it is kept off the trials' path.
     * **GPU**: one fresh process per trial (a new TensorFlow runtime, so its
       GPU memory is returned when it ends); a trial starts when its estimated training memory
       (:func:`~autonas.execution.memory.estimate_training_bytes`) fits in the
@@ -271,11 +272,16 @@ class LocalExecutor(Executor):
         return worker
 
     def _warm_up(self) -> None:
-        """On CPU, start workers up to ``max_workers`` now, so TensorFlow's import is off the trials' path."""
+        """On CPU, keep ``max_workers`` workers able to take another trial, starting new ones now.
+
+        A worker on its last trial counts as gone: its successor imports
+        TensorFlow while it trains, so the next trial does not wait for that.
+        """
         if self.use_gpu or self._closing:
             return
         with self._lock:
-            for _ in range(self.max_workers - len(self._workers)):
+            usable = sum(w.trials < self.trials_per_worker for w in self._workers)
+            for _ in range(self.max_workers - usable):
                 self._spawn(self._cpu_config())
 
     def _assign(self, task: _Task) -> None:
@@ -291,6 +297,8 @@ class LocalExecutor(Executor):
         worker.task = task
         worker.trials += 1
         self.peak_concurrency = max(self.peak_concurrency, len(self._running))
+        if worker.trials >= self.trials_per_worker:
+            self._warm_up()
 
     def _schedule(self) -> None:
         while True:
@@ -361,7 +369,7 @@ class LocalExecutor(Executor):
             result = TrialResult("failed", error=_death_reason(worker.process.exitcode))
         if message is None or self.use_gpu or worker.trials >= self.trials_per_worker:
             self._retire(worker)
-            self._warm_up()  # its replacement imports TensorFlow while the others train
+            self._warm_up()  # a worker that died is replaced at once
         if self.ledger is not None and peak:
             self.ledger.observe_peak(task.estimate, peak)
             result.metrics["gpu_peak_bytes"] = int(peak)

@@ -87,7 +87,8 @@ class TrialResult:
         status: ``"completed"`` or ``"failed"``.
         graph: The graph with its trained weights (None when failed).
         metrics: ``val_accuracy``, ``val_loss`` (of the restored best epoch),
-            ``params``, ``macs`` and, when measured, the costs of
+            ``params``, ``macs``, ``stopped_at_time_limit`` (whether the
+            deadline cut training short) and, when measured, the costs of
             :func:`autonas.objectives.measure_costs`.
         epochs: Epochs run.
         seconds: Wall-clock training time.
@@ -115,6 +116,7 @@ def _callbacks(patience: int, deadline: float | None, monitor: str | None):
             self.best_weights = None
             self.wait = 0
             self.reason: str | None = None
+            self.timed_out = False
 
         def on_train_batch_end(self, batch, logs=None):
             loss = (logs or {}).get("loss")
@@ -122,6 +124,7 @@ def _callbacks(patience: int, deadline: float | None, monitor: str | None):
                 self.reason = "loss became NaN or infinite"
                 self.model.stop_training = True
             elif deadline is not None and time.monotonic() > deadline:
+                self.timed_out = True
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
@@ -217,6 +220,7 @@ def train_graph(
     elif validation is not None:
         return TrialResult("failed", error="stopped before the first epoch ended", epochs=epochs_run, seconds=seconds)
     metrics["seconds_per_epoch"] = seconds / max(epochs_run, 1)
+    metrics["stopped_at_time_limit"] = guard.timed_out
     if measure:
         from autonas.objectives import measure_costs
 

@@ -127,3 +127,31 @@ def test_searcher_score_breaks_accuracy_ties_by_validation_loss():
     assert searcher_score(record(0.99, 0.001)) < searcher_score(record(1.0, 2.0))  # accuracy first
     assert searcher_score(record(0.9, float("nan"))) == 0.9
     assert searcher_score(record(0.9, 0.1, status="failed")) is None
+
+
+def test_one_trial_may_take_only_its_share_of_the_time_limit(tmp_path, digits):
+    """With a deadline a trial stops at its share of it; its child then trains at the initial learning rate."""
+    import time
+
+    mlp = generators.mlp((8, 8, 1), 10)
+    wider = Wider([n for n in mlp.nodes if mlp.layer(n).type == "Dense"][0], 160).apply(mlp)
+    endless = TrainingSettings(max_epochs=100_000, patience=100_000, learning_rate=1e-3, batch_size=8)
+    fine_tune = TrainingSettings(max_epochs=100_000, patience=100_000, learning_rate=1e-4, batch_size=8)
+    start = time.monotonic()
+    history = run_search(
+        project=Project(tmp_path / "p"),
+        searcher=_ScriptedSearcher([wider]),
+        data=_data(digits),
+        initial=[("mlp", mlp)],
+        settings=endless,
+        fine_tune_settings=fine_tune,
+        budget=SearchBudget(max_trials=2, deadline=start + 40, trial_fraction=0.2),
+        seed=0,
+    )
+    assert [r.status for r in history] == ["completed", "completed"]
+    for record in history:
+        assert record.metrics["stopped_at_time_limit"]
+        assert record.seconds < 0.2 * 40 + 3  # its share of the time limit (8 s), plus one batch and slack
+    assert history[1].parent == 1
+    assert history[1].hyperparameters["learning_rate"] == endless.learning_rate  # not fine_tune's 1e-4
+    assert time.monotonic() - start < 30

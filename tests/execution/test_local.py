@@ -211,3 +211,20 @@ def test_a_script_without_a_main_guard_can_use_workers(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("top level ran") == 1
     assert "status completed" in done.stdout
+
+
+def test_workers_are_replaced_after_their_trials_and_every_trial_completes(data):
+    tiny = TrainingSettings(max_epochs=1, patience=1)
+    seen = set()
+    with LocalExecutor(max_workers=1, trials_per_worker=2) as executor:
+        executor.start(data)
+        for trial_id in range(1, 6):
+            future = executor.submit(TrialJob(trial_id, generators.mlp((8, 8, 1), 10), tiny))
+            seen.update(executor.worker_pids())
+            assert future.result(timeout=120).status == "completed"
+            seen.update(w.process.pid for w in executor._workers)
+        # a worker on its last trial already has its successor: never more than one spare
+        assert len(executor._workers) <= 2
+    assert len(seen) >= 3  # five trials, two per worker
+    time.sleep(0.5)
+    assert not any(_alive(pid) for pid in seen)
