@@ -369,7 +369,7 @@ class LocalExecutor(Executor):
             result = TrialResult("failed", error=_death_reason(worker.process.exitcode))
         if message is None or self.use_gpu or worker.trials >= self.trials_per_worker:
             self._retire(worker)
-            self._warm_up()  # a worker that died is replaced at once
+            self._warm_up()  # replaces a worker that died (a retiring one has its successor already)
         if self.ledger is not None and peak:
             self.ledger.observe_peak(task.estimate, peak)
             result.metrics["gpu_peak_bytes"] = int(peak)
