@@ -4,8 +4,22 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from pathlib import Path  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+#: What trains or executes through Keras (test folders and files under tests/): marked ``backend``,
+#: these run a second time under KERAS_BACKEND=jax in CI (.ci/run).
+BACKEND_SENSITIVE = ("graph", "morphism", "execution", "engine", "tasks", "integrations", "test_cli.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).parent
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(root).parts
+        if parts and parts[0] in BACKEND_SENSITIVE:
+            item.add_marker(pytest.mark.backend)
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,7 @@ class _Worker:
         return self.process.connection
 
 
-#: Memory a CPU worker is given room for when ``max_workers`` is not set (TensorFlow + a small model).
+#: Memory a CPU worker is given room for when ``max_workers`` is not set (the backend + a small model).
 _CPU_WORKER_BYTES = 1536 * MIB
 
 
@@ -99,19 +99,20 @@ class LocalExecutor(Executor):
 
     * **CPU**: ``max_workers`` trials at once (default: the core count, at
       most one per 1.5 GiB of available memory), each worker with
-      ``cores // max_workers`` TensorFlow intra-op threads so the workers do
-      not oversubscribe the cores. The workers start with the executor and
+      ``cores // max_workers`` compute threads of the Keras backend (see
+      :mod:`autonas.backend`) so the workers do not oversubscribe the
+      cores. The workers start with the executor and
       each trains up to ``trials_per_worker`` trials (default 8; Keras's
       state is cleared between them) before a fresh one, started when the
       old one begins its last trial, replaces it: starting a process and
-      importing TensorFlow costs seconds, as much as a small trial's
+      importing the backend costs seconds, as much as a small trial's
       training, so it is kept off the trials' path.
-    * **GPU**: one fresh process per trial (a new TensorFlow runtime, so its
+    * **GPU**: one fresh process per trial (a new runtime of the backend, so its
       GPU memory is returned when it ends); a trial starts when its estimated training memory
       (:func:`~autonas.execution.memory.estimate_training_bytes`) fits in the
       free GPU memory next to the running trials (a
       :class:`~autonas.execution.memory.MemoryLedger` of reservations), with
-      at most ``max_workers`` (default 8) at once. Each worker's TensorFlow is
+      at most ``max_workers`` (default 8) at once. Each worker's backend is
       capped to its reservation; measured peaks correct later estimates; a
       trial that runs out of memory is retried once at half the batch size,
       alone on the device, and if it fails alone, larger models are no longer
@@ -125,7 +126,7 @@ class LocalExecutor(Executor):
         device: ``"auto"`` (the GPU when nvidia-ml-py sees one), ``"cpu"`` or ``"gpu"``.
         memory: Where free GPU memory is read; default the first GPU through
             nvidia-ml-py. Tests pass a simulated device.
-        threads_per_worker: TensorFlow intra-op threads per worker on CPU
+        threads_per_worker: The backend's compute threads per worker on CPU
             (default: cores // max_workers, at least 1).
         trials_per_worker: Trials a CPU worker trains before it is replaced
             (default 8; 1 gives every trial a fresh process). Always 1 on a GPU.
@@ -275,7 +276,7 @@ class LocalExecutor(Executor):
         """On CPU, keep ``max_workers`` workers able to take another trial, starting new ones now.
 
         A worker on its last trial counts as gone: its successor imports
-        TensorFlow while it trains, so the next trial does not wait for that.
+        the backend while it trains, so the next trial does not wait for that.
         """
         if self.use_gpu or self._closing:
             return

@@ -1,6 +1,6 @@
 """GPU memory: a training-memory estimate per trial, the device's free memory, and a ledger of reservations.
 
-Nothing here imports TensorFlow: the search process decides how many trials
+Nothing here imports Keras or its backend: the search process decides how many trials
 fit on the device before any worker starts.
 
 The estimate (bytes) of training a graph at a batch size is
@@ -11,7 +11,7 @@ The estimate (bytes) of training a graph at a batch size is
 * plus a fixed workspace for the framework's kernels and allocator slack.
 
 It is a model, not a measurement: :class:`MemoryLedger` corrects it from the
-peaks workers measure (``tf.config.experimental.get_memory_info``) by keeping
+peaks workers measure (:func:`autonas.backend.peak_gpu_bytes`) by keeping
 the largest measured/estimated ratio seen.
 """
 

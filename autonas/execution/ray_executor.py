@@ -7,6 +7,7 @@ import math
 import os
 from concurrent.futures import Future
 
+from autonas import backend
 from autonas.execution.executor import Executor, TrainingData, TrialJob
 from autonas.execution.memory import estimate_training_bytes, gpu_free_bytes
 from autonas.execution.runner import TrialResult
@@ -16,15 +17,18 @@ __all__ = ["RayExecutor"]
 logger = logging.getLogger(__name__)
 
 
-def _train_task(job: TrialJob, data: TrainingData, threads: int) -> TrialResult:
-    """The body of a Ray task: a fresh worker (``max_calls=1``), TensorFlow limited to the task's CPUs."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+def _train_task(job: TrialJob, data: TrainingData, threads: int, backend_name: str) -> TrialResult:
+    """The body of a Ray task: a fresh worker (``max_calls=1``) on the driver's Keras backend, limited to the task's CPUs.
 
+    The GPU is left as Ray assigned it (``CUDA_VISIBLE_DEVICES``); a task
+    with a fraction of a GPU shares it, so JAX must not preallocate.
+    """
+    limits = backend.WorkerLimits(threads=threads, inter_op_threads=min(2, threads), use_gpu=True)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.update(backend.worker_environment(backend_name, limits))
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
-    except RuntimeError:  # TensorFlow already initialised in this worker
+        backend.configure_worker(limits)
+    except RuntimeError:  # the framework already initialised in this worker
         pass
     from autonas.execution.executor import run_job
 
@@ -106,7 +110,7 @@ class RayExecutor(Executor):
         if self._remote is None:
             raise RuntimeError("call start(data) before submit()")
         ref = self._remote.options(num_cpus=self.cpus_per_trial, num_gpus=self._gpu_fraction(job)).remote(
-            job, self._data_ref, self.cpus_per_trial
+            job, self._data_ref, self.cpus_per_trial, backend.backend_name()
         )
         self._refs.append(ref)
         result: Future = Future()

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from autonas.backend import is_out_of_memory
 from autonas.graph import Graph
 
 __all__ = ["TrainingSettings", "TrialResult", "hyperparameter_space", "train_graph"]
@@ -146,13 +147,6 @@ def _callbacks(patience: int, deadline: float | None, monitor: str | None):
     return _Guard()
 
 
-def _is_out_of_memory(error: BaseException) -> bool:
-    if isinstance(error, MemoryError):
-        return True
-    name = type(error).__name__
-    return name == "ResourceExhaustedError" or "out of memory" in str(error).lower() or "OOM" in str(error)
-
-
 def train_graph(
     graph: Graph,
     x: np.ndarray,
@@ -204,7 +198,7 @@ def train_graph(
             verbose=0,
         )
     except Exception as error:  # noqa: BLE001 - a failed trial is recorded, the search goes on
-        reason = f"out of memory: {error}" if _is_out_of_memory(error) else f"{type(error).__name__}: {error}"
+        reason = f"out of memory: {error}" if is_out_of_memory(error) else f"{type(error).__name__}: {error}"
         logger.warning("trial failed: %s", reason)
         return TrialResult("failed", error=reason[:2000], seconds=time.perf_counter() - start)
     seconds = time.perf_counter() - start

@@ -6,11 +6,13 @@ an inherited socket. Unlike ``multiprocessing``'s spawn, it never re-imports
 the user's ``__main__`` module, so a script calling ``fit`` at top level
 (without ``if __name__ == "__main__":``) works.
 
-In the worker, :func:`worker_main` limits TensorFlow's threads (or its GPU
-memory) before importing it, memory-maps the training data the executor wrote
+In the worker, :func:`worker_main` selects the parent's Keras backend and
+limits its threads (or its GPU memory) through :mod:`autonas.backend`, before
+and just after importing it, memory-maps the training data the executor wrote
 once, then trains the jobs it receives, sending back each result with the
-device's peak memory. It dies with its parent (``PR_SET_PDEATHSIG`` on Linux),
-so a killed search leaves no orphans.
+device's peak memory (and the backend and its threads in the metrics). It
+dies with its parent (``PR_SET_PDEATHSIG`` on Linux), so a killed search
+leaves no orphans.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import signal
 import subprocess
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+from autonas import backend
 
 __all__ = ["WorkerConfig", "WorkerProcess", "worker_main"]
 
@@ -38,10 +42,14 @@ class WorkerConfig:
 
     Attributes:
         data_dir: Folder with ``x_train.npy``, ``y_train.npy``, ``x_val.npy``, ``y_val.npy``.
-        intra_op_threads: TensorFlow's intra-op threads (0: TensorFlow's default).
-        inter_op_threads: TensorFlow's inter-op threads (0: TensorFlow's default).
+        intra_op_threads: The backend's compute threads (0: its default, one per core).
+        inter_op_threads: Threads for independent ops, where the backend has
+            them (TensorFlow, PyTorch; 0: its default).
         use_gpu: Whether the worker may see the GPU.
-        gpu_memory_limit_mb: Logical-device memory cap (None: no cap).
+        gpu_memory_limit_mb: GPU memory cap, in MiB (None: no cap).
+        backend: The Keras backend the worker imports; default the one of the
+            process that makes the config (so a backend chosen with
+            ``keras.config.set_backend`` or ``keras.json`` reaches workers too).
     """
 
     data_dir: str
@@ -49,6 +57,7 @@ class WorkerConfig:
     inter_op_threads: int = 0
     use_gpu: bool = False
     gpu_memory_limit_mb: int | None = None
+    backend: str = field(default_factory=backend.backend_name)
 
 
 #: What a worker interpreter runs: the parent's sys.path, then serve on the inherited socket.
@@ -141,33 +150,30 @@ def _serve(fd: int, parent_pid: int) -> None:
     worker_main(connection, config)
 
 
-def _configure_tensorflow(config: WorkerConfig) -> None:
+def _configure_backend(config: WorkerConfig) -> None:
+    """Set the backend's environment, then import it and make the calls that limit it."""
+    cap = None if not config.gpu_memory_limit_mb else int(config.gpu_memory_limit_mb) << 20
+    total = None
+    if config.use_gpu and cap and config.backend == "jax":  # JAX takes its cap as a fraction of the device
+        from autonas.execution.memory import gpu_free_bytes
+
+        reading = gpu_free_bytes()
+        total = reading[1] if reading else None
+    limits = backend.WorkerLimits(
+        threads=config.intra_op_threads,
+        inter_op_threads=config.inter_op_threads,
+        use_gpu=config.use_gpu,
+        gpu_memory_bytes=cap,
+        gpu_total_bytes=total,
+    )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if not config.use_gpu:
-        os.environ["CUDA_VISIBLE_DEVICES"] = ""
-    import tensorflow as tf
-
-    if config.intra_op_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(config.intra_op_threads)
-    if config.inter_op_threads:
-        tf.config.threading.set_inter_op_parallelism_threads(config.inter_op_threads)
-    if config.use_gpu and config.gpu_memory_limit_mb:
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus:
-            tf.config.set_logical_device_configuration(
-                gpus[0], [tf.config.LogicalDeviceConfiguration(memory_limit=int(config.gpu_memory_limit_mb))]
-            )
+    os.environ.update(backend.worker_environment(config.backend, limits))
+    backend.configure_worker(limits)
 
 
-def _peak_gpu_bytes() -> int | None:
-    import tensorflow as tf
-
-    if not tf.config.list_logical_devices("GPU"):
-        return None
-    try:
-        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
-    except (ValueError, RuntimeError):
-        return None
+def _runtime_metrics() -> dict:
+    """What ran the trial: the Keras backend and the compute threads it used."""
+    return {"backend": backend.backend_name(), "intra_op_threads": backend.intra_op_threads()}
 
 
 def worker_main(connection, config: WorkerConfig) -> None:
@@ -178,7 +184,7 @@ def worker_main(connection, config: WorkerConfig) -> None:
     """
     _die_with_parent()
     try:
-        _configure_tensorflow(config)
+        _configure_backend(config)
         import numpy as np
 
         from autonas.execution.executor import TrainingData, run_job
@@ -199,18 +205,12 @@ def worker_main(connection, config: WorkerConfig) -> None:
             break
         try:
             result = run_job(job, data)
-            _send(connection, ("result", result, _peak_gpu_bytes()))
-            _clear_session()
+            result.metrics.update(_runtime_metrics())
+            _send(connection, ("result", result, backend.peak_gpu_bytes()))
+            backend.clear_session()
         except BaseException as error:  # noqa: BLE001 - report anything, the parent records the trial as failed
             _send(connection, ("error", _describe(error), None))
     connection.close()
-
-
-def _clear_session() -> None:
-    """Drop the finished trial's Keras state, so a reused worker does not grow."""
-    import keras
-
-    keras.backend.clear_session()
 
 
 def _describe(error: BaseException) -> str:

@@ -1,0 +1,354 @@
+"""The one place that knows which Keras backend runs: TensorFlow, JAX or PyTorch.
+
+Everything else in autonas trains through ``keras.*``; what differs per
+backend lives here:
+
+============  ===============================  =================================  ==========================
+backend       CPU threads of a worker          GPU memory cap of a worker         peak GPU bytes
+============  ===============================  =================================  ==========================
+tensorflow    ``tf.config.threading`` intra /  ``LogicalDeviceConfiguration``     ``get_memory_info()``
+              inter-op threads (a call)        ``(memory_limit=MB)`` (a call)     ``["peak"]``
+jax           ``PJRT_NPROC`` (environment):    ``XLA_PYTHON_CLIENT_PREALLOCATE``  ``memory_stats()``
+              the size of XLA's CPU pool       ``=false`` and ``..._MEM_FRACTION``  ``["peak_bytes_in_use"]``
+                                               ``= cap / total`` (environment)
+torch         ``torch.set_num_threads`` /      ``set_per_process_memory_``        ``max_memory_reserved()``
+              ``set_num_interop_threads``      ``fraction(cap / total)`` (a call)
+============  ===============================  =================================  ==========================
+
+A worker process sets up in two steps, because some settings are read only
+when the framework starts:
+
+1. :func:`worker_environment` (a pure function, so a simulated GPU can be
+   checked without one): the environment variables to set *before* Keras
+   and the framework are imported (``KERAS_BACKEND``, thread counts,
+   ``CUDA_VISIBLE_DEVICES`` on CPU, JAX's allocator settings);
+2. :func:`configure_worker`: the calls made *after* import (TensorFlow's and
+   PyTorch's threads and GPU caps).
+
+JAX's threads were measured (jax 0.10.2, 2 cores, a small CNN training):
+``PJRT_NPROC=N`` gives exactly N ``XLAEigen`` pool threads (1 busy thread
+in all at N=1, against 4 by default), while the often-quoted
+``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``
+changed nothing.
+
+Nothing here imports a framework at module level: each is imported only
+inside the functions of its backend, so autonas works with TensorFlow alone.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "BACKENDS",
+    "WorkerLimits",
+    "backend_name",
+    "clear_session",
+    "configure_worker",
+    "gpu_workers_reusable",
+    "intra_op_threads",
+    "is_out_of_memory",
+    "peak_gpu_bytes",
+    "worker_environment",
+]
+
+#: The Keras backends autonas runs on.
+BACKENDS = ("tensorflow", "jax", "torch")
+
+MIB = 1 << 20
+
+#: Environment variables that size the thread pools of OpenMP and the BLAS libraries (numpy's included).
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+#: Words of out-of-memory messages, for errors whose type says nothing (lower case).
+_OOM_WORDS = ("out of memory", "resource_exhausted", "resource exhausted", "oom when allocating")
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    """What a worker process may use.
+
+    Attributes:
+        threads: Intra-op (compute) threads; 0 leaves the framework's default (one per core).
+        inter_op_threads: Threads running independent ops at once (TensorFlow,
+            PyTorch); 0 leaves the default.
+        use_gpu: Whether the worker may see the GPU (False hides it).
+        gpu_memory_bytes: Most GPU memory the worker may take (None: no cap).
+        gpu_total_bytes: The GPU's total memory, for backends that take the cap
+            as a fraction of it (JAX); None where unknown (then JAX is not capped,
+            only kept from preallocating).
+    """
+
+    threads: int = 0
+    inter_op_threads: int = 0
+    use_gpu: bool = False
+    gpu_memory_bytes: int | None = None
+    gpu_total_bytes: int | None = None
+
+
+def backend_name() -> str:
+    """The Keras backend of this process: ``"tensorflow"``, ``"jax"`` or ``"torch"``.
+
+    Once Keras is imported, ``keras.config.backend()``; before, what Keras
+    would choose on import: ``KERAS_BACKEND``, else the ``backend`` of
+    ``keras.json`` (in ``$KERAS_HOME``, else ``~/.keras`` or ``/tmp/.keras``),
+    else TensorFlow. Reading it does not import Keras.
+    """
+    if "keras" in sys.modules:
+        return sys.modules["keras"].config.backend()
+    name = os.environ.get("KERAS_BACKEND")
+    if name:
+        return name
+    if "KERAS_HOME" in os.environ:
+        folder = Path(os.environ["KERAS_HOME"])
+    else:
+        home = Path(os.path.expanduser("~"))
+        folder = (home if os.access(home, os.W_OK) else Path("/tmp")) / ".keras"
+    try:
+        return str(json.loads((folder / "keras.json").read_text()).get("backend") or "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+def _check(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown Keras backend {backend!r}; autonas knows {BACKENDS}")
+    return backend
+
+
+def _fraction(limits: WorkerLimits) -> float | None:
+    """The GPU cap as a fraction of the device (rounded down, so it never exceeds the cap), or None."""
+    if not limits.use_gpu or not limits.gpu_memory_bytes or not limits.gpu_total_bytes:
+        return None
+    return max(0.001, min(1.0, math.floor(1000 * limits.gpu_memory_bytes / limits.gpu_total_bytes) / 1000))
+
+
+def worker_environment(backend: str, limits: WorkerLimits) -> dict[str, str]:
+    """Environment variables a worker sets before importing Keras (pure: reads nothing).
+
+    Args:
+        backend: One of :data:`BACKENDS`.
+        limits: What the worker may use.
+
+    Returns:
+        Variable → value: ``KERAS_BACKEND`` always; on CPU ``CUDA_VISIBLE_DEVICES=""``
+        (and ``JAX_PLATFORMS=cpu``); with a thread count, OpenMP's and BLAS's
+        pool sizes and, for JAX, ``PJRT_NPROC``; for JAX on a GPU,
+        ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` (JAX takes 75 % of the device
+        by default) and, with a cap, ``XLA_PYTHON_CLIENT_MEM_FRACTION``.
+
+    Raises:
+        ValueError: An unknown backend.
+    """
+    _check(backend)
+    env = {"KERAS_BACKEND": backend}
+    if not limits.use_gpu:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    if limits.threads > 0:
+        env.update(dict.fromkeys(_THREAD_VARIABLES, str(limits.threads)))
+    if backend == "jax":
+        if limits.threads > 0:
+            env["PJRT_NPROC"] = str(limits.threads)
+        if limits.use_gpu:
+            env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+            fraction = _fraction(limits)
+            if fraction is not None:
+                env["XLA_PYTHON_CLIENT_MEM_FRACTION"] = f"{fraction:.3f}"
+        else:
+            env["JAX_PLATFORMS"] = "cpu"
+    return env
+
+
+def configure_worker(limits: WorkerLimits, backend: str | None = None) -> None:
+    """Apply the limits that are calls, after :func:`worker_environment`'s variables are set.
+
+    TensorFlow: intra- and inter-op threads, and a logical GPU device of
+    ``gpu_memory_bytes``. PyTorch: ``set_num_threads``,
+    ``set_num_interop_threads`` and ``set_per_process_memory_fraction``. JAX:
+    nothing (its limits are the environment).
+
+    Args:
+        limits: What the worker may use.
+        backend: Whose calls to make; default this process's (then Keras is
+            imported first, which fixes the backend ``KERAS_BACKEND`` names).
+
+    Raises:
+        RuntimeError: From TensorFlow, when its runtime already started.
+    """
+    if backend is None:
+        import keras  # noqa: F401 - fixes the backend named by KERAS_BACKEND
+
+        backend = backend_name()
+    _check(backend)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if limits.threads > 0:
+            tf.config.threading.set_intra_op_parallelism_threads(limits.threads)
+        if limits.inter_op_threads > 0:
+            tf.config.threading.set_inter_op_parallelism_threads(limits.inter_op_threads)
+        if limits.use_gpu and limits.gpu_memory_bytes:
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                megabytes = max(1, int(limits.gpu_memory_bytes) // MIB)
+                tf.config.set_logical_device_configuration(
+                    gpus[0], [tf.config.LogicalDeviceConfiguration(memory_limit=megabytes)]
+                )
+    elif backend == "torch":
+        import torch
+
+        if limits.threads > 0:
+            torch.set_num_threads(limits.threads)
+        if limits.inter_op_threads > 0:
+            try:
+                torch.set_num_interop_threads(limits.inter_op_threads)
+            except RuntimeError:  # only possible before the first parallel work
+                pass
+        if limits.use_gpu and limits.gpu_memory_bytes and torch.cuda.is_available():
+            total = limits.gpu_total_bytes or torch.cuda.get_device_properties(0).total_memory
+            fraction = _fraction(WorkerLimits(use_gpu=True, gpu_memory_bytes=limits.gpu_memory_bytes, gpu_total_bytes=total))
+            torch.cuda.set_per_process_memory_fraction(fraction, 0)
+
+
+def intra_op_threads() -> int | None:
+    """The compute threads this process's framework uses, read back from it (None: unknown).
+
+    TensorFlow: its intra-op setting (0: its default, one per core). PyTorch:
+    ``torch.get_num_threads()``. JAX: the threads of XLA's CPU pool counted in
+    ``/proc/self/task`` (Linux, once JAX has started its CPU client).
+    """
+    backend = backend_name()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return int(tf.config.threading.get_intra_op_parallelism_threads())
+    if backend == "torch":
+        import torch
+
+        return int(torch.get_num_threads())
+    if backend == "jax":
+        tasks = Path("/proc/self/task")
+        if not tasks.is_dir():
+            return None
+        count = 0
+        for task in tasks.iterdir():
+            try:
+                count += "XLAEigen" in (task / "comm").read_text()
+            except OSError:  # the thread ended
+                pass
+        return count or None
+    return None
+
+
+def peak_gpu_bytes() -> int | None:
+    """Most GPU memory this process's framework has held on the first GPU (None: no GPU or unknown).
+
+    TensorFlow and JAX report the allocator's peak bytes in use; PyTorch the
+    peak its caching allocator reserved (what other processes could not use).
+    """
+    backend = backend_name()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            if not tf.config.list_logical_devices("GPU"):
+                return None
+            return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+        if backend == "jax":
+            import jax
+
+            device = jax.devices()[0]
+            if device.platform != "gpu":
+                return None
+            peak = (device.memory_stats() or {}).get("peak_bytes_in_use")
+            return None if peak is None else int(peak)
+        if backend == "torch":
+            import torch
+
+            if not torch.cuda.is_available():
+                return None
+            return int(torch.cuda.max_memory_reserved(0))
+    except (ValueError, RuntimeError, KeyError):
+        return None
+    return None
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` means the device (or host) ran out of memory.
+
+    By type where the framework is loaded (TensorFlow's
+    ``ResourceExhaustedError``, PyTorch's ``torch.cuda.OutOfMemoryError``,
+    ``MemoryError``), and for JAX's ``JaxRuntimeError`` (XLA's status in the
+    message) and anything else by the words of the message
+    (``RESOURCE_EXHAUSTED``, ``out of memory``, ``OOM when allocating``).
+    Never imports a framework.
+    """
+    if isinstance(error, MemoryError):
+        return True
+    types: list[type] = []
+    tensorflow = sys.modules.get("tensorflow")
+    if tensorflow is not None:
+        exhausted = getattr(getattr(tensorflow, "errors", None), "ResourceExhaustedError", None)
+        types += [exhausted] if isinstance(exhausted, type) else []
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        out_of_memory = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
+        types += [out_of_memory] if isinstance(out_of_memory, type) else []
+    if types and isinstance(error, tuple(types)):
+        return True
+    text = str(error).lower()
+    return any(words in text for words in _OOM_WORDS)
+
+
+def clear_session() -> None:
+    """Drop the finished trial's state so a reused worker does not grow.
+
+    Keras's global state (``keras.backend.clear_session()``), Python garbage,
+    then per backend: JAX's compilation caches (``jax.clear_caches()``);
+    PyTorch's cached GPU blocks (``torch.cuda.empty_cache()``) and peak
+    counter; TensorFlow's GPU peak counter.
+    """
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+    backend = backend_name()
+    if backend == "jax":
+        import jax
+
+        jax.clear_caches()
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.list_logical_devices("GPU"):
+            try:
+                tf.config.experimental.reset_memory_stats("GPU:0")
+            except (ValueError, RuntimeError):
+                pass
+
+
+def gpu_workers_reusable(backend: str | None = None) -> bool:
+    """Whether a GPU worker of ``backend`` (default this process's) may train several trials.
+
+    Only PyTorch: its caching allocator gives memory back to the device
+    (``empty_cache``), its cap (``set_per_process_memory_fraction``) can be set
+    again for each trial and its peak counter reset. TensorFlow's allocator
+    keeps what it took until the process ends and its logical-device cap is
+    fixed at start; JAX's allocator too keeps what it took (only the slow
+    ``platform`` allocator frees) and its memory fraction is read once. A
+    trial's reservation must be returned to the ledger when it ends, so for
+    these two every GPU trial gets a fresh process.
+    """
+    return _check(backend or backend_name()) == "torch"

@@ -1,0 +1,188 @@
+"""autonas.backend: what each Keras backend's worker is told, checked without a GPU and in real workers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pytest
+
+from autonas import backend
+from autonas.backend import WorkerLimits, worker_environment
+from autonas.execution import TrainingData, TrainingSettings, TrialJob
+from autonas.execution.memory import MIB
+from autonas.execution.worker import WorkerConfig, WorkerProcess
+from autonas.graph import generators
+
+GIB = 1 << 30
+INSTALLED = [name for name in backend.BACKENDS if importlib.util.find_spec(name) is not None]
+
+
+# ------------------------------------------------------------------ which backend
+def test_the_backend_is_keras_once_keras_is_imported():
+    assert backend.backend_name() == keras.config.backend()
+
+
+def test_before_keras_is_imported_the_backend_is_read_as_keras_would(monkeypatch, tmp_path):
+    monkeypatch.delitem(sys.modules, "keras")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    assert backend.backend_name() == "tensorflow"  # no keras.json: Keras's default
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "jax"}))
+    assert backend.backend_name() == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "torch")  # the variable wins over the file
+    assert backend.backend_name() == "torch"
+
+
+# ------------------------------------------------------------------ environment (pure)
+@pytest.mark.parametrize("name", backend.BACKENDS)
+def test_a_cpu_worker_hides_the_gpu_and_sizes_its_thread_pools(name):
+    env = worker_environment(name, WorkerLimits(threads=3, inter_op_threads=2))
+    assert env["KERAS_BACKEND"] == name
+    assert env["CUDA_VISIBLE_DEVICES"] == ""
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "3"
+    assert ("PJRT_NPROC" in env) == (name == "jax")  # XLA's CPU pool: the only knob JAX obeys
+    if name == "jax":
+        assert env["PJRT_NPROC"] == "3"
+        assert env["JAX_PLATFORMS"] == "cpu"
+    assert not any(key.startswith("XLA_PYTHON_CLIENT") for key in env)
+
+
+@pytest.mark.parametrize("name", backend.BACKENDS)
+def test_default_threads_leave_the_pools_alone(name):
+    env = worker_environment(name, WorkerLimits())
+    assert not {"OMP_NUM_THREADS", "PJRT_NPROC"} & set(env)
+
+
+def test_a_capped_jax_gpu_worker_gets_its_share_as_a_fraction_and_no_preallocation():
+    limits = WorkerLimits(use_gpu=True, gpu_memory_bytes=2 * GIB, gpu_total_bytes=8 * GIB)
+    env = worker_environment("jax", limits)
+    assert "CUDA_VISIBLE_DEVICES" not in env and "JAX_PLATFORMS" not in env
+    assert env["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+    assert env["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.250"
+    # rounded down: the fraction never allows more than the reservation
+    odd = WorkerLimits(use_gpu=True, gpu_memory_bytes=1000 * MIB, gpu_total_bytes=3 * 1000 * MIB)
+    assert float(worker_environment("jax", odd)["XLA_PYTHON_CLIENT_MEM_FRACTION"]) * 3000 * MIB <= 1000 * MIB
+
+
+def test_a_jax_gpu_worker_without_a_known_total_is_not_capped_but_does_not_preallocate():
+    env = worker_environment("jax", WorkerLimits(use_gpu=True, gpu_memory_bytes=2 * GIB))
+    assert env["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+    assert "XLA_PYTHON_CLIENT_MEM_FRACTION" not in env
+
+
+@pytest.mark.parametrize("name", ["tensorflow", "torch"])
+def test_tensorflow_and_torch_gpu_caps_are_calls_not_environment(name):
+    env = worker_environment(name, WorkerLimits(use_gpu=True, gpu_memory_bytes=2 * GIB, gpu_total_bytes=8 * GIB))
+    assert env == {"KERAS_BACKEND": name}
+
+
+def test_an_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="numpy"):
+        worker_environment("numpy", WorkerLimits())
+    with pytest.raises(ValueError, match="mxnet"):
+        backend.gpu_workers_reusable("mxnet")
+
+
+def test_only_torch_gpu_workers_are_reused():
+    assert [backend.gpu_workers_reusable(name) for name in backend.BACKENDS] == [False, False, True]
+
+
+# ------------------------------------------------------------------ calls on a simulated GPU
+def test_tensorflow_caps_its_logical_gpu_to_the_reservation(monkeypatch):
+    tf = pytest.importorskip("tensorflow")
+    calls = []
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config, "set_logical_device_configuration", lambda device, configs: calls.append((device, configs)))
+    backend.configure_worker(WorkerLimits(use_gpu=True, gpu_memory_bytes=1536 * MIB), backend="tensorflow")
+    [(device, [config])] = calls
+    assert device == "GPU:0" and config.memory_limit == 1536
+    calls.clear()
+    backend.configure_worker(WorkerLimits(use_gpu=False, gpu_memory_bytes=1536 * MIB), backend="tensorflow")
+    assert calls == []
+
+
+def test_torch_caps_its_process_to_the_reservation_as_a_fraction(monkeypatch):
+    torch = pytest.importorskip("torch")
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: SimpleNamespace(total_memory=8 * GIB))
+    monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction", lambda fraction, device: calls.append((fraction, device)))
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(("threads", n)))
+    monkeypatch.setattr(torch, "set_num_interop_threads", lambda n: calls.append(("interop", n)))
+    backend.configure_worker(WorkerLimits(threads=2, inter_op_threads=1, use_gpu=True, gpu_memory_bytes=2 * GIB), backend="torch")
+    assert calls == [("threads", 2), ("interop", 1), (0.25, 0)]
+
+
+def test_no_peak_is_read_without_a_gpu():
+    assert backend.peak_gpu_bytes() is None
+
+
+# ------------------------------------------------------------------ out of memory
+def test_out_of_memory_is_recognised_by_type_or_status_and_nothing_else_is():
+    assert backend.is_out_of_memory(MemoryError())
+    assert not backend.is_out_of_memory(ValueError("ZOOM layer has 3 inputs"))  # "OOM" alone is not enough
+    assert not backend.is_out_of_memory(RuntimeError("shapes (3, 4) and (5,) do not match"))
+
+
+def test_tensorflow_resource_exhausted_is_out_of_memory():
+    tf = pytest.importorskip("tensorflow")
+    assert backend.is_out_of_memory(tf.errors.ResourceExhaustedError(None, None, "no message that says it"))
+    assert not backend.is_out_of_memory(tf.errors.InvalidArgumentError(None, None, "Incompatible shapes"))
+
+
+def test_jax_resource_exhausted_is_out_of_memory():
+    jax = pytest.importorskip("jax")
+    assert backend.is_out_of_memory(jax.errors.JaxRuntimeError("RESOURCE_EXHAUSTED: Failed to allocate 4.00GiB"))
+    assert not backend.is_out_of_memory(jax.errors.JaxRuntimeError("INVALID_ARGUMENT: Incompatible shapes"))
+
+
+def test_torch_cuda_out_of_memory_is_out_of_memory():
+    torch = pytest.importorskip("torch")
+    assert backend.is_out_of_memory(torch.cuda.OutOfMemoryError("no message that says it"))
+    assert not backend.is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+
+
+# ------------------------------------------------------------------ real workers
+def test_each_worker_runs_the_backend_and_threads_it_was_given(digits, tmp_path):
+    """Real worker processes, one per (backend, threads): each reports what its framework uses.
+
+    1 and 3 threads both differ from the default of a 2-core machine (2); another
+    installed backend than this process's checks the backend is passed, not inherited.
+    """
+    x_train, x_test, y_train, y_test = digits
+    data = TrainingData(x_train[:200], y_train[:200], x_test[:100], y_test[:100])
+    folder = _write(data, tmp_path)
+    this = keras.config.backend()
+    other = next((name for name in INSTALLED if name != this), None)
+    cases = [(this, 1), (this, 3)] + ([(other, 1)] if other else [])
+    graph = generators.mlp((8, 8, 1), 10, hidden_units=(16,))
+    settings = TrainingSettings(max_epochs=1, batch_size=32)
+    workers = []
+    try:
+        for name, threads in cases:
+            worker = WorkerProcess(WorkerConfig(folder, intra_op_threads=threads, inter_op_threads=1, backend=name))
+            worker.connection.send(("job", TrialJob(1, graph, settings, measure=False)))
+            workers.append(worker)
+        for (name, threads), worker in zip(cases, workers):
+            assert worker.connection.poll(240), f"no answer from the {name} worker"
+            kind, result, peak = worker.connection.recv()
+            assert kind == "result", result
+            assert result.status == "completed", result.error
+            assert result.metrics["backend"] == name
+            assert result.metrics["intra_op_threads"] == threads
+            assert peak is None  # no GPU here
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.join(5)
+
+
+def _write(data: TrainingData, folder) -> str:
+    for name in ("x_train", "y_train", "x_val", "y_val"):
+        np.save(folder / f"{name}.npy", getattr(data, name))
+    return str(folder)
