@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 $(BIN)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e ".[test,ray,docs]"
+	$(BIN)/pip install -e ".[test,ray,docs,jax]"
 	touch $@
 
 install: $(BIN)/.installed

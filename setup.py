@@ -29,6 +29,9 @@ setup(
         "nvml": ["nvidia-ml-py"],
         "docs": ["mkdocs>=1.5,<2", "mkdocs-material>=9,<10", "mkdocstrings[python]>=0.25,<2", "mkdocstrings-python>=1.10,<3"],
         "ray": ["ray[default]>=2.9"],
+        # Other Keras backends (choose with KERAS_BACKEND; TensorFlow stays installed as the default).
+        "jax": ["jax>=0.4.30"],
+        "torch": ["torch>=2.1"],
     },
     entry_points={"console_scripts": ["autonas=autonas.cli:main"]},
     classifiers=[
