@@ -3,17 +3,17 @@
 Everything else in autonas trains through ``keras.*``; what differs per
 backend lives here:
 
-============  ===============================  =================================  ==========================
-backend       CPU threads of a worker          GPU memory cap of a worker         peak GPU bytes
-============  ===============================  =================================  ==========================
-tensorflow    ``tf.config.threading`` intra /  ``LogicalDeviceConfiguration``     ``get_memory_info()``
-              inter-op threads (a call)        ``(memory_limit=MB)`` (a call)     ``["peak"]``
-jax           ``PJRT_NPROC`` (environment):    ``XLA_PYTHON_CLIENT_PREALLOCATE``  ``memory_stats()``
-              the size of XLA's CPU pool       ``=false`` and ``..._MEM_FRACTION``  ``["peak_bytes_in_use"]``
-                                               ``= cap / total`` (environment)
-torch         ``torch.set_num_threads`` /      ``set_per_process_memory_``        ``max_memory_reserved()``
-              ``set_num_interop_threads``      ``fraction(cap / total)`` (a call)
-============  ===============================  =================================  ==========================
+* **tensorflow**: threads by ``tf.config.threading`` (intra- and inter-op,
+  calls); GPU cap by a logical device with ``memory_limit`` (a call); peak
+  from ``tf.config.experimental.get_memory_info("GPU:0")["peak"]``.
+* **jax**: threads by ``PJRT_NPROC`` (the size of XLA's CPU pool, an
+  environment variable); GPU cap by ``XLA_PYTHON_CLIENT_PREALLOCATE=false``
+  and ``XLA_PYTHON_CLIENT_MEM_FRACTION`` = cap / total (environment); peak
+  from ``jax.devices()[0].memory_stats()["peak_bytes_in_use"]``.
+* **torch**: threads by ``torch.set_num_threads`` and
+  ``set_num_interop_threads``; GPU cap by
+  ``torch.cuda.set_per_process_memory_fraction(cap / total)`` (calls); peak
+  from ``torch.cuda.max_memory_reserved()``.
 
 A worker process sets up in two steps, because some settings are read only
 when the framework starts:
