@@ -61,6 +61,25 @@ def _classifier(args: argparse.Namespace, project_name: str):
     )
 
 
+def _check_output(output: str) -> None:
+    """Refuse an ``--output`` the model could not be saved to, before any search.
+
+    Raises:
+        ValueError: naming the path, for a name not ending in ``.keras``, an
+            existing folder, or a folder that cannot be created or written.
+    """
+    path = Path(output)
+    if path.suffix != ".keras":
+        raise ValueError(f"--output must be a file name ending in .keras (Keras's model format), got {output!r}")
+    if path.is_dir():
+        raise ValueError(f"--output {output!r} is a folder; give a file name ending in .keras")
+    existing = path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--output {output!r}: cannot write in {str(existing)!r} (not a writable folder)")
+
+
 def _save(model, output: str) -> str:
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,8 +87,43 @@ def _save(model, output: str) -> str:
     return str(path)
 
 
+def _load_npz(path: str):
+    """The arrays of an ``.npz`` file.
+
+    Raises:
+        ValueError: naming ``--data`` when the file is missing, not an ``.npz``
+            archive, or lacks ``x`` / ``y``.
+    """
+    import zipfile
+
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise ValueError(f"--data {path!r} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"--data {path!r} is not an .npz archive (a zip of .npy arrays, as numpy.savez writes)")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read --data {path!r}: {error}") from None
+    missing = {"x", "y"} - set(archive.files)
+    if missing:
+        raise ValueError(f"--data {path!r} must hold arrays x and y; missing {sorted(missing)}")
+    try:
+        return archive["x"], archive["y"]
+    except ValueError as error:  # an object array inside
+        raise ValueError(f"--data {path!r}: arrays x and y must be numeric or string arrays ({error})") from None
+
+
 def _demo(args: argparse.Namespace) -> int:
     from autonas.datasets import load_digits
+
+    output = args.output or os.path.join(args.directory, "digits_demo", "best.keras")
+    try:
+        _check_output(output)
+    except ValueError as error:
+        print(f"autonas demo: {error}", file=sys.stderr)
+        return 2
 
     x_train, x_test, y_train, y_test = load_digits()
     print(
@@ -80,31 +134,28 @@ def _demo(args: argparse.Namespace) -> int:
     classifier = _classifier(args, "digits_demo").fit(x_train, y_train)
     classifier.leaderboard(top=10)
     accuracy = classifier.score(x_test, y_test)
-    output = _save(classifier.export_model(), args.output or os.path.join(args.directory, "digits_demo", "best.keras"))
+    output = _save(classifier.export_model(), output)
     print(f"test accuracy {accuracy:.4f} after {time.monotonic() - start:.0f} s; exported model: {output}")
     return 0
 
 
 def _fit(args: argparse.Namespace) -> int:
-    import numpy as np
+    from autonas.engine import ProjectLockedError
 
+    project_name = Path(args.data).stem if args.project_name is None else args.project_name
     try:
-        archive = np.load(args.data, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        print(f"autonas fit: cannot read --data {args.data!r}: {error}", file=sys.stderr)
-        return 2
-    missing = {"x", "y"} - set(archive.files)
-    if missing:
-        print(f"autonas fit: --data {args.data!r} must hold arrays x and y; missing {sorted(missing)}", file=sys.stderr)
-        return 2
-    project_name = args.project_name or Path(args.data).stem
-    try:
-        classifier = _classifier(args, project_name).fit(archive["x"], archive["y"], validation_split=args.validation_split)
-    except ValueError as error:
+        _check_output(args.output)
+        x, y = _load_npz(args.data)
+        classifier = _classifier(args, project_name).fit(x, y, validation_split=args.validation_split)
+    except (ValueError, ProjectLockedError) as error:
         print(f"autonas fit: {error}", file=sys.stderr)
         return 2
     classifier.leaderboard(top=10)
-    print(f"exported model: {_save(classifier.export_model(), args.output)}")
+    try:
+        print(f"exported model: {_save(classifier.export_model(), args.output)}")
+    except OSError as error:
+        print(f"autonas fit: cannot save the model to {args.output!r}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,32 +1,80 @@
-"""Trial records and the project directory that keeps them.
+"""Trial records and the project folder that keeps them.
 
 Layout of ``directory/project_name``::
 
-    project.json              what the search is about (input shape, classes), checked on resume
+    project.json              marks the folder as an autonas project; what the search is about
+    .lock                     held (``flock``) by the process searching; names it (pid, host)
     trials/trial_0007/        one folder per finished trial, renamed into place when complete
         record.json           the TrialRecord
         graph.json            the architecture
         weights.npz           the trained weights (completed trials)
+        checksums.json        SHA-256 of each file above, written with them
+    damaged/trial_0003/       trials whose files were missing or did not match, set aside on resume
     final/                    the best graph after the final fit
 
 A trial folder appears only by an atomic rename of a fully written temporary
 folder, so a search killed at any moment leaves every finished trial intact
-and no half-written one; leftovers of an interrupted write are removed on open.
+and no half-written one. Leftovers of an interrupted write are removed when
+the project is next locked. On resume every trial's files are checked against
+their checksums; one that fails is reported by path and moved to ``damaged/``
+(never deleted, never used).
+
+Safety rules: a project name is one plain folder name (:func:`project_folder`);
+``overwrite`` empties only a folder that holds ``project.json``; only one
+process at a time searches in a project (:meth:`Project.lock`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import logging
 import os
 import shutil
+import socket
 import tempfile
+import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autonas.graph import Graph
 
-__all__ = ["Project", "TrialRecord"]
+__all__ = [
+    "DamagedTrialWarning",
+    "Project",
+    "ProjectFileError",
+    "ProjectLockedError",
+    "ProjectWriteError",
+    "TrialRecord",
+    "project_folder",
+]
+
+logger = logging.getLogger(__name__)
+
+_CONFIG_FILE = "project.json"
+_LOCK_FILE = ".lock"
+_CHECKSUMS = "checksums.json"
+_TRIAL_FILES = ("record.json", "graph.json", "weights.npz")
+
+
+class ProjectLockedError(RuntimeError):
+    """Another process is searching in this project folder."""
+
+
+class ProjectWriteError(OSError):
+    """A file of the project could not be written (disk full, permissions); the message names it."""
+
+
+class ProjectFileError(ValueError):
+    """A project file is missing, unreadable or does not match its checksum; the message names it."""
+
+
+class DamagedTrialWarning(UserWarning):
+    """A trial's files were missing or corrupt on resume; the trial was set aside."""
 
 
 @dataclass
@@ -72,86 +120,373 @@ class TrialRecord:
         return self.metrics.get("val_accuracy") if self.status == "completed" else None
 
 
+def project_folder(directory: str | os.PathLike, project_name: Any) -> Path:
+    """``directory / project_name``, after checking that the name is one plain folder name.
+
+    Raises:
+        ValueError: for a name that is empty, ``.`` or ``..``, holds a path
+            separator or a NUL, or is not a string: such a name would point
+            outside ``directory`` or at ``directory`` itself.
+    """
+    if not isinstance(project_name, str):
+        raise ValueError(f"project_name must be a folder name (str), got {project_name!r}")
+    separators = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    if (
+        project_name.strip() in ("", ".", "..")
+        or any(sep in project_name for sep in separators)
+        or "\0" in project_name
+        or os.path.isabs(project_name)
+        or Path(project_name).drive
+    ):
+        raise ValueError(
+            f"project_name must be one plain folder name inside directory (no '/', not '.', '..' or empty), "
+            f"got {project_name!r}"
+        )
+    return Path(directory) / project_name
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+def _read_json(path: Path) -> Any:
+    """JSON from ``path``.
+
+    Raises:
+        ProjectFileError: naming the file when it is missing or not valid JSON.
+    """
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ProjectFileError(f"{str(path)!r} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ProjectFileError(f"{str(path)!r} cannot be read: {error}") from None
+
+
+def _write_error(what: str, path: Path, error: OSError) -> ProjectWriteError:
+    return ProjectWriteError(error.errno, f"cannot write {what} to {str(path)!r}: {error.strerror or error}")
+
+
+class _FileLock:
+    """An exclusive, non-blocking lock on a file (``flock``), released when the holder dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = None
+
+    @property
+    def held(self) -> bool:
+        return self._handle is not None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`ProjectLockedError` naming the holder."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no locking
+            fcntl = None
+        handle = open(self.path, "a+")
+        try:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "an unknown process"
+            handle.close()
+            raise ProjectLockedError(
+                f"project {str(self.path.parent)!r} is in use by another search ({holder}); "
+                "wait for it to end or use another project_name"
+            ) from None
+        handle.seek(0)
+        previous = handle.read().strip()
+        if previous:
+            warnings.warn(
+                f"taking over the lock of project {str(self.path.parent)!r} from {previous}, which is gone",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on host {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        try:
+            handle.seek(0)
+            handle.truncate()
+        except OSError:
+            pass
+        handle.close()  # closing the descriptor releases the flock
 
 
 class Project:
     """The on-disk home of a search; resumes by default.
 
+    Reads need no lock; a search holds :meth:`lock` while it writes.
+
     Args:
-        path: The project folder (``directory/project_name``).
-        overwrite: Delete what is there and start afresh.
+        path: The project folder (``directory/project_name``; see :func:`project_folder`).
+        overwrite: Empty the folder first (only an autonas project, see :meth:`clear`).
+
+    Raises:
+        ValueError: for an existing file, or a folder that holds files but no
+            ``project.json`` (it is not an autonas project; nothing in it is touched).
     """
 
     def __init__(self, path: str | os.PathLike, overwrite: bool = False) -> None:
         self.path = Path(path)
-        if overwrite and self.path.exists():
-            shutil.rmtree(self.path)
-        self.trials_path.mkdir(parents=True, exist_ok=True)
-        for leftover in self.trials_path.glob(".tmp-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        self._lock = _FileLock(self.path / _LOCK_FILE)
+        self._unsaved: dict[int, Graph] = {}
+        self._refuse_foreign_folder()
+        if overwrite:
+            with self.lock():
+                self.clear()
+        self._create()
+
+    def _refuse_foreign_folder(self) -> None:
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"the project folder {str(self.path)!r} is a file; choose another project_name")
+        if not self.path.exists() or (self.path / _CONFIG_FILE).is_file():
+            return
+        if any(entry.name != _LOCK_FILE for entry in self.path.iterdir()):
+            raise ValueError(
+                f"{str(self.path)!r} holds files but is not an autonas project (it has no {_CONFIG_FILE}); "
+                "nothing in it was changed: choose another project_name or directory"
+            )
+
+    def _create(self) -> None:
+        """The folder, its ``trials/`` and the ``project.json`` that marks it as a project."""
+        try:
+            self.trials_path.mkdir(parents=True, exist_ok=True)
+            if not (self.path / _CONFIG_FILE).exists():
+                _write_json(self.path / _CONFIG_FILE, {})
+        except OSError as error:
+            raise _write_error("the project folder", self.path, error) from None
 
     @property
     def trials_path(self) -> Path:
         return self.path / "trials"
 
+    @property
+    def damaged_path(self) -> Path:
+        return self.path / "damaged"
+
+    # ------------------------------------------------------------------ lock
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[Project]:
+        """Hold the project's lock (re-entrant within this object); cleans leftovers of dead writers.
+
+        Raises:
+            ProjectLockedError: if another process holds it; the message names the folder and the holder.
+        """
+        if self._lock.held:
+            yield self
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            self._remove_leftovers()
+            yield self
+        finally:
+            self._lock.release()
+
+    def _remove_leftovers(self) -> None:
+        """Temporary folders of writes that never finished (the writer died or the disk filled)."""
+        leftovers = [*self.trials_path.glob(".tmp-*"), *self.path.glob(".tmp-final-*"), *self.path.glob(".old-final-*")]
+        for leftover in leftovers:
+            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+        if leftovers:
+            logger.info("removed %d unfinished writes in %s", len(leftovers), self.path)
+
+    def clear(self) -> None:
+        """Delete the project's contents (``overwrite``), keeping the folder and its lock.
+
+        Raises:
+            ValueError: if the folder holds files but no ``project.json``: it is
+                not an autonas project, and nothing in it is deleted.
+        """
+        if not self.path.exists():
+            return
+        self._refuse_foreign_folder()
+        for entry in [entry for entry in self.path.iterdir() if entry.name != _LOCK_FILE]:
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        self._unsaved.clear()
+        self._create()
+
+    # ------------------------------------------------------------------ config
     def check_config(self, config: dict[str, Any]) -> None:
         """Record what the search is about, or check that a resumed project is about the same.
 
         Raises:
             ValueError: if the project holds a search on other data (shape or classes).
+            ProjectFileError: if ``project.json`` cannot be read.
         """
-        path = self.path / "project.json"
-        if path.exists():
-            stored = json.loads(path.read_text())
+        path = self.path / _CONFIG_FILE
+        stored = _read_json(path) if path.exists() else {}
+        if stored:
             if stored != json.loads(json.dumps(config)):
                 raise ValueError(
                     f"project {str(self.path)!r} holds a search on other data ({stored}); "
                     "pass overwrite=True or another project_name"
                 )
-        else:
+            return
+        try:
             _write_json(path, config)
+        except OSError as error:
+            raise _write_error("the project's configuration", path, error) from None
 
+    # ------------------------------------------------------------------ trials
     def trial_path(self, trial_id: int) -> Path:
         return self.trials_path / f"trial_{trial_id:04d}"
 
+    def max_trial_id(self) -> int:
+        """The largest trial id used in this project, set-aside trials included (0 when none)."""
+        ids = [0]
+        for folder in [*self.trials_path.glob("trial_*"), *self.damaged_path.glob("trial_*")]:
+            digits = folder.name.split("_")[1].split("-")[0]
+            if digits.isdigit():
+                ids.append(int(digits))
+        return max(ids)
+
     def load_trials(self) -> list[TrialRecord]:
-        """Every finished trial, in id order."""
+        """Every finished trial whose files check out, in id order.
+
+        A trial folder with a missing, unreadable or altered file is moved to
+        ``damaged/`` with a :class:`DamagedTrialWarning` naming the file.
+        """
         records = []
         for folder in sorted(self.trials_path.glob("trial_*")):
-            record_file = folder / "record.json"
-            if record_file.exists():
-                records.append(TrialRecord.from_dict(json.loads(record_file.read_text())))
+            try:
+                records.append(self._verified_record(folder))
+            except ProjectFileError as error:
+                self._set_aside(folder, str(error))
         return sorted(records, key=lambda r: r.id)
 
-    def save_trial(self, record: TrialRecord, graph: Graph) -> None:
-        """Write a finished trial atomically (temporary folder, then rename)."""
-        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.trials_path))
+    def _verified_record(self, folder: Path) -> TrialRecord:
+        """The record of a trial folder after checking its files.
+
+        Raises:
+            ProjectFileError: naming the first file that is missing or does not match.
+        """
+        if (folder / _CHECKSUMS).exists():
+            expected = _read_json(folder / _CHECKSUMS)
+            if not isinstance(expected, dict) or "record.json" not in expected or "graph.json" not in expected:
+                raise ProjectFileError(f"{str(folder / _CHECKSUMS)!r} does not list the trial's files")
+            for name, digest in expected.items():
+                path = folder / name
+                if not path.is_file():
+                    raise ProjectFileError(f"{str(path)!r} is missing")
+                if _sha256(path) != digest:
+                    raise ProjectFileError(f"{str(path)!r} does not match its checksum (changed or corrupt)")
+        else:  # written before checksums existed: check what can be checked
+            for name in ("record.json", "graph.json"):
+                if not (folder / name).is_file():
+                    raise ProjectFileError(f"{str(folder / name)!r} is missing")
+        data = _read_json(folder / "record.json")
         try:
+            record = TrialRecord.from_dict(data)
+        except TypeError as error:
+            raise ProjectFileError(f"{str(folder / 'record.json')!r} is not a trial record: {error}") from None
+        if record.status == "completed" and not (folder / "weights.npz").is_file():
+            raise ProjectFileError(f"{str(folder / 'weights.npz')!r} is missing")
+        return record
+
+    def set_aside(self, trial_id: int, reason: str) -> None:
+        """Move a trial whose files cannot be trusted to ``damaged/`` (warning with ``reason``)."""
+        self._set_aside(self.trial_path(trial_id), reason)
+
+    def _set_aside(self, folder: Path, reason: str) -> None:
+        target = self.damaged_path / folder.name
+        if target.exists():
+            target = self.damaged_path / f"{folder.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        try:
+            self.damaged_path.mkdir(exist_ok=True)
+            os.replace(folder, target)
+            where = f"moved to {str(target)!r}"
+        except OSError as error:
+            where = f"left in place, it could not be moved: {error}"
+        message = f"trial {folder.name} set aside ({where}): {reason}"
+        logger.warning(message)
+        warnings.warn(message, DamagedTrialWarning, stacklevel=3)
+
+    def save_trial(self, record: TrialRecord, graph: Graph) -> None:
+        """Write a finished trial atomically (temporary folder, checksums, then rename).
+
+        Raises:
+            ProjectWriteError: naming the trial folder when it cannot be written;
+                the graph stays readable through :meth:`load_graph` in this process.
+        """
+        target = self.trial_path(record.id)
+        staging = None
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.trials_path))
             (staging / "graph.json").write_text(graph.to_json(indent=1))
             if record.status == "completed" and graph.has_weights:
                 graph.save_weights(staging / "weights.npz")
             _write_json(staging / "record.json", record.to_dict())
-            os.replace(staging, self.trial_path(record.id))
+            _write_json(staging / _CHECKSUMS, {p.name: _sha256(p) for p in sorted(staging.iterdir())})
+            os.replace(staging, target)
+        except OSError as error:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            self._unsaved[record.id] = graph
+            raise _write_error(f"trial {record.id}", target, error) from None
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
             raise
 
     def load_graph(self, trial_id: int) -> Graph:
-        """The architecture of a trial, with its trained weights when it has them."""
-        return Graph.load(self.trial_path(trial_id))
+        """The architecture of a trial, with its trained weights when it has them.
+
+        Raises:
+            ProjectFileError: naming the file when the trial's files are missing or do not match.
+        """
+        if trial_id in self._unsaved:
+            return self._unsaved[trial_id].copy()
+        folder = self.trial_path(trial_id)
+        record = self._verified_record(folder)
+        try:
+            graph = Graph.load(folder)
+        except (OSError, ValueError, KeyError) as error:
+            raise ProjectFileError(f"trial {trial_id} in {str(folder)!r} cannot be loaded: {error}") from None
+        if record.status == "completed" and not graph.has_weights:
+            raise ProjectFileError(f"{str(folder / 'weights.npz')!r} holds no weights")
+        return graph
 
     def save_final(self, graph: Graph, info: dict[str, Any]) -> None:
-        """Keep the final model's graph and weights (replacing an earlier one atomically)."""
-        staging = Path(tempfile.mkdtemp(prefix=".tmp-final-", dir=self.path))
-        graph.save(staging)
-        _write_json(staging / "info.json", info)
+        """Keep the final model's graph and weights (replacing an earlier one atomically).
+
+        Raises:
+            ProjectWriteError: naming the folder when it cannot be written
+                (nothing half-written is left behind).
+        """
         final = self.path / "final"
-        if final.exists():
-            old = self.path / f".old-final-{os.getpid()}"
-            os.replace(final, old)
-            os.replace(staging, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, final)
+        staging = None
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".tmp-final-", dir=self.path))
+            graph.save(staging)
+            _write_json(staging / "info.json", info)
+            _write_json(staging / _CHECKSUMS, {p.name: _sha256(p) for p in sorted(staging.iterdir())})
+            if final.exists():
+                old = self.path / f".old-final-{os.getpid()}"
+                os.replace(final, old)
+                os.replace(staging, final)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(staging, final)
+        except OSError as error:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            raise _write_error("the final model", final, error) from None

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from autonas.engine.project import Project, TrialRecord
+from autonas.engine._signals import sigterm_exits_cleanly
+from autonas.engine.project import Project, ProjectFileError, ProjectWriteError, TrialRecord
 from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
 from autonas.execution.runner import TrainingSettings, TrialResult
 from autonas.graph import Graph
@@ -69,10 +71,13 @@ def _estimate_trial_seconds(history: Sequence[TrialRecord]) -> float:
 
 
 def _final_fit_reserve(history: Sequence[TrialRecord], budget: SearchBudget, total_seconds: float | None) -> float:
-    """Seconds kept for the final fit: the best trial's epochs at its pace on train + validation."""
+    """Seconds kept for the final fit: the best trial's epochs at its pace on train + validation.
+
+    Before any trial completed, the most the final fit may take (``final_fit_fraction`` of the limit).
+    """
     completed = [r for r in history if r.status == "completed"]
     if not completed:
-        return 0.0
+        return 0.0 if total_seconds is None else budget.final_fit_fraction * total_seconds
     best = max(completed, key=lambda r: r.metrics["val_accuracy"])
     estimate = best.metrics.get("seconds_per_epoch", 0.0) * final_fit_epochs(best) * 1.3
     if total_seconds is not None:
@@ -105,6 +110,17 @@ def searcher_score(record: TrialRecord) -> float | None:
 def final_fit_epochs(best: TrialRecord) -> int:
     """Epochs of the final fit on train + validation: a third of the best trial's best epoch, at least 1."""
     return max(1, int(round(best.metrics.get("best_epoch", best.epochs) / 3)))
+
+
+def final_fit_seconds(best: TrialRecord, train_fraction: float) -> float:
+    """Estimated seconds of the final fit: its epochs at the best trial's pace, on all the data.
+
+    Args:
+        best: The trial to fine-tune.
+        train_fraction: Training examples / (training + validation examples).
+    """
+    per_epoch = best.metrics.get("seconds_per_epoch", 0.0) / max(train_fraction, 1e-3)
+    return per_epoch * final_fit_epochs(best)
 
 
 def run_search(
@@ -142,31 +158,58 @@ def run_search(
             (in this process, one at a time). It is started here and shut down
             on return.
 
+    The project is locked for the whole search (:meth:`Project.lock`). When a
+    trial cannot be written (disk full), the search warns naming the path,
+    submits no more trials, and keeps the unwritten trials in memory
+    (:meth:`Project.load_graph` still returns them).
+
     Raises:
         TrialsFailedError: when :data:`MAX_CONSECUTIVE_FAILURES` trials in a row
             fail and none has completed.
+        autonas.engine.ProjectLockedError: when another process searches in the project.
     """
-    start = time.monotonic()
-    total_seconds = None if budget.deadline is None else budget.deadline - start
-    history = project.load_trials()
-    by_id = {record.id: record for record in history}
-    for record in history:
-        graph = project.load_graph(record.id)
+    with sigterm_exits_cleanly(), project.lock():
+        return _run_locked(
+            project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor
+        )
+
+
+def _resume(project: Project, searcher) -> list[TrialRecord]:
+    """The project's finished trials, replayed into the searcher; unloadable ones are set aside."""
+    history = []
+    for record in project.load_trials():
+        try:
+            graph = project.load_graph(record.id)
+        except ProjectFileError as error:
+            project.set_aside(record.id, str(error))
+            continue
         searcher.tell(str(record.id), graph, searcher_score(record))
-    tried = {record.fingerprint for record in history}
+        history.append(record)
     if history:
         logger.info("resuming: %d finished trials in %s", len(history), project.path)
+    return history
+
+
+def _run_locked(
+    project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor
+) -> list[TrialRecord]:
+    start = time.monotonic()
+    total_seconds = None if budget.deadline is None else budget.deadline - start
+    history = _resume(project, searcher)
+    by_id = {record.id: record for record in history}
+    tried = {record.fingerprint for record in history}
+    write_error: ProjectWriteError | None = None
 
     executor = executor or SerialExecutor()
     trial_cap = None if total_seconds is None else total_seconds * min(0.5, budget.trial_fraction * executor.max_workers)
     failures = rejected = 0
-    next_id = max((r.id for r in history), default=0) + 1
+    next_id = max(project.max_trial_id(), *(r.id for r in history), 0) + 1
     pending = [(name, graph) for name, graph in initial if graph.fingerprint() not in tried]
     running: dict[Future, _Submitted] = {}
     executor.start(data)
     try:
         while True:
-            while len(running) < executor.max_workers:
+            while len(running) < executor.max_workers and write_error is None:
                 if budget.max_trials is not None and len(history) + len(running) >= budget.max_trials:
                     break
                 reserve = _final_fit_reserve(history, budget, total_seconds)
@@ -193,7 +236,10 @@ def run_search(
                 seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
                 if trial_cap is not None:
                     seconds_left = min(seconds_left, trial_cap)
-                job = TrialJob(trial_id, graph, trial_settings, seconds_left, None if seed is None else seed + trial_id)
+                job = TrialJob(
+                    trial_id, graph, trial_settings, seconds_left, None if seed is None else seed + trial_id,
+                    issued_at=time.time(), hard_seconds=budget.seconds_left() if budget.deadline is not None else None,
+                )
                 running[executor.submit(job)] = _Submitted(job, parent, operations, name)
             if not running:
                 break
@@ -201,7 +247,12 @@ def run_search(
             for future in sorted(done, key=lambda f: running[f].job.trial_id):
                 submitted = running.pop(future)
                 record, trained = _record(submitted, future.result())
-                project.save_trial(record, trained)
+                try:
+                    project.save_trial(record, trained)
+                except ProjectWriteError as error:
+                    if write_error is None:
+                        write_error = error
+                        logger.error("%s; no more trials are started, finished ones are kept in memory", error)
                 history.append(record)
                 by_id[record.id] = record
                 searcher.tell(str(record.id), trained, searcher_score(record))
@@ -216,6 +267,14 @@ def run_search(
                 break
     finally:
         executor.shutdown()
+    if write_error is not None:
+        unsaved = sorted(r.id for r in history if not project.trial_path(r.id).exists())
+        warnings.warn(
+            f"the search stopped early: {write_error}. Trials {unsaved} are kept in memory only "
+            "(free space and fit again to resume from the trials on disk)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return sorted(history, key=lambda r: r.id)
 
 

@@ -40,10 +40,19 @@ class TrialJob:
         trial_id: The id its record will carry.
         graph: The architecture, with the weights it inherits (if any).
         settings: How to train it.
-        seconds_left: Wall-clock seconds it may take (None: no limit); relative,
-            so it means the same on another machine.
+        seconds_left: Wall-clock seconds it may take from ``issued_at`` (None:
+            no limit), waiting for a worker included.
         seed: Seed of its initialisation and shuffling.
         measure: Measure its costs (latency, energy) after training.
+        issued_at: ``time.time()`` when the job was issued (None: when it starts
+            training); a worker subtracts the time since then, so a job that
+            waited for a worker to start or for GPU memory keeps to the search's clock.
+        hard_seconds: Seconds from ``issued_at`` until the search itself must
+            end (None: no limit). ``seconds_left`` is checked after every
+            batch; an executor that can stop a trial by force (a worker
+            process) does so once this has passed and another trial has
+            completed (so the search has a model to return), so that one
+            batch longer than the whole budget cannot break its time limit.
     """
 
     trial_id: int
@@ -52,6 +61,8 @@ class TrialJob:
     seconds_left: float | None = None
     seed: int | None = None
     measure: bool = True
+    issued_at: float | None = None
+    hard_seconds: float | None = None
 
     def with_batch_size(self, batch_size: int) -> TrialJob:
         """The same job at another batch size (an out-of-memory retry)."""
@@ -60,7 +71,10 @@ class TrialJob:
 
 def run_job(job: TrialJob, data: TrainingData) -> TrialResult:
     """Train ``job`` in this process (what every executor's worker does)."""
-    deadline = None if job.seconds_left is None else time.monotonic() + job.seconds_left
+    deadline = None
+    if job.seconds_left is not None:
+        waited = 0.0 if job.issued_at is None else max(0.0, time.time() - job.issued_at)
+        deadline = time.monotonic() + job.seconds_left - waited
     return train_graph(
         job.graph,
         data.x_train,

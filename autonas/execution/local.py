@@ -8,6 +8,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -40,6 +41,21 @@ class _Task:
     retried: bool = False
     exclusive: bool = False
     notes: list[str] = field(default_factory=list)
+    overran: bool = False
+    footprint: int = 0  # on CPU: the worker memory it is expected to take
+
+    def kill_time(self) -> float | None:
+        """``time.time()`` after which the trial is stopped by force (None: never).
+
+        The end of the search (``job.hard_seconds``) plus a grace of 3 % (at
+        least 1 s): a trial checks its own, earlier deadline after every
+        batch, so only a batch that outlasts the whole search (large images,
+        a slow first step) gets here.
+        """
+        job = self.job
+        if job.hard_seconds is None or job.issued_at is None:
+            return None
+        return job.issued_at + job.hard_seconds + max(1.0, 0.03 * job.hard_seconds)
 
 
 @dataclass
@@ -55,6 +71,8 @@ class _Worker:
 
 #: Memory a CPU worker is given room for when ``max_workers`` is not set (the backend + a small model).
 _CPU_WORKER_BYTES = 1536 * MIB
+#: A CPU worker's memory before any trial (interpreter, Keras, its backend): an estimate.
+_CPU_WORKER_BASE_BYTES = 768 * MIB
 
 
 def _available_memory_bytes() -> int | None:
@@ -85,6 +103,29 @@ def _default_cpu_workers() -> int:
     return int(workers)
 
 
+#: Prefix of the training-data copy in the temporary folder; the search's pid follows.
+_DATA_PREFIX = "autonas-data-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def _remove_stale_data_copies() -> None:
+    """Remove data copies left in the temporary folder by searches that died (their pid is gone)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_DATA_PREFIX}*-*"):
+        pid = folder.name[len(_DATA_PREFIX):].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            logger.info("removed %s, left by a search that ended without cleaning up", folder)
+
+
 def _death_reason(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         try:
@@ -106,7 +147,14 @@ class LocalExecutor(Executor):
       state is cleared between them) before a fresh one, started when the
       old one begins its last trial, replaces it: starting a process and
       importing the backend costs seconds, as much as a small trial's
-      training, so it is kept off the trials' path.
+      training, so it is kept off the trials' path. A trial starts next to
+      running ones only when the workers' expected memory (a base plus the
+      trial's estimated training memory, corrected from the workers'
+      measured peak resident memory) fits in 90 % of the memory available
+      at start: on large images fewer trials run at once.
+    * **Time limits**: a trial still running when the search must end
+      (``TrialJob.hard_seconds`` plus a small grace) is stopped by force once
+      another trial has completed.
     * **GPU**: one fresh process per trial (a new runtime of the backend, so its
       GPU memory is returned when it ends); a trial starts when its estimated training memory
       (:func:`~autonas.execution.memory.estimate_training_bytes`) fits in the
@@ -165,6 +213,9 @@ class LocalExecutor(Executor):
         self.max_workers = max_workers or _default_cpu_workers()
         #: Most trials seen running at once (for reports and tests).
         self.peak_concurrency = 0
+        self._completed = 0  # trials completed: from the first on, an overrunning trial may be stopped
+        self._memory_capacity: int | None = None  # on CPU: bytes the workers may use together
+        self._rss_correction = 1.0  # on CPU: measured / estimated trial memory, the largest seen
 
     # ------------------------------------------------------------------ setup
     def _resolve_device(self) -> None:
@@ -187,10 +238,14 @@ class LocalExecutor(Executor):
         """Write the data once for the workers to memory-map, and start the scheduler."""
         self.shutdown()
         self._resolve_device()
-        self._data_dir = tempfile.mkdtemp(prefix="autonas-data-")
+        _remove_stale_data_copies()
+        self._data_dir = tempfile.mkdtemp(prefix=f"{_DATA_PREFIX}{os.getpid()}-")
         for name in ("x_train", "y_train", "x_val", "y_val"):
             np.save(Path(self._data_dir) / f"{name}.npy", np.ascontiguousarray(getattr(data, name)))
         self._closing = False
+        self._completed = 0
+        available = None if self.use_gpu else _available_memory_bytes()
+        self._memory_capacity = None if available is None else int(available * 0.9)
         self._warm_up()
         self._thread = threading.Thread(target=self._schedule, name="autonas-local-executor", daemon=True)
         self._thread.start()
@@ -264,8 +319,32 @@ class LocalExecutor(Executor):
         if running and (task.exclusive or any(t.exclusive for t in running)):
             return False
         if self.ledger is None:
-            return True
+            return self._fits_in_memory(task, running)
         return self.ledger.try_reserve(id(task), task.estimate)
+
+    def _fits_in_memory(self, task: _Task, running: list[_Task]) -> bool:
+        """On CPU, whether ``task``'s worker fits in memory next to the running ones (always, alone).
+
+        A worker is expected to take its base (:data:`_CPU_WORKER_BASE_BYTES`)
+        plus the trial's estimated training memory, corrected by the largest
+        measured/estimated ratio of the workers' peak resident memory so far:
+        large images take gigabytes a worker, and fewer run at once.
+        """
+        job = task.job
+        estimate = estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
+        task.footprint = _CPU_WORKER_BASE_BYTES + int(estimate * self._rss_correction)
+        if not running or self._memory_capacity is None:
+            return True
+        return sum(t.footprint for t in running) + task.footprint <= self._memory_capacity
+
+    def _observe_rss(self, task: _Task, result: TrialResult) -> None:
+        """Correct CPU footprints from a worker's measured peak resident memory."""
+        rss = result.metrics.get("worker_peak_rss_bytes")
+        job = task.job
+        if self.use_gpu or not rss:
+            return
+        estimate = estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
+        self._rss_correction = max(self._rss_correction, (rss - _CPU_WORKER_BASE_BYTES) / max(estimate, 1))
 
     def _spawn(self, config: WorkerConfig) -> _Worker:
         worker = _Worker(WorkerProcess(config))
@@ -326,6 +405,7 @@ class LocalExecutor(Executor):
                     continue
             # A worker that dies closes its end of the connection, so it turns ready too.
             ready = set(wait([w.connection for w in workers], timeout=_POLL_SECONDS))
+            self._stop_overrunning([w for w in workers if w.connection not in ready])
             for worker in workers:
                 message = None
                 if worker.connection in ready:
@@ -337,6 +417,23 @@ class LocalExecutor(Executor):
                     continue
                 self._finish(worker, message)
         self._abandon()
+
+    def _stop_overrunning(self, workers: list[_Worker]) -> None:
+        """Kill the workers whose trial is past its time limit and grace (see :meth:`_Task.kill_time`).
+
+        Only once a trial has completed: before that, the search has no model
+        to return, and a late one beats none.
+        """
+        if not self._completed:
+            return
+        now = time.time()
+        for worker in workers:
+            task = worker.task
+            kill_time = None if task is None else task.kill_time()
+            if kill_time is not None and now > kill_time and worker.process.is_alive():
+                task.overran = True
+                logger.warning("trial %s is past its time limit; stopping its worker", task.job.trial_id)
+                worker.process.kill()
 
     def _retire(self, worker: _Worker) -> None:
         """Stop and forget ``worker`` (it may already be dead)."""
@@ -365,6 +462,11 @@ class LocalExecutor(Executor):
             result: TrialResult = payload
         elif kind == "error":
             result = TrialResult("failed", error=f"the worker raised {payload}"[:2000])
+        elif task.overran:
+            worker.process.join(timeout=5)
+            result = TrialResult(
+                "failed", error="stopped by force: still training when the search's time limit ran out"
+            )
         else:
             worker.process.join(timeout=5)
             result = TrialResult("failed", error=_death_reason(worker.process.exitcode))
@@ -379,6 +481,9 @@ class LocalExecutor(Executor):
             return
         if task.notes:
             result.metrics["executor_notes"] = "; ".join(task.notes)
+        self._completed += result.status == "completed"
+        if worker.trials == 1:  # a reused worker's peak may come from an earlier, larger trial
+            self._observe_rss(task, result)
         task.future.set_result(result)
 
     def _retry_out_of_memory(self, task: _Task, result: TrialResult) -> bool:

@@ -118,6 +118,7 @@ def _callbacks(patience: int, deadline: float | None, monitor: str | None):
             self.wait = 0
             self.reason: str | None = None
             self.timed_out = False
+            self.epoch_fraction = 1.0  # of the last epoch, when the deadline cut it
 
         def on_train_batch_end(self, batch, logs=None):
             loss = (logs or {}).get("loss")
@@ -127,6 +128,9 @@ def _callbacks(patience: int, deadline: float | None, monitor: str | None):
             elif deadline is not None and time.monotonic() > deadline:
                 self.timed_out = True
                 self.model.stop_training = True
+                steps = (self.params or {}).get("steps")
+                if steps:
+                    self.epoch_fraction = min(1.0, (batch + 1) / steps)
 
         def on_epoch_end(self, epoch, logs=None):
             if self.reason or monitor is None:
@@ -181,13 +185,16 @@ def train_graph(
 
     start = time.perf_counter()
     guard = None
+    train_deadline = deadline
+    if deadline is not None and measure:  # keep a tenth of the time (at most 10 s) for measuring
+        train_deadline = deadline - min(10.0, 0.1 * max(0.0, deadline - time.monotonic()))
     try:
         if seed is not None:
             keras.utils.set_random_seed(seed)
         model = graph.to_keras()
         optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        guard = _callbacks(settings.patience, deadline, "val_loss" if validation is not None else None)
+        guard = _callbacks(settings.patience, train_deadline, "val_loss" if validation is not None else None)
         history = model.fit(
             x,
             y,
@@ -215,8 +222,15 @@ def train_graph(
         return TrialResult("failed", error="stopped before the first epoch ended", epochs=epochs_run, seconds=seconds)
     metrics["seconds_per_epoch"] = seconds / max(epochs_run, 1)
     metrics["stopped_at_time_limit"] = guard.timed_out
+    if guard.timed_out and guard.epoch_fraction < 1.0:
+        metrics["last_epoch_fraction"] = guard.epoch_fraction
     if measure:
         from autonas.objectives import measure_costs
 
-        metrics.update(measure_costs(trained, model))
+        budget = max(1.0, 0.05 * seconds)  # timing large models on large images takes seconds a call
+        if deadline is not None:
+            budget = max(0.5, min(budget, deadline - time.monotonic()))
+        # short of time, time batch 1 only, after one warm-up call (large images: seconds a call)
+        quick = {} if budget >= 5.0 else {"batch_sizes": (1,), "warmup": 1, "repeats": 5}
+        metrics.update(measure_costs(trained, model, max_latency_seconds=budget, **quick))
     return TrialResult("completed", trained, metrics, epochs_run, seconds)

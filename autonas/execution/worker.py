@@ -172,8 +172,16 @@ def _configure_backend(config: WorkerConfig) -> None:
 
 
 def _runtime_metrics() -> dict:
-    """What ran the trial: the Keras backend and the compute threads it used."""
-    return {"backend": backend.backend_name(), "intra_op_threads": backend.intra_op_threads()}
+    """What ran the trial: the Keras backend, the compute threads it used, the worker's peak memory."""
+    metrics = {"backend": backend.backend_name(), "intra_op_threads": backend.intra_op_threads()}
+    try:
+        import resource
+
+        scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+        metrics["worker_peak_rss_bytes"] = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
+    except (ImportError, OSError):
+        pass
+    return metrics
 
 
 def worker_main(connection, config: WorkerConfig) -> None:

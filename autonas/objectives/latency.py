@@ -81,6 +81,7 @@ def measure_latency(
     batch_sizes: Sequence[int] = (1, 32),
     repeats: int = 15,
     warmup: int = 2,
+    max_seconds: float | None = None,
 ) -> dict[str, float]:
     """Median wall-clock time of an inference call, per batch size.
 
@@ -98,11 +99,15 @@ def measure_latency(
         batch_sizes: Batch sizes to time; default ``(1, 32)``.
         repeats: Timed calls per batch size; default 15.
         warmup: Untimed calls first (building, tracing, caches); default 2.
+        max_seconds: Time budget (None: no limit): no further round starts once
+            it is spent, but at least one round is timed. Large models on large
+            images take seconds a call; a trial's measurement must not outlast
+            its training.
 
     Returns:
         ``latency_ms_batch_<b>``: median milliseconds of one call at batch size
         ``b``, for each ``b``; ``latency_ms``: that of the smallest batch size
-        (batch 1 by default); ``latency_repeats``.
+        (batch 1 by default); ``latency_repeats``: the rounds timed.
 
     Raises:
         ValueError: for no batch sizes, a non-positive batch size or repeats,
@@ -115,17 +120,20 @@ def measure_latency(
         raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats!r}, {warmup!r}")
     shape = _resolve_input_shape(model_or_graph, input_shape)
     model = _resolve_model(model_or_graph)
+    begin = time.perf_counter()
     runs = {size: _runner(model, shape, size) for size in sizes}
     for run in runs.values():
         for _ in range(int(warmup)):
             run()
     times: dict[int, list[float]] = {size: [] for size in sizes}
-    for _ in range(int(repeats)):  # interleaved, so drifting load affects every batch size alike
+    for round_ in range(int(repeats)):  # interleaved, so drifting load affects every batch size alike
+        if round_ and max_seconds is not None and time.perf_counter() - begin > max_seconds:
+            break
         for size, run in runs.items():
             start = time.perf_counter()
             run()
             times[size].append((time.perf_counter() - start) * 1e3)
     result: dict[str, float] = {f"latency_ms_batch_{size}": statistics.median(times[size]) for size in sizes}
     result["latency_ms"] = result[f"latency_ms_batch_{sizes[0]}"]
-    result["latency_repeats"] = int(repeats)
+    result["latency_repeats"] = len(times[sizes[0]])
     return result

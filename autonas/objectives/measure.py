@@ -24,6 +24,7 @@ def measure_costs(
     energy_seconds: float = 2.0,
     idle_seconds: float = 1.0,
     energy_model: EnergyModel = DEFAULT_ENERGY_MODEL,
+    max_latency_seconds: float | None = None,
     **energy_kwargs: Any,
 ) -> dict[str, Any]:
     """The costs of a trial: graph costs, latency and energy with its source.
@@ -40,6 +41,8 @@ def measure_costs(
         energy_seconds: Least duration of a measured energy loop; default 2.0.
         idle_seconds: Duration of the idle baseline; default 1.0.
         energy_model: Constants of the estimate; default Horowitz ISSCC 2014, 45 nm.
+        max_latency_seconds: Time budget of the latency measurement (None: no
+            limit); see :func:`measure_latency`.
         **energy_kwargs: Passed on to :func:`measure_energy` (``device_index``,
             ``rapl_root``, ``poll_interval``, ...).
 
@@ -60,7 +63,9 @@ def measure_costs(
     }
     model = graph.to_keras() if model is None else model
     shape = graph.input_shape
-    metrics.update(measure_latency(model, shape, batch_sizes=batch_sizes, repeats=repeats, warmup=warmup))
+    metrics.update(
+        measure_latency(model, shape, batch_sizes=batch_sizes, repeats=repeats, warmup=warmup, max_seconds=max_latency_seconds)
+    )
     metrics.update(
         measure_energy(
             model,

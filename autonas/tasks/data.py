@@ -11,7 +11,31 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ImagePreprocessing", "LabelEncoder", "check_images", "check_labels", "from_dataset"]
+__all__ = [
+    "ImagePreprocessing",
+    "LabelEncoder",
+    "PixelScale",
+    "as_array",
+    "check_images",
+    "check_labels",
+    "from_dataset",
+    "split_keeping_every_class",
+]
+
+
+def as_array(x: Any, name: str) -> np.ndarray:
+    """``np.asarray(x)``, with a ``ValueError`` naming ``name`` for ragged sequences.
+
+    Raises:
+        ValueError: if ``x`` is a sequence of arrays of different shapes.
+    """
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{name} must be an array of equally shaped images (N, height, width[, channels]); "
+            f"its elements differ in shape ({error})"
+        ) from None
 
 
 def from_dataset(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +68,9 @@ def check_images(x: Any, name: str = "x") -> np.ndarray:
     Raises:
         ValueError: for a wrong rank, an empty array, a non-numeric dtype or NaN/inf values.
     """
-    x = np.asarray(x)
+    x = as_array(x, name)
+    if x.dtype == object:
+        raise ValueError(f"{name} must hold numbers (uint8 or float) in an array of equally shaped images, got dtype object")
     if x.ndim not in (3, 4):
         raise ValueError(f"{name} must have shape (N, height, width) or (N, height, width, channels), got {x.shape}")
     if x.size == 0:
@@ -64,7 +90,14 @@ def check_labels(y: Any, num_examples: int, name: str = "y") -> np.ndarray:
     Raises:
         ValueError: for a length that differs from ``num_examples``, NaN, or a bad shape.
     """
-    y = np.asarray(y)
+    if isinstance(y, (list, tuple)):  # numpy would silently turn [0, "a"] into strings
+        try:
+            y = np.asarray(y, dtype=object)
+        except ValueError:
+            y = as_array(y, name)
+    y = as_array(y, name)
+    if y.dtype == object:
+        y = _object_labels(y, name)
     if y.ndim == 2 and y.shape[1] > 1:
         if not np.all((y == 0) | (y == 1)) or not np.all(y.sum(axis=1) == 1):
             raise ValueError(f"{name} with 2 dimensions must be one-hot rows (one 1 per row), got shape {y.shape}")
@@ -84,6 +117,101 @@ def check_labels(y: Any, num_examples: int, name: str = "y") -> np.ndarray:
             raise ValueError(f"{name} holds non-integer numbers; classification labels must be ints or strings")
         y = y.astype(np.int64)
     return y
+
+
+def _object_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """Labels given as Python objects (a list mixing types, None, ...) as a plain array.
+
+    Raises:
+        ValueError: for None / NaN labels or labels of mixed kinds (numbers and strings).
+    """
+    flat = y.ravel()
+    missing = [i for i, label in enumerate(flat) if label is None or (isinstance(label, float) and label != label)]
+    if missing:
+        raise ValueError(f"{name} contains missing labels (None or NaN) at positions {missing[:10]}")
+    kinds = {"string" if isinstance(label, (str, bytes)) else "number" for label in flat}
+    if len(kinds) > 1:
+        raise ValueError(f"{name} mixes numbers and strings; give every label the same type")
+    try:
+        return np.asarray(flat.tolist()).reshape(y.shape)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name} must be a vector of labels (ints or strings), got {error}") from None
+
+
+def split_keeping_every_class(
+    y: np.ndarray, n_val: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, val)`` of a random split with at least one training example per class.
+
+    Used when a stratified split is impossible (fewer validation or training
+    examples than classes). Every class keeps one training example; the
+    validation set is drawn from the rest (it may be smaller than ``n_val``
+    when the rest is smaller).
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(y))
+    _, first = np.unique(y[order], return_index=True)
+    keep = order[first]  # one random example of each class
+    rest = np.setdiff1d(order, keep, assume_unique=True)
+    rest = rng.permutation(rest)
+    val = np.sort(rest[:n_val])
+    train = np.sort(np.concatenate([keep, rest[n_val:]]))
+    return train, val
+
+
+@dataclass(frozen=True)
+class PixelScale:
+    """The value range of the training images, to refuse images on another scale.
+
+    The rule (documented for users): images given to ``predict``, ``score``
+    and the exported model must be on the training images' scale. A factor of
+    255 between the two (uint8 0–255 images against floats in [0, 1]) is the
+    common mistake; it is refused with a ``ValueError`` instead of giving
+    near-random predictions.
+
+    Attributes:
+        dtype: The training images' dtype.
+        low: Their smallest value.
+        high: Their largest value.
+    """
+
+    dtype: str
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, x: np.ndarray) -> PixelScale:
+        return cls(str(x.dtype), float(np.min(x)), float(np.max(x)))
+
+    @property
+    def unit(self) -> bool:
+        """Whether the training images were floats in [0, 1]."""
+        return np.issubdtype(np.dtype(self.dtype), np.floating) and self.high <= 1.0
+
+    def check(self, x: np.ndarray, name: str = "x") -> None:
+        """Refuse ``x`` when it is on another scale than the training images.
+
+        Raises:
+            ValueError: for floats in [0, 1] when the training images were
+                non-negative and went above 1.5 (e.g. uint8 0–255), or values
+                above 1.5 when the training images were floats in [0, 1].
+        """
+        if x.size == 0:
+            return
+        low, high = float(np.min(x)), float(np.max(x))
+        floats = np.issubdtype(x.dtype, np.floating)
+        pixel_counts = self.low >= 0.0 and self.high > 1.5  # e.g. uint8 0–255, not standardised values
+        if pixel_counts and floats and low >= 0.0 and 0.0 < high <= 1.0:
+            raise ValueError(
+                f"{name} holds floats in [0, 1], but the classifier was trained on images in "
+                f"[{self.low:g}, {self.high:g}] ({self.dtype}); pass images on the training scale "
+                f"(e.g. x * 255 for uint8-like images)"
+            )
+        if self.unit and high > 1.5:
+            raise ValueError(
+                f"{name} holds values up to {high:g}, but the classifier was trained on floats in [0, 1]; "
+                f"pass images on the training scale (e.g. x / 255 for uint8 images)"
+            )
 
 
 class LabelEncoder:

@@ -6,17 +6,34 @@ import copy
 import logging
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from autonas.engine.project import Project, TrialRecord
-from autonas.engine.search import SearchBudget, SearchData, TrialsFailedError, final_fit_epochs, run_search
+from autonas.engine.project import Project, ProjectWriteError, TrialRecord, project_folder
+from autonas.engine.search import (
+    SearchBudget,
+    SearchData,
+    TrialsFailedError,
+    final_fit_epochs,
+    final_fit_seconds,
+    run_search,
+)
 from autonas.execution.executor import Executor
 from autonas.execution.runner import TrainingSettings, hyperparameter_space, train_graph
 from autonas.graph import Graph, generators
-from autonas.tasks.data import ImagePreprocessing, LabelEncoder, check_images, check_labels, from_dataset
+from autonas.tasks.data import (
+    ImagePreprocessing,
+    LabelEncoder,
+    PixelScale,
+    as_array,
+    check_images,
+    check_labels,
+    from_dataset,
+    split_keeping_every_class,
+)
 from autonas.tasks.progress import Progress
 
 __all__ = ["AutoImageClassifier"]
@@ -208,6 +225,7 @@ class AutoImageClassifier:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
             x_val = check_images(validation_data[0], "validation_data[0]")
+            self.pixel_scale_.check(x_val, "validation_data[0]")
             y_val = check_labels(validation_data[1], len(x_val), "validation_data[1]")
             if x_val.shape[1:] != x.shape[1:]:
                 raise ValueError(
@@ -224,8 +242,21 @@ class AutoImageClassifier:
         from sklearn.model_selection import train_test_split
 
         classes = len(self.encoder_.classes_)
-        stratify = y if min(n_val, len(y) - n_val) >= classes else None
-        return train_test_split(x, y, test_size=n_val, stratify=stratify, random_state=self.seed or 0)
+        if min(n_val, len(y) - n_val) >= classes:
+            return train_test_split(x, y, test_size=n_val, stratify=y, random_state=self.seed or 0)
+        # too few examples for a stratified split: keep every class in training
+        train, val = split_keeping_every_class(y, n_val, self.seed or 0)
+        missing = classes - len(np.unique(y[val]))
+        if len(val) < n_val or missing:
+            warnings.warn(
+                f"validation_split={validation_split}: with {len(y)} examples of {classes} classes, every class "
+                f"keeps a training example; the validation set has {len(val)} examples (not {n_val}) and "
+                f"{missing} classes have no validation example. Pass validation_data or more examples per class "
+                "for a more reliable search",
+                UserWarning,
+                stacklevel=4,
+            )
+        return x[train], x[val], y[train], y[val]
 
     def _prepare_data(self, x: Any, y: Any, validation_split: Any, validation_data: Any) -> SearchData:
         """Check and encode the input, split it, learn the preprocessing; sets the data attributes."""
@@ -233,9 +264,10 @@ class AutoImageClassifier:
             x, y = from_dataset(x)
         elif y is None:
             raise ValueError("y is required unless x is a tf.data.Dataset of (image, label) pairs")
-        raw = np.asarray(x)
+        raw = as_array(x, "x")
         x = check_images(raw, "x")
         y = check_labels(y, len(x), "y")
+        self.pixel_scale_ = PixelScale.of(x)
         self.encoder_ = LabelEncoder().fit(y, "y")
         x_train, x_val, y_train, y_val = self._split(x, self.encoder_.transform(y), validation_split, validation_data)
         self.classes_ = self.encoder_.classes_
@@ -277,15 +309,22 @@ class AutoImageClassifier:
         self._check_params()
         _positive(epochs, "epochs", int)
         self.objective_ = self._make_objective()
+        folder = project_folder(self.directory, self.project_name)
         data = self._prepare_data(x, y, validation_split, validation_data)
+        project = Project(folder)  # created only once the input checked out; emptied only under the lock
+        with project.lock():  # held for the whole fit: a second search on this folder fails at once
+            if self.overwrite:
+                project.clear()
+            return self._search(project, data, epochs, start)
+
+    def _search(self, project: Project, data: SearchData, epochs: int | None, start: float) -> AutoImageClassifier:
+        """The search, the final fit and the export, in a locked project (the body of :meth:`fit`)."""
         hp = hyperparameter_space()
         if epochs is not None:
             hp.values["max_epochs"] = epochs
             hp.values["fine_tune_epochs"] = min(epochs, hp.get("fine_tune_epochs"))
         self.hyperparameters_ = hp
         fine_tune = TrainingSettings.from_hyperparameters(hp, fine_tune=True)
-
-        project = Project(Path(self.directory) / self.project_name, overwrite=self.overwrite)
         project.check_config(
             {"task": "image_classification", "input_shape": list(self.input_shape_), "classes": self.classes_.tolist()}
         )
@@ -307,12 +346,36 @@ class AutoImageClassifier:
         )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()
+        self._warn_if_too_short(self.best_trial_)
         graph = self._final_fit(project.load_graph(self.best_trial_.id), self.best_trial_, data, fine_tune, deadline)
-        project.save_final(graph, {"trial": self.best_trial_.id, "fingerprint": self.best_trial_.fingerprint})
         self.best_graph_ = graph
         self.best_model_ = self._export(graph)
+        self._project = project  # trials not written (disk full) stay readable for export_model
+        try:
+            project.save_final(graph, {"trial": self.best_trial_.id, "fingerprint": self.best_trial_.fingerprint})
+        except ProjectWriteError as error:
+            warnings.warn(
+                f"{error}; the fitted classifier is complete in memory: predict() works and "
+                "export_model().save(path) can write the model elsewhere",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         progress.done(self.best_trial_, time.monotonic() - start)
         return self
+
+    def _warn_if_too_short(self, best: TrialRecord) -> None:
+        """Say so when ``time_limit`` did not leave the best trial one whole epoch."""
+        fraction = best.metrics.get("last_epoch_fraction")
+        if self.time_limit is None or best.epochs > 1 or fraction is None:
+            return
+        epoch = best.seconds / max(fraction, 1e-3)
+        warnings.warn(
+            f"time_limit={self.time_limit:g} s is shorter than one epoch of training takes here: the best trial "
+            f"(trial {best.id}) stopped after {fraction:.0%} of its first epoch (a whole epoch takes about "
+            f"{epoch:.0f} s), so the model is far from trained; raise time_limit",
+            UserWarning,
+            stacklevel=4,
+        )
 
     def _best_trial(self) -> TrialRecord:
         """The completed trial of highest reward within the constraints (ties: lower validation loss).
@@ -327,7 +390,17 @@ class AutoImageClassifier:
         return max(scored, key=lambda pair: (pair[0], -pair[1].metrics["val_loss"]))[1]
 
     def _final_fit(self, graph: Graph, best: TrialRecord, data: SearchData, settings, deadline) -> Graph:
-        """Fine-tune the best graph on training + validation data, within the time left."""
+        """Fine-tune the best graph on training + validation data, within the time left.
+
+        Skipped (the trial's weights are kept) when the time left is less than
+        the fine-tuning is estimated to take: the time limit is a promise.
+        """
+        if deadline is not None:
+            needed = final_fit_seconds(best, len(data.x_train) / (len(data.x_train) + len(data.x_val)))
+            left = deadline - time.monotonic()
+            if left < needed:
+                logger.info("no final fit: %.1f s left, it would take about %.1f s", left, needed)
+                return graph
         x = np.concatenate([data.x_train, data.x_val])
         y = np.concatenate([data.y_train, data.y_val])
         result = train_graph(
@@ -377,7 +450,7 @@ class AutoImageClassifier:
         record = next((r for r in self.history_ if r.id == trial_id), None)
         if record is None or record.status != "completed":
             raise ValueError(f"trial_id {trial_id!r} is not a completed trial of this search")
-        return self._export(Project(self.project_path_).load_graph(trial_id))
+        return self._export(self._project.load_graph(trial_id))
 
     def pareto_front(self) -> list[TrialRecord]:
         """The trials no other beats on validation accuracy, energy per inference and size at once.
@@ -428,10 +501,12 @@ class AutoImageClassifier:
         return path
 
     def _raw(self, x: Any) -> np.ndarray:
-        x = np.asarray(x)
+        """``x`` checked against the training images: shape, values and scale (see :class:`PixelScale`)."""
+        x = as_array(x, "x")
         if x.shape[1:] != self.image_shape_:
             raise ValueError(f"x must have images of shape {self.image_shape_} like the training data, got {x.shape[1:]}")
         check_images(x, "x")
+        self.pixel_scale_.check(x, "x")
         return x.astype(np.float32)
 
     def predict_proba(self, x: Any) -> np.ndarray:
