@@ -126,6 +126,18 @@ def _remove_stale_data_copies() -> None:
             logger.info("removed %s, left by a search that ended without cleaning up", folder)
 
 
+def _training_bytes(job: TrialJob) -> int:
+    """The job's estimated training memory; 0 for a job that is not a trainable graph.
+
+    The worker reports what is wrong with such a job as a failed trial; the
+    scheduler thread that calls this must not die of it.
+    """
+    try:
+        return estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
+    except Exception:  # noqa: BLE001
+        return 0
+
+
 def _death_reason(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         try:
@@ -330,9 +342,7 @@ class LocalExecutor(Executor):
         measured/estimated ratio of the workers' peak resident memory so far:
         large images take gigabytes a worker, and fewer run at once.
         """
-        job = task.job
-        estimate = estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
-        task.footprint = _CPU_WORKER_BASE_BYTES + int(estimate * self._rss_correction)
+        task.footprint = _CPU_WORKER_BASE_BYTES + int(_training_bytes(task.job) * self._rss_correction)
         if not running or self._memory_capacity is None:
             return True
         return sum(t.footprint for t in running) + task.footprint <= self._memory_capacity
@@ -340,10 +350,9 @@ class LocalExecutor(Executor):
     def _observe_rss(self, task: _Task, result: TrialResult) -> None:
         """Correct CPU footprints from a worker's measured peak resident memory."""
         rss = result.metrics.get("worker_peak_rss_bytes")
-        job = task.job
-        if self.use_gpu or not rss:
+        estimate = _training_bytes(task.job)
+        if self.use_gpu or not rss or not estimate:
             return
-        estimate = estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
         self._rss_correction = max(self._rss_correction, (rss - _CPU_WORKER_BASE_BYTES) / max(estimate, 1))
 
     def _spawn(self, config: WorkerConfig) -> _Worker:
