@@ -111,7 +111,7 @@ def test_a_second_search_on_a_locked_project_fails_at_once_naming_the_holder(tmp
     assert [r.status for r in classifier.history_] == ["completed"]
 
 
-def test_the_lock_is_released_after_fit_and_on_error(tmp_path, small_digits):
+def test_the_lock_is_released_after_fit(tmp_path, small_digits):
     x, _, y, _ = small_digits
     quick_classifier(tmp_path, max_trials=1).fit(x, y, epochs=1)
     with Project(tmp_path / "p").lock():
