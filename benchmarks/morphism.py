@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from autonas.datasets import load_digits  # noqa: E402
 from autonas.graph import Graph, generators  # noqa: E402
-from autonas.morphism import random_morph  # noqa: E402
+from autonas.morphism import GROWING, random_morph  # noqa: E402
 
 
 def _accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
@@ -71,7 +71,7 @@ def main() -> None:
         parent.update_weights(parent_model)
         parent_val = _accuracy(parent_model, data["x_val"], data["y_val"])
 
-        child, operations = random_morph(parent, np.random.default_rng(seed), n=args.ops)
+        child, operations = random_morph(parent, np.random.default_rng(seed), n=args.ops, kinds=GROWING)
         child_model = child.to_keras()
         child_val = _accuracy(child_model, data["x_val"], data["y_val"])
         child_model, _ = _train(child, data, 1, seed, args.child_lr)

@@ -38,7 +38,17 @@ def main() -> None:
 
     from autonas.datasets import load_digits
     from autonas.graph import Graph
-    from autonas.morphism import AddSkip, Deeper, Wider, apply_operations, legal_operations, morph, random_morph
+    from autonas.morphism import (
+        GROWING,
+        REGULARISING,
+        AddSkip,
+        Deeper,
+        Wider,
+        apply_operations,
+        legal_operations,
+        morph,
+        random_morph,
+    )
 
     # --------------------------------------------------------------------------------------------
     # 1. Data, scaled to [0, 1] with a channel axis: (N, 8, 8, 1) float32.
@@ -83,9 +93,11 @@ def main() -> None:
     print(graph.summary())
     assert graph.num_params() == model.count_params()
 
-    # legal_operations lists every morphism that applies to this graph: Deeper after each ReLU,
-    # Wider (doubling) for each Conv2D/Dense whose width does not reach the output, and AddSkip /
-    # ConcatSkip between pairs of ReLU outputs.
+    # legal_operations lists every edit that applies to this graph. The growing ones preserve the
+    # function: Deeper after each ReLU, Wider (doubling) for each Conv2D/Dense whose width does not
+    # reach the output, AddSkip / ConcatSkip between pairs of ReLU outputs. AddDropout and Augment
+    # are identities at inference. The shrinking ones (Narrower, Shallower, RemoveSkip) drop the
+    # least important channels, layers or skips and change the function a little.
     operations = legal_operations(graph)
     print(f"{len(operations)} legal operations:")
     for operation in operations:
@@ -121,7 +133,7 @@ def main() -> None:
     child = child_graph.to_keras()
     print(f"{' + '.join(map(str, sequence))}: max |difference| {max_difference(model, child, x_test):.2e}")
 
-    random_graph, random_ops = random_morph(graph, rng=0, n=3)
+    random_graph, random_ops = random_morph(graph, rng=0, n=3, kinds=GROWING | REGULARISING)
     random_child = random_graph.to_keras()
     print(f"random_morph: {[str(op) for op in random_ops]}")
     print(

@@ -217,7 +217,7 @@ def _run_locked(
                     break
                 if pending:
                     name, graph = pending.pop(0)
-                    parent, operations, trial_settings = None, [], settings
+                    parent, operations, trial_settings, reference = None, [], settings, None
                 else:
                     proposal = searcher.ask()
                     if proposal is None:
@@ -226,7 +226,8 @@ def _run_locked(
                         break
                     graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
                     name = ", ".join(str(op) for op in operations)
-                    trial_settings = _child_settings(by_id.get(parent), settings, fine_tune_settings)
+                    trial_settings = _child_settings(by_id.get(parent), proposal, settings, fine_tune_settings)
+                    reference = getattr(proposal, "parent", None)  # a searcher of the user's may not give it
                 if (accept is not None and not accept(graph)) or not executor.accepts(graph, trial_settings):
                     logger.info("skipping %s: it breaks a constraint", name)
                     rejected += 1
@@ -236,9 +237,12 @@ def _run_locked(
                 seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
                 if trial_cap is not None:
                     seconds_left = min(seconds_left, trial_cap)
+                changes_function = not _preserves_function(operations)
                 job = TrialJob(
                     trial_id, graph, trial_settings, seconds_left, None if seed is None else seed + trial_id,
                     issued_at=time.time(), hard_seconds=budget.seconds_left() if budget.deadline is not None else None,
+                    reference=reference if changes_function else None,
+                    operations=tuple(operations) if changes_function else (),
                 )
                 running[executor.submit(job)] = _Submitted(job, parent, operations, name)
             if not running:
@@ -278,11 +282,20 @@ def _run_locked(
     return sorted(history, key=lambda r: r.id)
 
 
-def _child_settings(parent: TrialRecord | None, settings: TrainingSettings, fine_tune: TrainingSettings) -> TrainingSettings:
-    """A child's training settings: fine-tuning, at the initial learning rate if its parent was cut short."""
-    if parent is not None and parent.metrics.get("stopped_at_time_limit"):
+def _child_settings(
+    parent: TrialRecord | None, proposal, settings: TrainingSettings, fine_tune: TrainingSettings
+) -> TrainingSettings:
+    """A child's training settings: fine-tuning, at the initial learning rate if its parent was cut
+    short (it had not finished learning) or an operation changed the function (it must learn again)."""
+    cut_short = parent is not None and parent.metrics.get("stopped_at_time_limit")
+    if cut_short or not _preserves_function(proposal.operations):
         return replace(fine_tune, learning_rate=settings.learning_rate)
     return fine_tune
+
+
+def _preserves_function(operations) -> bool:
+    """Whether every operation keeps the parent's function (records without the flag count as keeping it)."""
+    return all(getattr(op, "preserves_function", True) for op in operations)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ proposing while they train.
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import ABC, abstractmethod
 from concurrent.futures import Future
@@ -20,6 +21,8 @@ from autonas.execution.runner import TrainingSettings, TrialResult, train_graph
 from autonas.graph import Graph
 
 __all__ = ["Executor", "SerialExecutor", "TrainingData", "TrialJob"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class TrialJob:
             process) does so once this has passed and another trial has
             completed (so the search has a model to return), so that one
             batch longer than the whole budget cannot break its time limit.
+        reference: The parent ``graph`` was edited from, when an edit changed
+            the function (shrinking); the worker then records how much each
+            of ``operations`` moved the outputs on a probe batch of training
+            images (``operation_changes`` in the metrics).
+        operations: The edits that turned ``reference`` into ``graph``.
     """
 
     trial_id: int
@@ -63,10 +71,32 @@ class TrialJob:
     measure: bool = True
     issued_at: float | None = None
     hard_seconds: float | None = None
+    reference: Graph | None = None
+    operations: tuple = ()
 
     def with_batch_size(self, batch_size: int) -> TrialJob:
         """The same job at another batch size (an out-of-memory retry)."""
         return replace(self, settings=replace(self.settings, batch_size=max(1, int(batch_size))))
+
+
+#: Training images on which an edit's output change is measured.
+PROBE_SIZE = 32
+
+
+def operation_changes(reference: Graph, operations, x: np.ndarray) -> list[float]:
+    """How much each edit moved the outputs: the largest change of any class probability on ``x``.
+
+    The edits are replayed on ``reference`` one by one (the noise-free
+    replay; a function-preserving edit gives 0 up to round-off).
+    """
+    from autonas.morphism import output_change
+
+    changes, graph = [], reference
+    for operation in operations:
+        child = operation.apply(graph, rng=0)
+        changes.append(output_change(graph, child, x))
+        graph = child
+    return changes
 
 
 def run_job(job: TrialJob, data: TrainingData) -> TrialResult:
@@ -75,7 +105,13 @@ def run_job(job: TrialJob, data: TrainingData) -> TrialResult:
     if job.seconds_left is not None:
         waited = 0.0 if job.issued_at is None else max(0.0, time.time() - job.issued_at)
         deadline = time.monotonic() + job.seconds_left - waited
-    return train_graph(
+    changes = None
+    if job.reference is not None and job.operations and job.reference.has_weights:
+        try:
+            changes = operation_changes(job.reference, job.operations, np.asarray(data.x_train[:PROBE_SIZE]))
+        except Exception as error:  # noqa: BLE001 - the trial itself can still train
+            logger.warning("trial %s: could not measure its edits' output change: %s", job.trial_id, error)
+    result = train_graph(
         job.graph,
         data.x_train,
         data.y_train,
@@ -85,6 +121,9 @@ def run_job(job: TrialJob, data: TrainingData) -> TrialResult:
         seed=job.seed,
         measure=job.measure,
     )
+    if changes is not None:
+        result.metrics["operation_changes"] = changes
+    return result
 
 
 class Executor(ABC):

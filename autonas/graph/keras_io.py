@@ -35,11 +35,57 @@ def layer_to_keras(spec: L.LayerSpec, name: str) -> keras.layers.Layer:
         return keras.layers.Flatten(name=name)
     if isinstance(spec, L.Dropout):
         return keras.layers.Dropout(spec.rate, name=name)
+    if isinstance(spec, L.Augmentation):
+        return _augmentation_layer(spec, name)
     if isinstance(spec, L.Add):
         return keras.layers.Add(name=name)
     if isinstance(spec, L.Concatenate):
         return keras.layers.Concatenate(axis=-1, name=name)
     raise ValueError(f"node {name!r}: layer {spec!r} has no Keras equivalent")
+
+
+#: RandomContrast clips to its value range; graphs see standardised images, so the range is wide.
+_CONTRAST_RANGE = (-1.0e4, 1.0e4)
+
+
+def _augmentation_layer(spec: L.Augmentation, name: str) -> keras.layers.Layer:
+    """Keras's preprocessing layer for ``spec`` (random while training, the identity at inference)."""
+    if spec.transform == "flip":
+        return keras.layers.RandomFlip("horizontal", name=name)
+    if spec.transform == "translate":
+        return keras.layers.RandomTranslation(spec.factor, spec.factor, fill_mode="reflect", name=name)
+    if spec.transform == "zoom":
+        return keras.layers.RandomZoom(spec.factor, None, fill_mode="reflect", name=name)
+    return keras.layers.RandomContrast(spec.factor, value_range=_CONTRAST_RANGE, name=name)
+
+
+def _augmentation_spec(layer: keras.layers.Layer) -> L.Augmentation | None:
+    """The :class:`~autonas.graph.layers.Augmentation` a Keras preprocessing layer computes, if any."""
+    config = layer.get_config()
+
+    def symmetric(value: Any) -> float | None:
+        if isinstance(value, (int, float)):
+            return abs(float(value))
+        if isinstance(value, (list, tuple)) and len(value) == 2 and float(value[0]) == -float(value[1]):
+            return abs(float(value[1]))
+        return None
+
+    cls = type(layer)
+    if cls is keras.layers.RandomFlip and config.get("mode") == "horizontal":
+        return L.Augmentation("flip")
+    if cls is keras.layers.RandomTranslation:
+        height, width = symmetric(config["height_factor"]), symmetric(config["width_factor"])
+        if height is not None and height == width and config.get("fill_mode") == "reflect":
+            return L.Augmentation("translate", height)
+    if cls is keras.layers.RandomZoom:
+        height = symmetric(config["height_factor"])
+        if height is not None and config.get("width_factor") is None and config.get("fill_mode") == "reflect":
+            return L.Augmentation("zoom", height)
+    if cls is keras.layers.RandomContrast and tuple(config.get("value_range", ())) == _CONTRAST_RANGE:
+        factor = config["factor"]  # Keras keeps it as a (lower, upper) pair
+        factor = max(abs(float(f)) for f in factor) if isinstance(factor, (list, tuple)) else abs(float(factor))
+        return L.Augmentation("contrast", factor)
+    return None
 
 
 def graph_to_keras(graph: Graph, name: str | None = None) -> keras.Model:
@@ -67,7 +113,8 @@ def graph_to_keras(graph: Graph, name: str | None = None) -> keras.Model:
 
 _SUPPORTED = (
     "InputLayer, Conv2D, Dense, BatchNormalization, Activation, ReLU, Softmax, MaxPooling2D, "
-    "AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout, Add, Concatenate"
+    "AveragePooling2D, GlobalAveragePooling2D, Flatten, Dropout, Add, Concatenate, and the RandomFlip "
+    "(horizontal), RandomTranslation, RandomZoom and RandomContrast layers autonas writes"
 )
 
 
@@ -131,6 +178,9 @@ def _specs_of(layer: keras.layers.Layer) -> list[L.LayerSpec]:
         return [L.Flatten()]
     if cls is keras.layers.Dropout:
         return [L.Dropout(layer.rate)]
+    augmentation = _augmentation_spec(layer)
+    if augmentation is not None:
+        return [augmentation]
     if cls is keras.layers.Add:
         return [L.Add()]
     if cls is keras.layers.Concatenate:

@@ -15,8 +15,10 @@ from typing import Any, ClassVar
 
 __all__ = [
     "ACTIVATIONS",
+    "AUGMENTATIONS",
     "Activation",
     "Add",
+    "Augmentation",
     "AveragePooling2D",
     "BatchNormalization",
     "Concatenate",
@@ -38,6 +40,9 @@ Shape = tuple[int, ...]
 ACTIVATIONS = ("relu", "softmax", "sigmoid", "tanh", "linear", "elu", "gelu", "silu")
 
 _PADDINGS = ("same", "valid")
+
+#: Random image transformations an :class:`Augmentation` may apply while training.
+AUGMENTATIONS = ("flip", "translate", "zoom", "contrast")
 
 
 class ShapeError(ValueError):
@@ -294,6 +299,32 @@ class Dropout(LayerSpec):
 
 
 @dataclass(frozen=True)
+class Augmentation(LayerSpec):
+    """A random image transformation while training, the identity at inference.
+
+    Attributes:
+        transform: One of :data:`AUGMENTATIONS`: ``"flip"`` (left-right),
+            ``"translate"`` (shift by up to ``factor`` of the height and width),
+            ``"zoom"`` (in or out by up to ``factor``), ``"contrast"`` (scale
+            each image's deviation from its mean by 1 ± ``factor``).
+        factor: Strength, in (0, 1) (ignored by ``"flip"``).
+    """
+
+    transform: str
+    factor: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.transform not in AUGMENTATIONS:
+            raise ValueError(f"transform must be one of {AUGMENTATIONS}, got {self.transform!r}")
+        if not 0.0 < float(self.factor) < 1.0:
+            raise ValueError(f"factor must be in (0, 1), got {self.factor!r}")
+        object.__setattr__(self, "factor", float(self.factor))
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        return _image(input_shapes, self.type)
+
+
+@dataclass(frozen=True)
 class Add(LayerSpec):
     """Element-wise sum of inputs of one shape."""
 
@@ -334,6 +365,7 @@ _LAYER_TYPES: dict[str, type[LayerSpec]] = {
         GlobalAveragePooling2D,
         Flatten,
         Dropout,
+        Augmentation,
         Add,
         Concatenate,
     )

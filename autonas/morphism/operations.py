@@ -1,4 +1,12 @@
-"""Morphism operations as small records: listed, applied, replayed and serialised."""
+"""Morphism operations as small records: listed, applied, replayed and serialised.
+
+Three families (:data:`GROWING`, :data:`SHRINKING`, :data:`REGULARISING`):
+growing edits preserve the trained function exactly, regularising edits
+(dropout, augmentation) are identities at inference, shrinking edits drop the
+least important channels, layers or skips and change the function a little
+(``preserves_function`` is False: such children train at the initial
+learning rate).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ import dataclasses
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import networkx as nx
@@ -13,34 +22,46 @@ import numpy as np
 
 from autonas.graph import Graph
 from autonas.graph import layers as L
-from autonas.morphism import operators
+from autonas.morphism import operators, regularising, shrinking
 
 if TYPE_CHECKING:
     import keras
 
 __all__ = [
+    "GROWING",
+    "REGULARISING",
+    "SHRINKING",
+    "AddDropout",
     "AddSkip",
+    "Augment",
     "ConcatSkip",
     "Deeper",
+    "Narrower",
     "Operation",
+    "RemoveSkip",
+    "Shallower",
     "Wider",
     "apply_operations",
     "candidate_operations",
     "legal_operations",
     "morph",
     "random_morph",
+    "resolve_kinds",
 ]
 
 
 @dataclass(frozen=True)
 class Operation(ABC):
-    """A function-preserving edit of a graph, named by the nodes it touches.
+    """An edit of a graph, named by the nodes it touches.
 
     Operations are replayable: applying the same record to the same parent
     gives the same architecture (and, with the same ``rng``, the same weights).
+    ``preserves_function`` says whether the child computes the parent's
+    function at inference.
     """
 
     kind: ClassVar[str]
+    preserves_function: ClassVar[bool] = True
 
     @abstractmethod
     def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
@@ -144,7 +165,96 @@ class ConcatSkip(Operation):
         return f"ConcatSkip({self.src} → {self.dst})"
 
 
-_KINDS: dict[str, type[Operation]] = {cls.kind: cls for cls in (Deeper, Wider, AddSkip, ConcatSkip)}
+@dataclass(frozen=True)
+class Narrower(Operation):
+    """Remove the ``n`` least important output channels of the Conv2D/Dense ``node``."""
+
+    node: str
+    n: int
+    old_width: int | None = None
+    kind: ClassVar[str] = "narrower"
+    preserves_function: ClassVar[bool] = False
+
+    def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
+        return shrinking.to_narrower(graph, self.node, self.n)
+
+    def __str__(self) -> str:
+        if self.old_width is None:
+            return f"Narrower({self.node}, −{self.n})"
+        return f"Narrower({self.node}, {self.old_width}→{self.old_width - self.n})"
+
+
+@dataclass(frozen=True)
+class Shallower(Operation):
+    """Remove the shape-keeping block that starts at the Conv2D/Dense ``node``."""
+
+    node: str
+    kind: ClassVar[str] = "shallower"
+    preserves_function: ClassVar[bool] = False
+
+    def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
+        return shrinking.to_shallower(graph, self.node)
+
+    def __str__(self) -> str:
+        return f"Shallower({self.node})"
+
+
+@dataclass(frozen=True)
+class RemoveSkip(Operation):
+    """Drop the input ``source`` of the Add/Concatenate ``node`` (and the branch feeding only it)."""
+
+    node: str
+    source: str
+    kind: ClassVar[str] = "remove_skip"
+    preserves_function: ClassVar[bool] = False
+
+    def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
+        return shrinking.to_removed_skip(graph, self.node, self.source)
+
+    def __str__(self) -> str:
+        return f"RemoveSkip({self.source} → {self.node})"
+
+
+@dataclass(frozen=True)
+class AddDropout(Operation):
+    """Insert ``Dropout(rate)`` after ``node`` (the identity at inference)."""
+
+    node: str
+    rate: float
+    kind: ClassVar[str] = "dropout"
+
+    def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
+        return regularising.to_dropout(graph, self.node, self.rate)
+
+    def __str__(self) -> str:
+        return f"AddDropout({self.node}, {self.rate:g})"
+
+
+@dataclass(frozen=True)
+class Augment(Operation):
+    """Add a random image transformation after the input (the identity at inference)."""
+
+    transform: str
+    factor: float | None = None
+    kind: ClassVar[str] = "augment"
+
+    def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
+        return regularising.to_augmented(graph, self.transform, self.factor)
+
+    def __str__(self) -> str:
+        return f"Augment({self.transform})"
+
+
+_KINDS: dict[str, type[Operation]] = {
+    cls.kind: cls
+    for cls in (Deeper, Wider, AddSkip, ConcatSkip, Narrower, Shallower, RemoveSkip, AddDropout, Augment)
+}
+#: Kinds of edits that preserve the function and grow the network.
+GROWING = frozenset({"deeper", "wider", "add_skip", "concat_skip"})
+#: Kinds of edits that make the network smaller (the function changes).
+SHRINKING = frozenset({"narrower", "shallower", "remove_skip"})
+#: Kinds of edits that are identities at inference (dropout, augmentation).
+REGULARISING = frozenset({"dropout", "augment"})
 
 
 def _relu_nodes(graph: Graph) -> list[str]:
@@ -163,45 +273,89 @@ def _feasible(operation: Operation, architecture: Graph) -> bool:
     return True
 
 
-def candidate_operations(graph: Graph, *, max_width: int = operators.MAX_WIDTH) -> list[Operation]:
-    """The morphisms :func:`legal_operations` considers, before its check that each applies.
+def resolve_kinds(kinds: Collection[str] | None) -> frozenset[str]:
+    """The operation kinds named by ``kinds`` (None: all of them).
+
+    Raises:
+        ValueError: for a name that is not an operation kind.
+    """
+    if kinds is None:
+        return frozenset(_KINDS)
+    unknown = set(kinds) - set(_KINDS)
+    if unknown:
+        raise ValueError(f"kinds: unknown operation kinds {sorted(unknown)}; expected some of {sorted(_KINDS)}")
+    return frozenset(kinds)
+
+
+def candidate_operations(
+    graph: Graph, *, max_width: int = operators.MAX_WIDTH, kinds: Collection[str] | None = None
+) -> list[Operation]:
+    """The edits :func:`legal_operations` considers, before its check that each applies.
 
     * Deeper after each ReLU (3×3 conv on images, Dense on flat tensors);
     * Wider (doubling, up to ``max_width``) of each Conv2D/Dense layer;
     * AddSkip and ConcatSkip between each pair of ReLU outputs where the first
-      comes before the second, both images or both flat.
+      comes before the second, both images or both flat;
+    * Narrower (halving, for 4 or more channels) of each Conv2D/Dense layer;
+    * Shallower at each Conv2D/Dense layer (legal where its block keeps the shape);
+    * RemoveSkip of the shortest inputs of each Add and Concatenate;
+    * AddDropout after each ReLU (rate 0.2 on images, 0.5 on flat tensors);
+    * Augment with each transformation the network does not have yet (image inputs).
 
     Checking an operation costs as much as applying it, so a caller that
     builds only a sample of the children (the tree search) lists these and
     drops those whose ``apply`` raises ``ValueError``.
+
+    Args:
+        graph: The parent.
+        max_width: The widest layer Wider may make.
+        kinds: The operation kinds to list (default all; see :data:`GROWING`,
+            :data:`SHRINKING`, :data:`REGULARISING`).
     """
+    kinds = resolve_kinds(kinds)
     relus = _relu_nodes(graph)
-    operations: list[Operation] = [Deeper(n) for n in relus]
-    for node in graph.nodes:
-        layer = graph.layer(node)
-        if isinstance(layer, (L.Conv2D, L.Dense)):
-            width = graph.shape(node)[-1]
-            new_width = min(2 * width, max_width)
-            if new_width > width:
-                operations.append(Wider(node, new_width, width))
-    dag = graph.dag
-    for dst in relus:
-        ancestors = nx.ancestors(dag, dst)
-        for src in relus:
-            if src in ancestors and len(graph.shape(src)) == len(graph.shape(dst)):
-                operations.extend([AddSkip(src, dst), ConcatSkip(src, dst)])
+    linear = [n for n in graph.nodes if isinstance(graph.layer(n), (L.Conv2D, L.Dense))]
+    operations: list[Operation] = [Deeper(n) for n in relus] if "deeper" in kinds else []
+    for node in linear:
+        width = graph.shape(node)[-1]
+        new_width = min(2 * width, max_width)
+        if "wider" in kinds and new_width > width:
+            operations.append(Wider(node, new_width, width))
+        if "narrower" in kinds and width >= 4:
+            operations.append(Narrower(node, width // 2, width))
+        if "shallower" in kinds:
+            operations.append(Shallower(node))
+    if kinds & {"add_skip", "concat_skip"}:
+        dag = graph.dag
+        for dst in relus:
+            ancestors = nx.ancestors(dag, dst)
+            for src in relus:
+                if src in ancestors and len(graph.shape(src)) == len(graph.shape(dst)):
+                    operations.extend(op for op in (AddSkip(src, dst), ConcatSkip(src, dst)) if op.kind in kinds)
+    if "remove_skip" in kinds:
+        for node in graph.nodes:
+            if graph.layer(node).merges:
+                operations.extend(RemoveSkip(node, source) for source in shrinking.skip_inputs(graph, node))
+    if "dropout" in kinds:
+        operations.extend(AddDropout(n, regularising.dropout_rate(graph, n)) for n in relus)
+    if "augment" in kinds and len(graph.input_shape or ()) == 3:
+        present = {graph.layer(n).transform for n in regularising.augmentation_chain(graph)}
+        operations.extend(Augment(t) for t in L.AUGMENTATIONS if t not in present)
     return operations
 
 
-def legal_operations(graph: Graph, *, max_width: int = operators.MAX_WIDTH) -> list[Operation]:
-    """Every morphism the search may apply to ``graph``.
+def legal_operations(
+    graph: Graph, *, max_width: int = operators.MAX_WIDTH, kinds: Collection[str] | None = None
+) -> list[Operation]:
+    """Every edit the search may apply to ``graph`` (of the given ``kinds``, default all).
 
     The :func:`candidate_operations` that apply without error: widening the
     output layer, or a skip whose sizes do not match, is left out.
     """
     architecture = graph.copy()
     architecture.clear_weights()  # feasibility checks need no arrays
-    return [op for op in candidate_operations(graph, max_width=max_width) if _feasible(op, architecture)]
+    candidates = candidate_operations(graph, max_width=max_width, kinds=kinds)
+    return [op for op in candidates if _feasible(op, architecture)]
 
 
 def apply_operations(
@@ -224,12 +378,13 @@ def random_morph(
     *,
     noise: float = 0.0,
     max_width: int = operators.MAX_WIDTH,
+    kinds: Collection[str] | None = None,
 ) -> tuple[Graph, list[Operation]]:
-    """Apply ``n`` random legal operations in sequence.
+    """Apply ``n`` random legal operations in sequence, never one twice.
 
-    The kind (deeper, wider, add skip, concat skip) is drawn uniformly among the
-    kinds available, then the operation within it, so the many skip pairs do
-    not crowd out the other kinds.
+    The kind (deeper, wider, add skip, ...; only ``kinds`` when given) is
+    drawn uniformly among the kinds available, then the operation within it,
+    so the many skip pairs do not crowd out the other kinds.
 
     Returns:
         ``(new_graph, operations)``; replaying ``operations`` on ``graph`` with
@@ -239,8 +394,9 @@ def random_morph(
     applied: list[Operation] = []
     for _ in range(n):
         by_kind: dict[str, list[Operation]] = {}
-        for operation in legal_operations(graph, max_width=max_width):
-            by_kind.setdefault(operation.kind, []).append(operation)
+        for operation in legal_operations(graph, max_width=max_width, kinds=kinds):
+            if operation not in applied:
+                by_kind.setdefault(operation.kind, []).append(operation)
         if not by_kind:
             break
         kind = sorted(by_kind)[rng.integers(len(by_kind))]

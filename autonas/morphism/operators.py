@@ -215,6 +215,24 @@ def _check_skip(graph: Graph, src: str, dst: str) -> None:
         raise ValueError(f"cannot connect into the output node {dst!r}")
     if isinstance(graph.layer(dst), L.Input):
         raise ValueError(f"cannot connect into the input node {dst!r}")
+    if _joined(graph, src, dst):
+        raise ValueError(f"cannot connect node {src!r} to node {dst!r}: a skip already joins them")
+
+
+_PROJECTION = (L.AveragePooling2D, L.GlobalAveragePooling2D, L.Conv2D, L.Dense)
+
+
+def _joined(graph: Graph, src: str, dst: str) -> bool:
+    """Whether a merge reading ``dst`` already reads ``src`` (directly or through a pooling / projection)."""
+    for merge in graph.consumers(dst):
+        if not graph.layer(merge).merges:
+            continue
+        for node in graph.inputs(merge):
+            while node != src and len(graph.inputs(node)) == 1 and isinstance(graph.layer(node), _PROJECTION):
+                node = graph.inputs(node)[0]
+            if node == src and node != dst:
+                return True
+    return False
 
 
 def _match_spatial(graph: Graph, child: Graph, src: str, dst: str) -> str:

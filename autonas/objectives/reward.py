@@ -146,6 +146,15 @@ class Objective:
         shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in fields if getattr(self, f) is not None)
         return f"{type(self).__name__}({shown})"
 
+    @property
+    def rewards_smaller_models(self) -> bool:
+        """Whether a smaller network can score better: a cost weight or a constraint is set.
+
+        The search then also proposes shrinking edits (see
+        :data:`autonas.morphism.SHRINKING`); an objective from a callable counts as one.
+        """
+        return self.beta > 0 or self.gamma > 0 or bool(self._limits()) or isinstance(self, _CallableObjective)
+
     # ------------------------------------------------------------------ constraints
     def _limits(self, names: tuple[str, ...] | None = None) -> list[tuple[str, str, float]]:
         """``(argument, metric, limit)`` of the constraints that are set."""

@@ -23,7 +23,7 @@ import heapq
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,12 +112,19 @@ class ExpansionCache:
         self.max_nodes = max_nodes
         self._nodes: OrderedDict[Hashable, _Expansion] = OrderedDict()
 
-    def expansion(self, node: Candidate, rng: np.random.Generator) -> _Expansion:
-        """The expansion record of ``node`` (its build order drawn with ``rng`` on first use)."""
-        key = (node.root_id, node.operations)
+    def expansion(
+        self, node: Candidate, rng: np.random.Generator, kinds: Collection[str] | None = None
+    ) -> _Expansion:
+        """The expansion record of ``node`` (its build order drawn with ``rng`` on first use).
+
+        ``kinds`` limits the operations listed (default all); an operation
+        already on ``node``'s path is not listed again.
+        """
+        key = (node.root_id, node.operations, None if kinds is None else frozenset(kinds))
         record = self._nodes.get(key)
         if record is None:
-            record = self._nodes[key] = _Expansion(_interleave_kinds(candidate_operations(node.graph), rng))
+            listed = [op for op in candidate_operations(node.graph, kinds=kinds) if op not in node.operations]
+            record = self._nodes[key] = _Expansion(_interleave_kinds(listed, rng))
             while len(self._nodes) > self.max_nodes:
                 self._nodes.popitem(last=False)
         else:
@@ -151,6 +158,7 @@ def tree_search(
     max_builds: int = 60,
     schedule: AnnealingSchedule | None = None,
     cache: ExpansionCache | None = None,
+    kinds: Collection[str] | None = None,
 ) -> tuple[Candidate, float] | None:
     """Find the child of a trained model with the highest acquisition value.
 
@@ -167,6 +175,7 @@ def tree_search(
             child, a morphism plus validation, is the costly step).
         schedule: Annealing temperatures; default :class:`AnnealingSchedule()`.
         cache: Keeps expansions across calls; a private one when None.
+        kinds: Operation kinds to expand with (default all).
 
     Returns:
         ``(candidate, acquisition value)``, or None when no new child was found.
@@ -188,7 +197,7 @@ def tree_search(
     temperature, builds = schedule.initial_temperature, 0
     while queue and temperature >= schedule.min_temperature and builds < max_builds:
         _, _, node = heapq.heappop(queue)
-        record = cache.expansion(node, rng)
+        record = cache.expansion(node, rng, kinds)
         builds += cache.build_more(node, record, min(max_children, max_builds - builds))
         children = []
         for child in record.built:

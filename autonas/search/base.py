@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from autonas.graph import Graph
-from autonas.morphism import Operation
+from autonas.morphism import Operation, resolve_kinds
 
 __all__ = ["Constraint", "Objective", "Proposal", "Searcher"]
 
@@ -29,11 +29,19 @@ class Proposal:
         operations: The morphism operations turning the parent into the child.
         graph: The child, built by applying ``operations`` to the parent's
             graph; it inherits the parent's weights when the parent had them.
+        parent: The parent's graph as told (with its weights), to compare
+            the child's outputs with when an operation changes the function.
     """
 
     parent_id: str
     operations: tuple[Operation, ...]
     graph: Graph
+    parent: Graph | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def preserves_function(self) -> bool:
+        """Whether every operation keeps the parent's function at inference."""
+        return all(op.preserves_function for op in self.operations)
 
     def __str__(self) -> str:
         return f"{self.parent_id} + " + ", ".join(str(op) for op in self.operations)
@@ -101,9 +109,11 @@ class _MorphismSearcher(Searcher):
         objective: Objective | None,
         constraint: Constraint | None,
         max_operations: int,
+        kinds: Collection[str] | None = None,
     ) -> None:
         if int(max_operations) < 1:
             raise ValueError(f"max_operations must be at least 1, got {max_operations!r}")
+        self.kinds = None if kinds is None else resolve_kinds(kinds)
         self.seed = seed
         self.objective = objective
         self.constraint = constraint
@@ -162,7 +172,7 @@ class _MorphismSearcher(Searcher):
 
     def _build(self, parent_id: str, operations: Sequence[Operation]) -> Proposal:
         """Apply ``operations`` to the told parent graph (weights included)."""
-        graph = self._trials[parent_id].graph
+        parent = graph = self._trials[parent_id].graph
         for operation in operations:
             graph = operation.apply(graph, rng=self._rng)
-        return Proposal(parent_id, tuple(operations), graph)
+        return Proposal(parent_id, tuple(operations), graph, parent)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -57,6 +57,8 @@ class BayesianSearcher(_MorphismSearcher):
         embedding: ``"landmarks"`` (default: distances to every observed
             architecture) or ``"bourgain"`` (the paper's random subsets); see
             :mod:`autonas.search.kernel`.
+        kinds: Operation kinds the tree search expands with (default all; see
+            :data:`autonas.morphism.GROWING`, ``SHRINKING``, ``REGULARISING``).
     """
 
     def __init__(
@@ -74,8 +76,9 @@ class BayesianSearcher(_MorphismSearcher):
         min_temperature: float = 0.05,
         skip_weight: float = 1.0,
         embedding: str = "landmarks",
+        kinds: Collection[str] | None = None,
     ) -> None:
-        super().__init__(seed, objective, constraint, max_operations)
+        super().__init__(seed, objective, constraint, max_operations, kinds)
         if beta < 0:
             raise ValueError(f"beta must be non-negative, got {beta!r}")
         if max_children < 1 or max_builds < 1:
@@ -173,6 +176,7 @@ class BayesianSearcher(_MorphismSearcher):
             max_builds=self.max_builds,
             schedule=self._schedule,
             cache=self._cache,
+            kinds=self.kinds,
         )
         if found is None:
             return None

@@ -12,7 +12,13 @@ A graph is read as two things (its :class:`Descriptor`):
   projection of an add-skip, the shortcut conv of a ResNet block) belong to the
   skip, not to the layer sequence.
 
-The distance is ``D_layers + skip_weight · D_skips``:
+* **extras**: the layers that act only while training, one entry each:
+  ``(place, strength, kind)`` for each Dropout (place 1 on flat tensors, 0 on
+  images, so that growing the network elsewhere leaves it alike; the rate in
+  tenths) and each augmentation (place 0, the factor in twentieths; one kind
+  per transformation).
+
+The distance is ``D_layers + skip_weight · D_skips + 0.5 · D_extras``:
 
 * ``D_layers`` is the cheapest order-preserving matching of the two layer
   sequences (the paper's matching is constrained to keep the topological order),
@@ -26,8 +32,10 @@ The distance is ``D_layers + skip_weight · D_skips``:
   (:func:`scipy.optimize.linear_sum_assignment`): a pair of one kind costs
   ``(|u1 − u2| + |l1 − l2|) / (max(u1, u2) + max(l1, l2))``, of two kinds 1, and
   every unmatched skip 1.
+* ``D_extras`` is the same matching as ``D_skips`` over the extras: adding
+  a dropout or an augmentation costs half as much as adding a layer.
 
-Both parts are zero exactly for equal descriptors, symmetric and non-negative.
+All parts are zero exactly for equal descriptors, symmetric and non-negative.
 """
 
 from __future__ import annotations
@@ -47,6 +55,9 @@ __all__ = ["Descriptor", "describe", "edit_distance", "pairwise_distances"]
 
 _CONV, _DENSE = 0, 1
 _ADD, _CONCAT = 0, 1
+_DROPOUT, _AUGMENTATION = 2, 3  # one extra kind per transformation from _AUGMENTATION on
+#: Weight of the extras (dropout, augmentation) in the distance.
+_EXTRA_WEIGHT = 0.5
 #: Least cost of matching two layers of one kind whose configuration differs.
 _CONFIG_MISMATCH = 0.5
 
@@ -61,10 +72,13 @@ class Descriptor:
             is an int standing for kernel size, strides and input resolution.
         skips: ``(position, length, kind)`` of each skip connection, sorted;
             kind 0 is Add, 1 Concatenate.
+        extras: ``(place, strength, kind)`` of each Dropout (kind 2) and
+            augmentation (kind 3 + its index in ``AUGMENTATIONS``), sorted.
     """
 
     layers: tuple[tuple[int, int, int], ...]
     skips: tuple[tuple[int, int, int], ...]
+    extras: tuple[tuple[int, int, int], ...] = ()
 
 
 def _stable_hash(*parts: object) -> int:
@@ -150,7 +164,14 @@ def describe(graph: Graph) -> Descriptor:
         )
         for n in weighted_nodes
     )
-    return Descriptor(layers=layers, skips=tuple(sorted(skips)))
+    extras = []
+    for node in order:
+        layer = graph.layer(node)
+        if isinstance(layer, L.Dropout):
+            extras.append((int(len(graph.shape(node)) == 1), round(10 * layer.rate), _DROPOUT))
+        elif isinstance(layer, L.Augmentation):
+            extras.append((0, round(20 * layer.factor), _AUGMENTATION + L.AUGMENTATIONS.index(layer.transform)))
+    return Descriptor(layers=layers, skips=tuple(sorted(skips)), extras=tuple(sorted(extras)))
 
 
 # ---------------------------------------------------------------------------- layers
@@ -263,7 +284,10 @@ def pairwise_distances(
     row_skips, row_skip_at = _unique([r.skips for r in rows])
     col_skips, col_skip_at = _unique([c.skips for c in cols])
     skip_part = _skip_distances(row_skips, col_skips)[np.ix_(row_skip_at, col_skip_at)]
-    return layer_part + skip_weight * skip_part
+    row_extras, row_extra_at = _unique([r.extras for r in rows])
+    col_extras, col_extra_at = _unique([c.extras for c in cols])
+    extra_part = _skip_distances(row_extras, col_extras)[np.ix_(row_extra_at, col_extra_at)]
+    return layer_part + skip_weight * skip_part + _EXTRA_WEIGHT * extra_part
 
 
 def edit_distance(g1: Graph | Descriptor, g2: Graph | Descriptor, *, skip_weight: float = 1.0) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from autonas.morphism import random_morph
 from autonas.search.base import Constraint, Objective, Proposal, _MorphismSearcher
@@ -26,6 +27,8 @@ class RandomSearcher(_MorphismSearcher):
         max_operations: Most operations per proposal (default 3).
         top_fraction: Fraction of the trained models to draw parents from (default 0.25).
         max_tries: Random draws before giving up on a proposal (default 50).
+        kinds: Operation kinds to draw from (default all; see
+            :data:`autonas.morphism.GROWING`, ``SHRINKING``, ``REGULARISING``).
     """
 
     def __init__(
@@ -37,8 +40,9 @@ class RandomSearcher(_MorphismSearcher):
         max_operations: int = 3,
         top_fraction: float = 0.25,
         max_tries: int = 50,
+        kinds: Collection[str] | None = None,
     ) -> None:
-        super().__init__(seed, objective, constraint, max_operations)
+        super().__init__(seed, objective, constraint, max_operations, kinds)
         if not 0 < top_fraction <= 1:
             raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction!r}")
         self.top_fraction = float(top_fraction)
@@ -52,7 +56,7 @@ class RandomSearcher(_MorphismSearcher):
         for _ in range(self.max_tries):
             parent = pool[self._rng.integers(len(pool))]
             count = int(self._rng.integers(1, self.max_operations + 1))
-            child, operations = random_morph(parent.architecture, self._rng, n=count)
+            child, operations = random_morph(parent.architecture, self._rng, n=count, kinds=self.kinds)
             if operations and self._is_new(child.fingerprint()) and self._allowed(child):
                 return self._build(parent.trial_id, operations)
         return None

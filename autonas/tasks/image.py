@@ -200,8 +200,17 @@ class AutoImageClassifier:
             return self.searcher
         from autonas import search
 
+        from autonas.morphism import GROWING, REGULARISING
+
+        # shrinking edits only pay where smaller networks score better
+        shrink = self.objective_.rewards_smaller_models or self.max_model_size is not None
         cls = search.BayesianSearcher if self.searcher == "bayesian" else search.RandomSearcher
-        return cls(seed=self.seed, objective=self.objective_.predicted_reward, constraint=self._constraint())
+        return cls(
+            seed=self.seed,
+            objective=self.objective_.predicted_reward,
+            constraint=self._constraint(),
+            kinds=None if shrink else GROWING | REGULARISING,
+        )
 
     def _initial_graphs(self) -> list[tuple[str, Graph]]:
         """The initial architectures, each slimmed (halved widths) until it meets the constraints.

@@ -226,7 +226,7 @@ def test_legal_operations_all_apply_and_never_widen_the_output():
     graph = perturbed(generators.resnet((8, 8, 1), 10))
     operations = legal_operations(graph)
     kinds = {op.kind for op in operations}
-    assert kinds == {"deeper", "wider", "add_skip", "concat_skip"}
+    assert kinds == {"deeper", "wider", "add_skip", "concat_skip", "narrower", "shallower", "remove_skip", "dropout", "augment"}
     output_dense = graph.inputs(graph.output)[0]
     assert not any(isinstance(op, Wider) and op.node == output_dense for op in operations)
     for operation in operations:

@@ -1,4 +1,4 @@
-"""Property-based checks: random morphism sequences preserve the function."""
+"""Property-based checks: random sequences of growing and regularising edits preserve the function."""
 
 import json
 
@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autonas.graph import Graph, generators
-from autonas.morphism import Operation, apply_operations, random_morph
+from autonas.morphism import GROWING, REGULARISING, Operation, apply_operations, random_morph
 
 from .conftest import outputs, perturbed
 
@@ -20,7 +20,7 @@ GENERATORS = ["cnn", "resnet", "densenet", "mlp"]
 @given(seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 20))
 def test_random_sequences_preserve_function(generator, seed, steps, images):
     parent = perturbed(getattr(generators, generator)((8, 8, 1), 10), seed=seed % 1000)
-    child, operations = random_morph(parent, np.random.default_rng(seed), n=steps)
+    child, operations = random_morph(parent, np.random.default_rng(seed), n=steps, kinds=GROWING | REGULARISING)
     assert len(operations) == steps
 
     np.testing.assert_allclose(outputs(child, images), outputs(parent, images), atol=1e-4, rtol=0)

@@ -122,20 +122,24 @@ def test_the_objective_uses_known_costs_exactly():
     """With a reward that only counts parameters, the searcher proposes the smallest children."""
     root = _root()
     smallest = lambda accuracy, graph: -graph.num_params()  # noqa: E731
-    searcher = BayesianSearcher(seed=0, objective=smallest)
+    from autonas.morphism import GROWING, candidate_operations
+
+    searcher = BayesianSearcher(seed=0, objective=smallest, kinds=GROWING)
     searcher.tell("t0", root, 0.5)
     proposal = searcher.ask()
-    # every candidate gains parameters; the cheapest kind of edit is a skip or a small widening,
+    # every growing edit gains parameters; the cheapest kind of edit is a skip or a small widening,
     # never the costliest doubling of the widest layer
-    from autonas.morphism import candidate_operations
-
     costs = []
-    for operation in candidate_operations(root):
+    for operation in candidate_operations(root, kinds=GROWING):
         try:
             costs.append(operation.apply(root).num_params())
         except ValueError:
             continue
     assert proposal.graph.num_params() == min(costs)
+    # with every kind of edit, the searcher shrinks the network instead
+    shrinking = BayesianSearcher(seed=0, objective=smallest)
+    shrinking.tell("t0", root, 0.5)
+    assert shrinking.ask().graph.num_params() < root.num_params() < proposal.graph.num_params()
 
 
 def test_tree_search_never_returns_a_told_architecture():

@@ -75,3 +75,23 @@ def test_a_users_reward_callable_picks_the_best(tmp_path):
     ).fit(x_train[:400], y_train[:400], epochs=2)
     assert classifier.best_trial_.metrics["params"] == min(r.metrics["params"] for r in classifier.history_)
     assert np.isfinite(classifier.best_trial_.metrics["val_accuracy"])
+
+
+def test_a_size_penalised_search_shrinks_below_every_initial_architecture(tmp_path):
+    """With Objective(gamma=0.2) the searcher proposes shrinking edits: children smaller than their parents."""
+    x_train, _, y_train, _ = load_digits()
+    classifier = AutoImageClassifier(
+        max_trials=7, objective=Objective(gamma=0.2), directory=tmp_path, seed=0, verbose=0
+    ).fit(x_train, y_train, epochs=4)
+    by_id = {r.id: r for r in classifier.history_}
+    initial = [r for r in classifier.history_ if r.parent is None]
+    children = [r for r in classifier.history_ if r.parent is not None and r.status == "completed"]
+    assert initial and children
+    shrunk = [r for r in children if r.metrics["params"] < by_id[r.parent].metrics["params"]]
+    assert shrunk, [(r.name, r.metrics["params"]) for r in children]
+    for record in shrunk:  # each edit's output change on a probe batch is recorded
+        changes = record.metrics["operation_changes"]
+        assert len(changes) == len(record.operations) and all(np.isfinite(changes))
+    smallest_initial = min(r.metrics["params"] for r in initial)
+    assert min(r.metrics["params"] for r in classifier.pareto_front()) < smallest_initial
+    assert classifier.best_trial_.metrics["val_accuracy"] >= 0.9
