@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FASHION_MNIST_CLASSES", "fashion_mnist", "load_digits", "read_idx"]
+__all__ = ["FASHION_MNIST_CLASSES", "SHAPE_CLASSES", "colour_shapes", "fashion_mnist", "load_digits", "read_idx"]
+
+#: The classes of :func:`colour_shapes`.
+SHAPE_CLASSES = ("disc", "square", "triangle", "ring", "horizontal stripes", "vertical stripes")
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the files.
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -39,6 +42,69 @@ def load_digits(test_size: float = 0.3, random_state: int = 0) -> tuple[np.ndarr
     return train_test_split(
         images, digits.target, test_size=test_size, stratify=digits.target, random_state=random_state
     )
+
+
+def colour_shapes(
+    n_samples: int = 2100,
+    image_size: int = 32,
+    test_size: float = 0.3,
+    random_state: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Generated small colour images of six shapes (:data:`SHAPE_CLASSES`), split into train and test.
+
+    Each image has a random background and shape colour (at least 60 levels
+    apart in one channel), a random position and size, and pixel noise (σ = 12
+    levels), so colour says nothing about the class. Made for checks that need
+    RGB data without a download.
+
+    Args:
+        n_samples: Images in all (classes balanced, in random order).
+        image_size: Height and width in pixels (at least 12).
+        test_size: Fraction held out for testing.
+        random_state: Seed of the images and the split.
+
+    Returns:
+        ``(x_train, x_test, y_train, y_test)`` with x of shape (N, size, size, 3), uint8.
+
+    Raises:
+        ValueError: for fewer than 12 pixels a side or fewer than 12 samples.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if int(image_size) < 12:
+        raise ValueError(f"image_size must be at least 12, got {image_size!r}")
+    if int(n_samples) < 2 * len(SHAPE_CLASSES):
+        raise ValueError(f"n_samples must be at least {2 * len(SHAPE_CLASSES)}, got {n_samples!r}")
+    rng = np.random.default_rng(random_state)
+    size = int(image_size)
+    labels = rng.permutation(np.arange(int(n_samples)) % len(SHAPE_CLASSES))
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    images = np.empty((len(labels), size, size, 3), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        background = rng.uniform(0, 255, 3)
+        foreground = rng.uniform(0, 255, 3)
+        channel = rng.integers(3)
+        while abs(foreground[channel] - background[channel]) < 60:
+            foreground[channel] = rng.uniform(0, 255)
+        radius = rng.uniform(0.2, 0.35) * size
+        cy, cx = rng.uniform(radius, size - radius, 2)
+        dy, dx = rows - cy, cols - cx
+        inside = (np.abs(dy) <= radius) & (np.abs(dx) <= radius)
+        if label == 0:
+            mask = dy**2 + dx**2 <= radius**2
+        elif label == 1:
+            mask = inside & (np.abs(dy) <= 0.8 * radius) & (np.abs(dx) <= 0.8 * radius)
+        elif label == 2:
+            mask = inside & (dy >= -radius) & (np.abs(dx) <= (dy + radius) / 2)
+        elif label == 3:
+            mask = np.abs(np.sqrt(dy**2 + dx**2) - 0.75 * radius) <= max(1.0, 0.25 * radius)
+        else:
+            period = rng.uniform(3.0, 5.0)
+            wave = dy if label == 4 else dx
+            mask = inside & (np.mod(wave, 2 * period) < period)
+        image = np.where(mask[..., None], foreground, background) + rng.normal(0, 12, (size, size, 3))
+        images[i] = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    return train_test_split(images, labels, test_size=test_size, stratify=labels, random_state=random_state)
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:

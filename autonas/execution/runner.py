@@ -1,7 +1,9 @@
 """Training one trial: build the graph's Keras model, fit it, measure it.
 
 The runner knows nothing about how the graph was chosen. It trains with early
-stopping on validation loss (restoring the best epoch's weights), stops at a
+stopping (patience counts epochs in which neither the validation loss fell nor
+the validation accuracy rose; the epoch of best validation accuracy is
+restored), stops at a
 wall-clock deadline, and turns failures (NaN loss, out of memory, any other
 exception) into a failed result instead of raising.
 """
@@ -54,7 +56,8 @@ class TrainingSettings:
         learning_rate: Adam's learning rate.
         batch_size: Examples per step.
         max_epochs: Epoch cap.
-        patience: Epochs without a better validation loss before stopping.
+        patience: Epochs without progress (a lower validation loss or a higher
+            validation accuracy) before stopping.
         optimizer: Optimiser name known to ``keras.optimizers.get``.
     """
 
@@ -104,15 +107,30 @@ class TrialResult:
     error: str | None = None
 
 
-def _callbacks(patience: int, deadline: float | None, monitor: str | None):
+def _finite_or(value: Any, default: float) -> float:
+    value = default if value is None else float(value)
+    return value if math.isfinite(value) else default
+
+
+def _callbacks(patience: int, deadline: float | None, validated: bool):
     import keras
 
     class _Guard(keras.callbacks.Callback):
-        """Keeps the best epoch's weights (by ``monitor``), stops on patience, NaN or the deadline."""
+        """Keeps the best epoch's weights, stops on patience, NaN or the deadline.
+
+        With validation data, the epoch kept is the one of highest validation
+        accuracy (ties: lower validation loss), and an epoch counts as progress
+        when the validation loss falls *or* the accuracy rises: on small data
+        the loss is noisy (and rises with over-confident predictions while the
+        accuracy still climbs), so stopping on the loss alone ended trainings
+        far below what they reach (benchmarks/initial_training.py).
+        """
 
         def __init__(self) -> None:
             super().__init__()
-            self.best = math.inf
+            self.best_loss = math.inf
+            self.best_accuracy = -math.inf
+            self.kept = (-math.inf, -math.inf)  # (accuracy, -loss) of the kept epoch
             self.best_epoch = -1
             self.best_weights = None
             self.wait = 0
@@ -133,12 +151,17 @@ def _callbacks(patience: int, deadline: float | None, monitor: str | None):
                     self.epoch_fraction = min(1.0, (batch + 1) / steps)
 
         def on_epoch_end(self, epoch, logs=None):
-            if self.reason or monitor is None:
+            if self.reason or not validated:
                 return
-            value = float((logs or {}).get(monitor, math.inf))
-            if value < self.best:
-                self.best, self.best_epoch, self.wait = value, epoch, 0
+            loss = _finite_or((logs or {}).get("val_loss"), math.inf)
+            accuracy = _finite_or((logs or {}).get("val_accuracy"), -math.inf)
+            if (accuracy, -loss) > self.kept:
+                self.kept, self.best_epoch = (accuracy, -loss), epoch
                 self.best_weights = self.model.get_weights()
+            progress = loss < self.best_loss or accuracy > self.best_accuracy
+            self.best_loss, self.best_accuracy = min(self.best_loss, loss), max(self.best_accuracy, accuracy)
+            if progress:
+                self.wait = 0
             else:
                 self.wait += 1
                 if self.wait >= patience:
@@ -170,8 +193,10 @@ def train_graph(
         x: Preprocessed float32 images (N, H, W, C).
         y: Class indices.
         settings: Optimiser, learning rate, batch size, epoch cap, patience.
-        validation: ``(x_val, y_val)``; with it, early stopping on validation
-            loss restores the best epoch. Without it, exactly ``epochs`` epochs run.
+        validation: ``(x_val, y_val)``; with it, training stops after
+            ``patience`` epochs in which neither the validation loss fell nor
+            the accuracy rose, and the epoch of best validation accuracy (ties:
+            lower loss) is restored. Without it, exactly ``epochs`` epochs run.
         epochs: Epochs to run (default ``settings.max_epochs``).
         deadline: ``time.monotonic()`` value at which training stops early.
         seed: Seed for Keras's initialisation and shuffling.
@@ -194,7 +219,7 @@ def train_graph(
         model = graph.to_keras()
         optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        guard = _callbacks(settings.patience, train_deadline, "val_loss" if validation is not None else None)
+        guard = _callbacks(settings.patience, train_deadline, validation is not None)
         history = model.fit(
             x,
             y,

@@ -157,3 +157,29 @@ def test_one_trial_may_take_only_its_share_of_the_time_limit(tmp_path, digits):
     assert history[1].parent == 1
     assert history[1].hyperparameters["learning_rate"] == endless.learning_rate  # not fine_tune's 1e-4
     assert time.monotonic() - start < 30
+
+
+def test_early_stopping_waits_while_accuracy_still_rises_and_keeps_the_most_accurate_epoch():
+    """A noisy validation loss alone stopped trainings early on small data (benchmarks/initial_training.py)."""
+    import keras
+
+    from autonas.execution.runner import _callbacks
+
+    # the validation loss is lowest at epoch 1, the accuracy climbs until epoch 6
+    losses = [0.70, 0.60, 0.65, 0.66, 0.64, 0.67, 0.70, 0.71, 0.72, 0.73, 0.74, 0.75]
+    accuracies = [0.60, 0.70, 0.72, 0.74, 0.74, 0.76, 0.80, 0.79, 0.78, 0.77, 0.76, 0.75]
+    guard = _callbacks(patience=4, deadline=None, validated=True)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    guard.set_model(model)
+    model.stop_training = False
+    stopped_after = None
+    for epoch, (loss, accuracy) in enumerate(zip(losses, accuracies)):
+        model.layers[0].kernel.assign([[float(epoch)], [0.0]])
+        guard.on_epoch_end(epoch, {"val_loss": loss, "val_accuracy": accuracy})
+        if model.stop_training:
+            stopped_after = epoch
+            break
+    assert stopped_after == 10  # four epochs without progress after the best accuracy (epoch 6)
+    assert guard.best_epoch == 6
+    guard.on_train_end()
+    assert float(model.layers[0].kernel.numpy()[0, 0]) == 6.0  # the most accurate epoch's weights

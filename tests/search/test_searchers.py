@@ -31,6 +31,7 @@ def _search(searcher, objective, evaluations=30):
     return best, fingerprints
 
 
+@pytest.mark.slow
 def test_bayesian_beats_random_on_a_synthetic_objective():
     """30 evaluations, 10 seeds each: the Gaussian process learns which edits hurt."""
     bayesian = [_search(BayesianSearcher(seed=seed), deceptive_objective)[0] for seed in range(10)]
