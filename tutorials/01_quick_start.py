@@ -85,8 +85,9 @@ def main() -> None:
     # --------------------------------------------------------------------------------------------
     # 4. The leaderboard.
     #
-    # One row per trial, best validation accuracy first: its parent ("-" for an initial
-    # architecture), status, validation accuracy, parameters, epochs, seconds, and a readable
+    # One row per trial, best first by the objective's reward (with the default objective, the
+    # validation accuracy; ties go to the lower validation loss): its parent ("-" for an initial
+    # architecture), status, reward, validation accuracy, parameters, epochs, seconds, and a readable
     # name (the generator, or the morphism operations applied to the parent). It returns the
     # TrialRecords too; their `metrics` hold every cost measured (latency, energy, ...).
     # --------------------------------------------------------------------------------------------

@@ -70,15 +70,17 @@ def _estimate_trial_seconds(history: Sequence[TrialRecord]) -> float:
     return float(np.median(seconds[-8:])) if seconds else 0.0
 
 
-def _final_fit_reserve(history: Sequence[TrialRecord], budget: SearchBudget, total_seconds: float | None) -> float:
-    """Seconds kept for the final fit: the best trial's epochs at its pace on train + validation.
+def _final_fit_reserve(
+    history: Sequence[TrialRecord], budget: SearchBudget, total_seconds: float | None, rank: Callable
+) -> float:
+    """Seconds kept for the final fit: the best trial's epochs (by ``rank``) at its pace on train + validation.
 
     Before any trial completed, the most the final fit may take (``final_fit_fraction`` of the limit).
     """
     completed = [r for r in history if r.status == "completed"]
     if not completed:
         return 0.0 if total_seconds is None else budget.final_fit_fraction * total_seconds
-    best = max(completed, key=lambda r: r.metrics["val_accuracy"])
+    best = max(completed, key=rank)
     estimate = best.metrics.get("seconds_per_epoch", 0.0) * final_fit_epochs(best) * 1.3
     if total_seconds is not None:
         estimate = min(estimate, budget.final_fit_fraction * total_seconds)
@@ -136,6 +138,7 @@ def run_search(
     accept: Callable[[Graph], bool] | None = None,
     on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None = None,
     executor: Executor | None = None,
+    rank: Callable[[TrialRecord], tuple] | None = None,
 ) -> list[TrialRecord]:
     """Run the search; returns every trial (resumed ones included), in order of trial id.
 
@@ -157,6 +160,9 @@ def run_search(
         executor: Runs the trials; default :class:`~autonas.execution.SerialExecutor`
             (in this process, one at a time). It is started here and shut down
             on return.
+        rank: Sort key of completed trials, higher is better, naming the trial
+            whose final fit gets time reserved (e.g. ``Objective.rank_key``);
+            default :func:`searcher_score`.
 
     The project is locked for the whole search (:meth:`Project.lock`). When a
     trial cannot be written (disk full), the search warns naming the path,
@@ -170,7 +176,8 @@ def run_search(
     """
     with sigterm_exits_cleanly(), project.lock():
         return _run_locked(
-            project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor
+            project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
+            rank or searcher_score,
         )
 
 
@@ -191,7 +198,7 @@ def _resume(project: Project, searcher) -> list[TrialRecord]:
 
 
 def _run_locked(
-    project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor
+    project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor, rank
 ) -> list[TrialRecord]:
     start = time.monotonic()
     total_seconds = None if budget.deadline is None else budget.deadline - start
@@ -212,7 +219,7 @@ def _run_locked(
             while len(running) < executor.max_workers and write_error is None:
                 if budget.max_trials is not None and len(history) + len(running) >= budget.max_trials:
                     break
-                reserve = _final_fit_reserve(history, budget, total_seconds)
+                reserve = _final_fit_reserve(history, budget, total_seconds, rank)
                 if history and budget.seconds_left() - reserve < 0.5 * _estimate_trial_seconds(history):
                     break
                 if pending:

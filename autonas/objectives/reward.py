@@ -155,6 +155,21 @@ class Objective:
         """
         return self.beta > 0 or self.gamma > 0 or bool(self._limits()) or isinstance(self, _CallableObjective)
 
+    def rank_key(self, record: Any) -> tuple[float, float]:
+        """The one ranking of trials, higher first: ``(reward, −validation loss)``.
+
+        Every place that says "best" uses it: the search's final-fit
+        reserve, the progress lines, ``leaderboard()``, ``best_trial_``,
+        ``best_model_`` and ``export_model()``. Failed trials and trials
+        breaking a hard constraint rank last, as ``(-inf, -inf)``.
+        """
+        reward = self.reward(record)
+        if reward is None or reward == -math.inf:
+            return (-math.inf, -math.inf)
+        metrics = getattr(record, "metrics", record)
+        loss = finite(metrics.get("val_loss"))
+        return (reward, -math.inf if loss is None else -loss)
+
     # ------------------------------------------------------------------ constraints
     def _limits(self, names: tuple[str, ...] | None = None) -> list[tuple[str, str, float]]:
         """``(argument, metric, limit)`` of the constraints that are set."""

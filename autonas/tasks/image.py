@@ -339,7 +339,7 @@ class AutoImageClassifier:
         )
         max_trials = 10 if self.max_trials is None and self.time_limit is None else self.max_trials
         deadline = None if self.time_limit is None else start + float(self.time_limit)
-        progress = Progress(self.verbose, max_trials, deadline)
+        progress = Progress(self.verbose, max_trials, deadline, self.objective_)
         self.history_ = run_search(
             project=project,
             searcher=self._make_searcher(),
@@ -352,6 +352,7 @@ class AutoImageClassifier:
             accept=self._constraint(),
             on_trial=progress.trial,
             executor=self._make_executor(),
+            rank=self.objective_.rank_key,
         )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()
@@ -392,11 +393,10 @@ class AutoImageClassifier:
         Raises:
             TrialsFailedError: if no trial completed within the constraints.
         """
-        scored = [(self.objective_.reward(r), r) for r in self.history_]
-        scored = [(reward, r) for reward, r in scored if reward is not None and reward != -np.inf]
-        if not scored:
+        best = max(self.history_, key=self.objective_.rank_key, default=None)
+        if best is None or self.objective_.rank_key(best)[0] == -np.inf:
             raise TrialsFailedError("no trial completed within the constraints; see history_ for the reasons")
-        return max(scored, key=lambda pair: (pair[0], -pair[1].metrics["val_loss"]))[1]
+        return best
 
     def _final_fit(self, graph: Graph, best: TrialRecord, data: SearchData, settings, deadline) -> Graph:
         """Fine-tune the best graph on training + validation data, within the time left.
@@ -540,11 +540,13 @@ class AutoImageClassifier:
         return self.evaluate(x, y)["accuracy"]
 
     def leaderboard(self, top: int | None = None, print_table: bool = True) -> list[TrialRecord]:
-        """Trials sorted by validation accuracy (failed ones last); prints the table unless told not to."""
+        """Trials best first by the objective's reward (ties: lower validation loss), those failed or
+        breaking a constraint last: the ranking that chose ``best_trial_``. Prints the table (with a
+        reward column) unless told not to."""
         if not hasattr(self, "history_"):
             raise ValueError("this AutoImageClassifier is not fitted yet; call fit(x, y) first")
-        ranked = sorted(self.history_, key=lambda r: -(r.val_accuracy if r.val_accuracy is not None else -1))
+        ranked = sorted(self.history_, key=self.objective_.rank_key, reverse=True)  # stable: earlier first on ties
         ranked = ranked[:top] if top else ranked
         if print_table:
-            print(Progress.table(ranked))
+            print(Progress.table(ranked, self.objective_))
         return ranked

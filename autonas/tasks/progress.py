@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 
@@ -14,9 +15,18 @@ logger = logging.getLogger("autonas")
 
 
 class Progress:
-    """Prints one line per trial (best so far, time left) when ``verbose`` > 0; logs otherwise."""
+    """Prints one line per trial (best so far, time left) when ``verbose`` > 0; logs otherwise.
 
-    def __init__(self, verbose: int, max_trials: int | None, deadline: float | None) -> None:
+    Args:
+        verbose: 0 logs the lines, otherwise they are printed.
+        max_trials: Shown as "trial i/N".
+        deadline: ``time.monotonic()`` at which the search ends, for "s left".
+        objective: The :class:`~autonas.objectives.Objective` whose ranking
+            (:meth:`~autonas.objectives.Objective.rank_key`) names the best trial.
+    """
+
+    def __init__(self, verbose: int, max_trials: int | None, deadline: float | None, objective) -> None:
+        self.objective = objective
         self.verbose = verbose
         self.max_trials = max_trials
         self.deadline = deadline
@@ -33,8 +43,12 @@ class Progress:
             logger.info(text)
 
     def trial(self, record: TrialRecord, history: Sequence[TrialRecord]) -> None:
-        completed = [r.val_accuracy for r in history if r.val_accuracy is not None]
-        best = max(completed) if completed else float("nan")
+        ranked = [r for r in history if self.objective.rank_key(r)[0] != -math.inf]
+        if ranked:
+            leader = max(ranked, key=self.objective.rank_key)
+            best = f"best trial {leader.id} (reward {self.objective.reward(leader):.4f})"
+        else:
+            best = "no trial within the constraints yet"
         of = f"/{self.max_trials}" if self.max_trials else ""
         left = "" if self.deadline is None else f", {max(0.0, self.deadline - time.monotonic()):.0f} s left"
         origin = "initial" if record.parent is None else f"child of {record.parent}"
@@ -44,20 +58,31 @@ class Progress:
             outcome = f"[red]failed[/red]: {record.error}"
         self._emit(
             f"trial {record.id}{of} ({origin}: {record.name}) {outcome}, {record.epochs} epochs in "
-            f"{record.seconds:.1f} s; best {best:.4f}{left}"
+            f"{record.seconds:.1f} s; {best}{left}"
         )
 
     def done(self, best: TrialRecord, seconds: float) -> None:
-        self._emit(f"search done in {seconds:.0f} s: best trial {best.id} (val_accuracy {best.val_accuracy:.4f})")
+        self._emit(
+            f"search done in {seconds:.0f} s: best trial {best.id} "
+            f"(reward {self.objective.reward(best):.4f}, val_accuracy {best.val_accuracy:.4f})"
+        )
 
     @staticmethod
-    def table(records: Sequence[TrialRecord]) -> str:
-        """A plain-text leaderboard."""
-        header = f"{'trial':>5} {'parent':>6} {'status':<9} {'val_acc':>7} {'params':>10} {'epochs':>6} {'seconds':>7}  name"
+    def table(records: Sequence[TrialRecord], objective) -> str:
+        """A plain-text leaderboard with each trial's reward under ``objective`` ("-inf": breaks a constraint)."""
+        header = (
+            f"{'trial':>5} {'parent':>6} {'status':<9} {'reward':>8} {'val_acc':>7} {'params':>10} "
+            f"{'epochs':>6} {'seconds':>7}  name"
+        )
         rows = [header]
         for r in records:
+            reward = objective.reward(r)
+            reward = "-" if reward is None else f"{reward:.4f}"
             accuracy = f"{r.val_accuracy:.4f}" if r.val_accuracy is not None else "-"
             params = f"{int(r.metrics['params']):,}" if "params" in r.metrics else "-"
             parent = "-" if r.parent is None else str(r.parent)
-            rows.append(f"{r.id:>5} {parent:>6} {r.status:<9} {accuracy:>7} {params:>10} {r.epochs:>6} {r.seconds:>7.1f}  {r.name}")
+            rows.append(
+                f"{r.id:>5} {parent:>6} {r.status:<9} {reward:>8} {accuracy:>7} {params:>10} {r.epochs:>6} "
+                f"{r.seconds:>7.1f}  {r.name}"
+            )
         return "\n".join(rows)

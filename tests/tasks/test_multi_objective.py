@@ -95,3 +95,29 @@ def test_a_size_penalised_search_shrinks_below_every_initial_architecture(tmp_pa
     smallest_initial = min(r.metrics["params"] for r in initial)
     assert min(r.metrics["params"] for r in classifier.pareto_front()) < smallest_initial
     assert classifier.best_trial_.metrics["val_accuracy"] >= 0.9
+
+
+def test_one_ranking_names_the_best_trial_everywhere(tmp_path, capsys):
+    """Size-penalised: the most accurate trial is not the best by reward; every "best" names the same trial."""
+    import re
+
+    from autonas.execution import SerialExecutor
+
+    x_train, x_test, y_train, _ = load_digits()
+    objective = Objective(gamma=1.0, size_reference=100_000)  # 100k parameters cost a whole point of accuracy
+    classifier = AutoImageClassifier(
+        max_trials=3, objective=objective, directory=tmp_path, seed=0, verbose=1, executor=SerialExecutor()
+    ).fit(x_train, y_train, epochs=3)
+    lines = capsys.readouterr().out.splitlines()
+    most_accurate = max(classifier.history_, key=lambda r: r.metrics["val_accuracy"])
+    best = classifier.best_trial_
+    assert best.id != most_accurate.id, [(r.id, r.metrics["val_accuracy"], r.metrics["params"]) for r in classifier.history_]
+    named = [int(m.group(1)) for line in lines for m in [re.search(r"best trial (\d+)", line)] if m]
+    assert named and named[-1] == best.id  # the last progress line and the summary
+    assert classifier.leaderboard(print_table=False)[0].id == best.id
+    table = capsys.readouterr().out if classifier.leaderboard() else ""
+    assert "reward" in table.splitlines()[0]
+    # best_model_ and export_model() are the best trial's architecture (after the final fit)
+    assert classifier.best_graph_.fingerprint() == best.fingerprint
+    assert classifier.export_model() is classifier.best_model_
+    assert classifier.export_model().predict(x_test[:4], verbose=0).shape == (4, 10)
