@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autonas.errors import FatalError
 from autonas.execution.executor import Executor, TrainingData, TrialJob
 from autonas.execution.memory import MIB, DeviceMemory, MemoryLedger, estimate_training_bytes, gpu_free_bytes
 from autonas.execution.runner import TrainingSettings, TrialResult
@@ -469,6 +470,12 @@ class LocalExecutor(Executor):
         kind, payload, peak = message or ("died", None, None)
         if kind == "result":
             result: TrialResult = payload
+        elif kind == "fatal":  # autonas's own error: the search stops with it
+            if worker.trials >= self.trials_per_worker or self.use_gpu:
+                self._retire(worker)
+                self._warm_up()
+            task.future.set_exception(FatalError(f"trial {task.job.trial_id}: {payload}"))
+            return
         elif kind == "error":
             result = TrialResult("failed", error=f"the worker raised {payload}"[:2000])
         elif task.overran:

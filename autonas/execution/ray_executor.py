@@ -8,6 +8,7 @@ import os
 from concurrent.futures import Future
 
 from autonas import backend
+from autonas.errors import FatalError
 from autonas.execution.executor import Executor, TrainingData, TrialJob
 from autonas.execution.memory import estimate_training_bytes, gpu_free_bytes
 from autonas.execution.runner import TrialResult
@@ -117,8 +118,11 @@ class RayExecutor(Executor):
 
         def settle(done: Future) -> None:
             error = done.exception()
+            cause = getattr(error, "cause", None)  # Ray wraps what the task raised
             if error is None:
                 result.set_result(done.result())
+            elif isinstance(error, FatalError) or isinstance(cause, FatalError):
+                result.set_exception(cause if isinstance(cause, FatalError) else error)
             else:
                 result.set_result(TrialResult("failed", error=f"the Ray task failed: {type(error).__name__}: {error}"[:2000]))
 

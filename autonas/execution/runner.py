@@ -13,17 +13,31 @@ from __future__ import annotations
 import logging
 import math
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from autonas.backend import is_out_of_memory
+from autonas.errors import FatalError
 from autonas.graph import Graph
 
 __all__ = ["TrainingSettings", "TrialResult", "hyperparameter_space", "train_graph"]
 
 logger = logging.getLogger(__name__)
+
+#: Characters of a traceback kept in a failed trial's metrics (``traceback``): its start and its end.
+_TRACEBACK_CHARS = 4000
+
+
+def _traceback_text() -> str:
+    """The traceback being handled, its middle cut when it is longer than :data:`_TRACEBACK_CHARS`."""
+    text = traceback.format_exc()
+    if len(text) <= _TRACEBACK_CHARS:
+        return text
+    head = _TRACEBACK_CHARS // 4
+    return f"{text[:head]}\n[... {len(text) - _TRACEBACK_CHARS} characters cut ...]\n{text[-(_TRACEBACK_CHARS - head):]}"
 
 
 def hyperparameter_space():
@@ -204,7 +218,13 @@ def train_graph(
             (model bytes, latency, energy with its source, ...) to the metrics.
 
     Returns:
-        A :class:`TrialResult`; failures are reported in it, not raised.
+        A :class:`TrialResult`; failures of the architecture (out of memory,
+        NaN loss, an error while fitting) are reported in it, not raised, with
+        the traceback under ``metrics["traceback"]``.
+
+    Raises:
+        autonas.errors.FatalError: when the graph's Keras model cannot be built
+            (other than for lack of memory): a bug, not a bad architecture.
     """
     import keras
 
@@ -213,10 +233,19 @@ def train_graph(
     train_deadline = deadline
     if deadline is not None and measure:  # keep a tenth of the time (at most 10 s) for measuring
         train_deadline = deadline - min(10.0, 0.1 * max(0.0, deadline - time.monotonic()))
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     try:
-        if seed is not None:
-            keras.utils.set_random_seed(seed)
         model = graph.to_keras()
+    except Exception as error:  # noqa: BLE001 - sorted below: out of memory fails the trial, the rest is ours
+        if is_out_of_memory(error):
+            return TrialResult("failed", error=f"out of memory: {error}"[:2000], seconds=time.perf_counter() - start,
+                               metrics={"traceback": _traceback_text()})
+        raise FatalError(
+            f"building the Keras model of a graph failed; this is a bug in autonas, not a bad architecture:\n"
+            f"{_traceback_text()}"
+        ) from error
+    try:
         optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         guard = _callbacks(settings.patience, train_deadline, validation is not None)
@@ -229,10 +258,11 @@ def train_graph(
             callbacks=[guard],
             verbose=0,
         )
-    except Exception as error:  # noqa: BLE001 - a failed trial is recorded, the search goes on
+    except Exception as error:  # noqa: BLE001 - a failed trial is recorded (with its traceback), the search goes on
         reason = f"out of memory: {error}" if is_out_of_memory(error) else f"{type(error).__name__}: {error}"
         logger.warning("trial failed: %s", reason)
-        return TrialResult("failed", error=reason[:2000], seconds=time.perf_counter() - start)
+        return TrialResult("failed", error=reason[:2000], seconds=time.perf_counter() - start,
+                           metrics={"traceback": _traceback_text()})
     seconds = time.perf_counter() - start
     epochs_run = len(history.history.get("loss", []))
     if guard.reason:

@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from autonas import backend
+from autonas.errors import FatalError
 
 __all__ = ["WorkerConfig", "WorkerProcess", "worker_main"]
 
@@ -217,7 +218,8 @@ def worker_main(connection, config: WorkerConfig) -> None:
             _send(connection, ("result", result, backend.peak_gpu_bytes()))
             backend.clear_session()
         except BaseException as error:  # noqa: BLE001 - report anything, the parent records the trial as failed
-            _send(connection, ("error", _describe(error), None))
+            kind = "fatal" if isinstance(error, FatalError) else "error"
+            _send(connection, (kind, str(error) if kind == "fatal" else _describe(error), None))
     connection.close()
 
 

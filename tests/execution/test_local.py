@@ -125,12 +125,16 @@ def test_shutdown_kills_running_workers_and_fails_their_trials(data):
     assert pids and not any(_alive(pid) for pid in pids)
 
 
-def test_a_worker_error_is_a_failed_trial(data):
+def test_a_worker_error_is_a_failed_trial_and_autonas_bugs_are_raised(data):
+    from autonas.errors import FatalError
+
     with LocalExecutor(max_workers=1) as executor:
         executor.start(data)
-        result = executor.submit(TrialJob(1, "not a graph", QUICK)).result(timeout=120)
-    assert result.status == "failed"
-    assert "not a graph" in result.error or "AttributeError" in result.error
+        wrong_input = generators.mlp((4, 4, 1), 10)  # the data are 8×8 images: fitting fails
+        result = executor.submit(TrialJob(1, wrong_input, QUICK)).result(timeout=120)
+        assert result.status == "failed" and "Traceback" in result.metrics["traceback"]
+        with pytest.raises(FatalError, match="trial 2"):  # a job without a graph is autonas's own bug
+            executor.submit(TrialJob(2, "not a graph", QUICK)).result(timeout=120)
 
 
 def test_gpu_memory_decides_how_many_trials_run_at_once(data):
