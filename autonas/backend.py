@@ -53,6 +53,7 @@ __all__ = [
     "configure_worker",
     "gpu_workers_reusable",
     "intra_op_threads",
+    "import_keras_quietly",
     "is_out_of_memory",
     "peak_gpu_bytes",
     "worker_environment",
@@ -114,6 +115,47 @@ def backend_name() -> str:
         return str(json.loads((folder / "keras.json").read_text()).get("backend") or "tensorflow")
     except (OSError, ValueError, AttributeError):
         return "tensorflow"
+
+
+def import_keras_quietly() -> None:
+    """Import Keras (and start its backend's devices) with native stderr sent to a scratch file.
+
+    TensorFlow's and XLA's C++ logging (``absl::InitializeLog``, oneDNN, CUDA
+    probes) writes to file descriptor 2 whatever ``TF_CPP_MIN_LOG_LEVEL``
+    says, so a user would see dozens of such lines between autonas's output.
+    They are held back while Keras and its backend start; if that fails, what
+    was written is shown with the error. A no-op once Keras is imported.
+    """
+    if "keras" in sys.modules:
+        return
+    import tempfile
+
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr descriptor: nothing to keep quiet
+        import keras  # noqa: F401
+
+        return
+    with tempfile.TemporaryFile() as scratch:
+        sys.stderr.flush()
+        os.dup2(scratch.fileno(), 2)
+        try:
+            import keras
+
+            if keras.config.backend() == "tensorflow":
+                import tensorflow as tf
+
+                tf.config.list_physical_devices()  # the CUDA probe logs here
+        except BaseException:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            scratch.seek(0)
+            sys.stderr.write(scratch.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _check(backend: str) -> str:

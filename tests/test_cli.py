@@ -1,5 +1,7 @@
 """The command line: ``autonas fit`` on an .npz file, and its errors."""
 
+import os
+
 import keras
 import numpy as np
 
@@ -34,17 +36,30 @@ def test_fit_reports_bad_data_clearly(tmp_path, capsys):
     assert main(["fit", "--data", str(tmp_path / "missing.npz")]) == 2
 
 
-def test_fit_with_two_local_workers(tmp_path):
+def test_fit_with_two_local_workers_prints_progress_lines_only(tmp_path):
+    """The terminal shows autonas's lines; the workers' output (TensorFlow's C++ logging) goes to the project."""
+    import json
+    import subprocess
+    import sys
+
     x_train, _, y_train, _ = load_digits()
     data = tmp_path / "digits.npz"
     np.savez(data, x=x_train[:300], y=y_train[:300])
-    code = main(
-        ["fit", "--data", str(data), "--max-trials", "2", "--time-limit", "300", "--output", str(tmp_path / "m.keras"),
-         "--directory", str(tmp_path / "projects"), "--searcher", "random", "--quiet", "--workers", "2"]
-    )
-    assert code == 0
-    records = sorted((tmp_path / "projects" / "digits" / "trials").glob("trial_*/record.json"))
+    command = [sys.executable, "-m", "autonas", "fit", "--data", str(data), "--max-trials", "2", "--time-limit", "300",
+               "--output", str(tmp_path / "m.keras"), "--directory", str(tmp_path / "projects"), "--searcher", "random",
+               "--workers", "2"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    printed = (run.stdout + run.stderr).splitlines()
+    native = [line for line in printed if any(word in line for word in ("absl", "oneDNN", "cuInit", "cuda", "I0000", "E0000"))]
+    assert not native, native
+    assert sum(line.startswith(("trial 1/2 ", "trial 2/2 ")) for line in printed) == 2
+    project = tmp_path / "projects" / "digits"
+    records = sorted((project / "trials").glob("trial_*/record.json"))
     assert len(records) == 2
+    for record in records:
+        log = json.loads(record.read_text())["metrics"]["worker_log"]
+        assert log.startswith(str(project / "logs")) and os.path.exists(log)
 
 
 def test_executor_options_are_checked(tmp_path, capsys):

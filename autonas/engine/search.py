@@ -208,6 +208,8 @@ def _run_locked(
     write_error: ProjectWriteError | None = None
 
     executor = executor or SerialExecutor()
+    if getattr(executor, "log_dir", "") is None:  # worker output goes to the project, off the terminal
+        executor.log_dir = str(project.path / "logs")
     trial_cap = None if total_seconds is None else total_seconds * min(0.5, budget.trial_fraction * executor.max_workers)
     failures = rejected = 0
     next_id = max(project.max_trial_id(), *(r.id for r in history), 0) + 1

@@ -137,6 +137,9 @@ class Executor(ABC):
     """
 
     max_workers: int = 1
+    #: Folder for the output of worker processes (one log file per worker, named in each trial's
+    #: ``metrics["worker_log"]``); the search sets it to the project's ``logs`` folder when it is None.
+    log_dir: str | None = None
 
     @abstractmethod
     def start(self, data: TrainingData) -> None:

@@ -66,6 +66,10 @@ class _Worker:
     trials: int = 0
 
     @property
+    def log(self) -> str | None:
+        return self.process.log_path
+
+    @property
     def connection(self):
         return self.process.connection
 
@@ -139,6 +143,19 @@ def _training_bytes(job: TrialJob) -> int:
         return 0
 
 
+def _log_tail(path: str | None, lines: int = 5) -> str:
+    """The last lines of a worker's log, to show with its death."""
+    if path is None:
+        return ""
+    try:
+        with open(path, "rb") as log:
+            log.seek(max(0, os.path.getsize(path) - 4096))
+            tail = log.read().decode(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return f"; its output ({path}) ended with: " + " | ".join(tail) if tail else f"; no output in {path}"
+
+
 def _death_reason(exitcode: int | None) -> str:
     if exitcode is not None and exitcode < 0:
         try:
@@ -191,6 +208,10 @@ class LocalExecutor(Executor):
             (default: cores // max_workers, at least 1).
         trials_per_worker: Trials a CPU worker trains before it is replaced
             (default 8; 1 gives every trial a fresh process). Always 1 on a GPU.
+        log_dir: Folder for the workers' stdout and stderr, one file per
+            worker, named in each trial's ``metrics["worker_log"]`` (the
+            search sets it to the project's ``logs`` folder when None; used
+            alone, None leaves the workers on this process's streams).
     """
 
     def __init__(
@@ -201,6 +222,7 @@ class LocalExecutor(Executor):
         memory: DeviceMemory | None = None,
         threads_per_worker: int | None = None,
         trials_per_worker: int = 8,
+        log_dir: str | os.PathLike | None = None,
     ) -> None:
         if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
             raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
@@ -229,6 +251,8 @@ class LocalExecutor(Executor):
         self._completed = 0  # trials completed: from the first on, an overrunning trial may be stopped
         self._memory_capacity: int | None = None  # on CPU: bytes the workers may use together
         self._rss_correction = 1.0  # on CPU: measured / estimated trial memory, the largest seen
+        self.log_dir = log_dir
+        self._spawned = 0  # workers started, numbering their log files
 
     # ------------------------------------------------------------------ setup
     def _resolve_device(self) -> None:
@@ -357,7 +381,12 @@ class LocalExecutor(Executor):
         self._rss_correction = max(self._rss_correction, (rss - _CPU_WORKER_BASE_BYTES) / max(estimate, 1))
 
     def _spawn(self, config: WorkerConfig) -> _Worker:
-        worker = _Worker(WorkerProcess(config))
+        log_path = None
+        if self.log_dir is not None:
+            Path(self.log_dir).mkdir(parents=True, exist_ok=True)
+            self._spawned += 1
+            log_path = Path(self.log_dir) / f"worker-{os.getpid()}-{self._spawned:03d}.log"
+        worker = _Worker(WorkerProcess(config, log_path))
         self._workers.append(worker)
         return worker
 
@@ -485,7 +514,7 @@ class LocalExecutor(Executor):
             )
         else:
             worker.process.join(timeout=5)
-            result = TrialResult("failed", error=_death_reason(worker.process.exitcode))
+            result = TrialResult("failed", error=_death_reason(worker.process.exitcode) + _log_tail(worker.log))
         if message is None or self.use_gpu or worker.trials >= self.trials_per_worker:
             self._retire(worker)
             self._warm_up()  # replaces a worker that died (a retiring one has its successor already)
@@ -497,6 +526,8 @@ class LocalExecutor(Executor):
             return
         if task.notes:
             result.metrics["executor_notes"] = "; ".join(task.notes)
+        if worker.log is not None:
+            result.metrics["worker_log"] = worker.log
         self._completed += result.status == "completed"
         if worker.trials == 1:  # a reused worker's peak may come from an earlier, larger trial
             self._observe_rss(task, result)

@@ -77,10 +77,14 @@ class WorkerProcess:
 
     Args:
         config: How the worker sets up its runtime (sent as its first message).
+        log_path: A file that takes the worker's stdout and stderr (appended;
+            POSIX only), so the C++ logging of its backend stays off the
+            user's terminal; None: the parent's streams.
     """
 
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(self, config: WorkerConfig, log_path: str | os.PathLike | None = None) -> None:
         parent_end, child_end = multiprocessing.Pipe(duplex=True)
+        self.log_path = None if log_path is None or os.name != "posix" else str(log_path)
         self.connection: Connection = parent_end
         self._popen: subprocess.Popen | None = None
         self._process: multiprocessing.Process | None = None
@@ -88,10 +92,17 @@ class WorkerProcess:
             if os.name == "posix":
                 path = [entry or os.getcwd() for entry in sys.path]
                 fd = child_end.fileno()
-                self._popen = subprocess.Popen(
-                    [sys.executable, "-c", _BOOTSTRAP, json.dumps(path), str(fd), str(os.getpid())],
-                    pass_fds=(fd,),
-                )
+                log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - closed below
+                try:
+                    self._popen = subprocess.Popen(
+                        [sys.executable, "-c", _BOOTSTRAP, json.dumps(path), str(fd), str(os.getpid())],
+                        pass_fds=(fd,),
+                        stdout=log,
+                        stderr=subprocess.STDOUT if log else None,
+                    )
+                finally:
+                    if log is not None:
+                        log.close()
                 parent_end.send(config)
             else:  # pragma: no cover - Windows
                 context = multiprocessing.get_context("spawn")

@@ -56,6 +56,8 @@ class Progress:
             outcome = f"val_accuracy {record.metrics['val_accuracy']:.4f}, {record.metrics['params']:,} params"
         else:
             outcome = f"[red]failed[/red]: {record.error}"
+            if record.metrics.get("worker_log"):
+                outcome += f" (worker output: {record.metrics['worker_log']})"
         self._emit(
             f"trial {record.id}{of} ({origin}: {record.name}) {outcome}, {record.epochs} epochs in "
             f"{record.seconds:.1f} s; {best}{left}"
