@@ -10,6 +10,7 @@ __all__ = [
     "Executor",
     "LocalExecutor",
     "MemoryLedger",
+    "RayExecutor",
     "SerialExecutor",
     "TrainingData",
     "TrainingSettings",
@@ -19,3 +20,12 @@ __all__ = [
     "hyperparameter_space",
     "train_graph",
 ]
+
+
+def __getattr__(name: str):
+    """``RayExecutor`` is imported on first use: its module is light, but it belongs to the ``ray`` extra."""
+    if name == "RayExecutor":
+        from autonas.execution.ray_executor import RayExecutor
+
+        return RayExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -42,3 +42,13 @@ def test_four_trials_run_as_ray_tasks(tmp_path, digits):
     assert sum(r.parent is not None for r in history) == 2  # two morphed children trained from their parents
     assert min(r.metrics["val_accuracy"] for r in history) > 0.4
     assert not ray.is_initialized()  # the executor started Ray, so it stopped it
+
+
+def test_ray_executor_is_exported_beside_the_other_executors():
+    import autonas.execution
+    from autonas.execution import RayExecutor
+    from autonas.execution.ray_executor import RayExecutor as Defined
+
+    assert RayExecutor is Defined and "RayExecutor" in autonas.execution.__all__
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        autonas.execution.Nothing  # noqa: B018
