@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autonas._checks import check_positive
 from autonas.errors import FatalError
 from autonas.execution.executor import Executor, TrainingData, TrialJob
 from autonas.execution.memory import MIB, DeviceMemory, MemoryLedger, estimate_training_bytes, gpu_free_bytes
@@ -224,14 +225,12 @@ class LocalExecutor(Executor):
         trials_per_worker: int = 8,
         log_dir: str | os.PathLike | None = None,
     ) -> None:
-        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
-            raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
+        check_positive(max_workers, "max_workers", integer=True, optional=True)
         if device not in _DEVICES:
             raise ValueError(f"device must be one of {_DEVICES}, got {device!r}")
         if threads_per_worker is not None and threads_per_worker < 1:
             raise ValueError(f"threads_per_worker must be a positive int or None, got {threads_per_worker!r}")
-        if isinstance(trials_per_worker, bool) or not isinstance(trials_per_worker, int) or trials_per_worker < 1:
-            raise ValueError(f"trials_per_worker must be a positive int, got {trials_per_worker!r}")
+        check_positive(trials_per_worker, "trials_per_worker", integer=True)
         self.trials_per_worker = trials_per_worker
         self.requested_workers = max_workers
         self.device = device

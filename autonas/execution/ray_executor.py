@@ -8,6 +8,7 @@ import os
 from concurrent.futures import Future
 
 from autonas import backend
+from autonas._checks import check_positive
 from autonas.errors import FatalError
 from autonas.execution.executor import Executor, TrainingData, TrialJob
 from autonas.execution.memory import estimate_training_bytes, gpu_free_bytes
@@ -65,10 +66,8 @@ class RayExecutor(Executor):
         gpu_memory_bytes: int | None = None,
         init_kwargs: dict | None = None,
     ) -> None:
-        if max_workers is not None and (isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1):
-            raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
-        if isinstance(cpus_per_trial, bool) or not isinstance(cpus_per_trial, int) or cpus_per_trial < 1:
-            raise ValueError(f"cpus_per_trial must be a positive int, got {cpus_per_trial!r}")
+        check_positive(max_workers, "max_workers", integer=True, optional=True)
+        check_positive(cpus_per_trial, "cpus_per_trial", integer=True)
         self.address = address
         self.requested_workers = max_workers
         self.cpus_per_trial = cpus_per_trial

@@ -19,11 +19,34 @@ from typing import Any
 
 import numpy as np
 
-from autonas.backend import is_out_of_memory
+from autonas.backend import import_keras_quietly, is_out_of_memory
 from autonas.errors import FatalError
 from autonas.graph import Graph
 
-__all__ = ["TrainingSettings", "TrialResult", "hyperparameter_space", "train_graph"]
+__all__ = [
+    "FINE_TUNE_FACTOR",
+    "TrainingSettings",
+    "TrialResult",
+    "compile_for_training",
+    "hyperparameter_space",
+    "train_graph",
+]
+
+#: A morphed child's learning rate as a fraction of the initial one (docs/morphism.md, "Fine-tuning a child").
+FINE_TUNE_FACTOR = 0.1
+
+
+def compile_for_training(model, learning_rate: float, optimizer: str = "adam") -> None:
+    """Compile ``model`` the way every trial trains: the optimiser at ``learning_rate``,
+    sparse categorical cross-entropy on class indices, accuracy as the metric."""
+    import_keras_quietly()
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}}),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +72,14 @@ def hyperparameter_space():
     fine_tune_factor`` (see docs/morphism.md: a fresh optimiser at the full
     rate undoes part of the inherited skill).
     """
+    import_keras_quietly()
     import keras_tuner
 
     hp = keras_tuner.HyperParameters()
     hp.Choice("optimizer", ["adam"], default="adam")
     hp.Choice("learning_rate", [3e-3, 1e-3, 3e-4], default=1e-3)
     hp.Choice("batch_size", [32, 64, 128], default=32)
-    hp.Choice("fine_tune_factor", [1.0, 0.3, 0.1], default=0.1)
+    hp.Choice("fine_tune_factor", [1.0, 0.3, FINE_TUNE_FACTOR], default=FINE_TUNE_FACTOR)
     hp.Int("max_epochs", 5, 200, default=30)
     hp.Int("fine_tune_epochs", 2, 100, default=12)
     hp.Int("patience", 1, 20, default=4)
@@ -127,6 +151,7 @@ def _finite_or(value: Any, default: float) -> float:
 
 
 def _callbacks(patience: int, deadline: float | None, validated: bool):
+    import_keras_quietly()
     import keras
 
     class _Guard(keras.callbacks.Callback):
@@ -226,6 +251,7 @@ def train_graph(
         autonas.errors.FatalError: when the graph's Keras model cannot be built
             (other than for lack of memory): a bug, not a bad architecture.
     """
+    import_keras_quietly()
     import keras
 
     start = time.perf_counter()
@@ -246,8 +272,7 @@ def train_graph(
             f"{_traceback_text()}"
         ) from error
     try:
-        optimizer = keras.optimizers.get({"class_name": settings.optimizer, "config": {"learning_rate": settings.learning_rate}})
-        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        compile_for_training(model, settings.learning_rate, settings.optimizer)
         guard = _callbacks(settings.patience, train_deadline, validation is not None)
         history = model.fit(
             x,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from autonas.graph import layers as L
 from autonas.graph.graph import Graph
 
-__all__ = ["cnn", "densenet", "mlp", "resnet"]
+__all__ = ["BY_NAME", "INITIAL", "cnn", "densenet", "mlp", "resnet"]
 
 
 def _image_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
@@ -223,3 +223,9 @@ def mlp(
         if dropout:
             x = graph.add_layer(L.Dropout(dropout), [x])
     return _classifier(graph, x, num_classes)
+
+
+#: Every generator by name.
+BY_NAME = {"cnn": cnn, "resnet": resnet, "densenet": densenet, "mlp": mlp}
+#: The initial architectures of a search on images, in the order they train.
+INITIAL = ("cnn", "resnet", "densenet")

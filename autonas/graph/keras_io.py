@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import keras
+from autonas.backend import import_keras_quietly
 
-from autonas.graph import layers as L
+import_keras_quietly()  # the first import of Keras in most processes: no C++ log lines on the terminal
+
+import keras  # noqa: E402
+
+from autonas.graph import layers as L  # noqa: E402
 from autonas.graph.graph import Graph
 
 __all__ = ["graph_to_keras", "keras_to_graph", "layer_to_keras"]

@@ -36,27 +36,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import keras
-import keras_tuner
+from autonas.backend import import_keras_quietly
+
+import_keras_quietly()
+
+import keras  # noqa: E402
+import keras_tuner  # noqa: E402
 from keras_tuner.engine.trial import TrialStatus
 
+from autonas._checks import check_int, check_positive
+from autonas.execution.runner import FINE_TUNE_FACTOR, compile_for_training
 from autonas.graph import Graph, generators
 from autonas.morphism import Operation
-from autonas.search import BayesianSearcher, RandomSearcher, Searcher
+from autonas.search import SEARCHERS, Searcher, is_searcher
 
 __all__ = ["DEFAULT_INITIAL", "MorphismHyperModel", "MorphismOracle"]
 
 logger = logging.getLogger(__name__)
 
 #: Generators built when ``initial`` is not given (with ``input_shape`` and ``num_classes``).
-DEFAULT_INITIAL = ("cnn", "resnet", "densenet")
-_GENERATORS = {
-    "cnn": generators.cnn,
-    "resnet": generators.resnet,
-    "densenet": generators.densenet,
-    "mlp": generators.mlp,
-}
-_SEARCHERS = {"bayesian": BayesianSearcher, "random": RandomSearcher}
+DEFAULT_INITIAL = generators.INITIAL
+_GENERATORS = generators.BY_NAME
+_SEARCHERS = SEARCHERS
 _STATE_FORMAT = 1
 #: Hyperparameter values naming a trial's architecture.
 ARCHITECTURE, PARENT, OPERATIONS = "architecture", "parent", "operations"
@@ -198,19 +199,15 @@ class MorphismOracle(keras_tuner.Oracle):
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
     ) -> None:
-        if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
-            raise ValueError(f"max_trials must be a positive int, got {max_trials!r}")
+        check_positive(max_trials, "max_trials", integer=True)
         if isinstance(searcher, str):
             if searcher not in _SEARCHERS:
                 raise ValueError(f"searcher must be one of {sorted(_SEARCHERS)} or a Searcher, got {searcher!r}")
-        elif isinstance(searcher, type) or not (
-            callable(getattr(searcher, "ask", None)) and callable(getattr(searcher, "tell", None))
-        ):
+        elif not is_searcher(searcher):
             raise ValueError(
                 f"searcher must be one of {sorted(_SEARCHERS)} or a Searcher object, got {searcher!r}"
             )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"seed must be an int or None, got {seed!r}")
+        check_int(seed, "seed", optional=True)
         initial_architectures = _initial_architectures(initial, input_shape, num_classes)
         super().__init__(
             objective=objective,
@@ -469,7 +466,7 @@ class MorphismHyperModel(keras_tuner.HyperModel):
     Args:
         oracle: The :class:`MorphismOracle` of the tuner.
         learning_rate: Adam's learning rate for initial architectures (default 1e-3).
-        fine_tune_learning_rate: For children (default ``learning_rate / 10``:
+        fine_tune_learning_rate: For children (default ``learning_rate × FINE_TUNE_FACTOR`` = ``learning_rate / 10``:
             a full rate undoes part of the inherited skill, see docs/morphism.md).
         fine_tune_epochs: If set, children train at most this many epochs
             (``epochs`` given to ``search`` applies to initial architectures).
@@ -490,19 +487,14 @@ class MorphismHyperModel(keras_tuner.HyperModel):
     ) -> None:
         if not isinstance(oracle, MorphismOracle):
             raise ValueError(f"oracle must be a MorphismOracle, got {type(oracle).__name__}")
-        for arg, value in (("learning_rate", learning_rate), ("fine_tune_learning_rate", fine_tune_learning_rate)):
-            if value is None and arg == "fine_tune_learning_rate":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{arg} must be a positive number, got {value!r}")
-        if fine_tune_epochs is not None and (
-            isinstance(fine_tune_epochs, bool) or not isinstance(fine_tune_epochs, int) or fine_tune_epochs < 1
-        ):
-            raise ValueError(f"fine_tune_epochs must be a positive int or None, got {fine_tune_epochs!r}")
+        check_positive(learning_rate, "learning_rate")
+        if fine_tune_learning_rate is not None:
+            check_positive(fine_tune_learning_rate, "fine_tune_learning_rate")
+        check_positive(fine_tune_epochs, "fine_tune_epochs", integer=True, optional=True)
         super().__init__(name=name)
         self.oracle = oracle
         self.learning_rate = float(learning_rate)
-        self.fine_tune_learning_rate = float(fine_tune_learning_rate or learning_rate / 10)
+        self.fine_tune_learning_rate = float(fine_tune_learning_rate or learning_rate * FINE_TUNE_FACTOR)
         self.fine_tune_epochs = fine_tune_epochs
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
@@ -518,12 +510,7 @@ class MorphismHyperModel(keras_tuner.HyperModel):
 
     def compile_model(self, model: keras.Model, *, morphed: bool) -> None:
         """Compile ``model``; ``morphed`` is True for a child that starts from inherited weights."""
-        rate = self.fine_tune_learning_rate if morphed else self.learning_rate
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        compile_for_training(model, self.fine_tune_learning_rate if morphed else self.learning_rate)
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         """Train with ``model.fit(*args, **kwargs)`` and report the weights to the oracle.

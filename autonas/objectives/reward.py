@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from autonas._checks import check_positive
 from autonas.objectives._records import finite, metrics_of
 from autonas.objectives.energy_model import DEFAULT_ENERGY_MODEL, EnergyModel, graph_costs
 
@@ -30,14 +31,6 @@ __all__ = ["Objective", "as_objective"]
 _LIMITS = {"max_params": "params", "max_macs": "macs", "max_latency": "latency_ms", "max_power": "power_w"}
 #: Constraints whose metric the graph gives exactly (energy as the estimate).
 _KNOWN_BEFORE_TRAINING = ("max_params", "max_macs", "max_energy")
-
-
-def _positive(name: str, value: Any, optional: bool = False) -> None:
-    if optional and value is None:
-        return
-    number = finite(value)
-    if number is None or number <= 0:
-        raise ValueError(f"{name} must be a positive number{' or None' if optional else ''}, got {value!r}")
 
 
 class Objective:
@@ -94,8 +87,8 @@ class Objective:
         for name, weight in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
             if finite(weight) is None:
                 raise ValueError(f"{name} must be a finite number, got {weight!r}")
-        _positive("energy_reference", energy_reference)
-        _positive("size_reference", size_reference)
+        check_positive(energy_reference, "energy_reference")
+        check_positive(size_reference, "size_reference")
         limits = {
             "max_params": max_params,
             "max_power": max_power,
@@ -104,7 +97,7 @@ class Objective:
             "max_energy": max_energy,
         }
         for name, limit in limits.items():
-            _positive(name, limit, optional=True)
+            check_positive(limit, name, optional=True)
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma

@@ -12,6 +12,14 @@ from autonas.search.gp import GaussianProcess
 from autonas.search.kernel import BourgainEmbedding, LandmarkEmbedding, squared_exponential
 from autonas.search.random_search import RandomSearcher
 
+#: The searchers a classifier or tuner can be given by name.
+SEARCHERS = {"bayesian": BayesianSearcher, "random": RandomSearcher}
+
+
+def is_searcher(value: object) -> bool:
+    """Whether ``value`` can serve as a searcher: an object (not a class) with ``ask()`` and ``tell()``."""
+    return not isinstance(value, type) and callable(getattr(value, "ask", None)) and callable(getattr(value, "tell", None))
+
 __all__ = [
     "AnnealingSchedule",
     "BayesianSearcher",
@@ -23,9 +31,11 @@ __all__ = [
     "Objective",
     "Proposal",
     "RandomSearcher",
+    "SEARCHERS",
     "Searcher",
     "describe",
     "edit_distance",
+    "is_searcher",
     "pairwise_distances",
     "squared_exponential",
     "tree_search",

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from autonas._checks import check_positive
 from autonas.engine.project import Project, ProjectWriteError, TrialRecord, project_folder
 from autonas.engine.search import (
     SearchBudget,
@@ -34,35 +35,26 @@ from autonas.tasks.data import (
     from_dataset,
     split_keeping_every_class,
 )
+from autonas.search import SEARCHERS, is_searcher
 from autonas.tasks.progress import Progress
 
 __all__ = ["AutoImageClassifier"]
 
 logger = logging.getLogger(__name__)
 
-_SEARCHERS = ("bayesian", "random")
-#: Initial architectures, each with ever slimmer settings to try under size constraints.
-_INITIAL = (
-    (
-        "cnn",
-        (
-            {},
-            {"filters": 16, "max_filters": 64, "hidden_units": 32},
-            {"filters": 8, "max_filters": 32, "hidden_units": 0},
-            {"filters": 4, "max_filters": 16, "hidden_units": 0},
-        ),
+_SEARCHERS = tuple(SEARCHERS)
+#: Ever slimmer settings of each initial architecture, to try under size constraints.
+_SLIMMER = {
+    "cnn": (
+        {},
+        {"filters": 16, "max_filters": 64, "hidden_units": 32},
+        {"filters": 8, "max_filters": 32, "hidden_units": 0},
+        {"filters": 4, "max_filters": 16, "hidden_units": 0},
     ),
-    ("resnet", ({}, {"filters": 8}, {"filters": 4}, {"filters": 2})),
-    ("densenet", ({}, {"growth_rate": 6, "initial_filters": 12}, {"growth_rate": 3, "initial_filters": 6})),
-)
-
-
-def _positive(value: Any, name: str, kind: type) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int) or value <= 0:
-        expected = "a positive number of seconds" if kind is float else "a positive int"
-        raise ValueError(f"{name} must be {expected} or None, got {value!r}")
+    "resnet": ({}, {"filters": 8}, {"filters": 4}, {"filters": 2}),
+    "densenet": ({}, {"growth_rate": 6, "initial_filters": 12}, {"growth_rate": 3, "initial_filters": 6}),
+}
+_INITIAL = tuple((name, _SLIMMER[name]) for name in generators.INITIAL)
 
 
 class AutoImageClassifier:
@@ -138,16 +130,16 @@ class AutoImageClassifier:
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
-        _positive(self.max_trials, "max_trials", int)
-        _positive(self.time_limit, "time_limit", float)
-        _positive(self.max_model_size, "max_model_size", int)
+        check_positive(self.max_trials, "max_trials", integer=True, optional=True)
+        check_positive(self.time_limit, "time_limit", optional=True, unit=" of seconds")
+        check_positive(self.max_model_size, "max_model_size", integer=True, optional=True)
         if self.executor is not None and not isinstance(self.executor, Executor):
             raise ValueError(
                 f"executor must be None or an autonas.execution.Executor (e.g. LocalExecutor()), got {self.executor!r}"
             )
         if isinstance(self.searcher, str) and self.searcher not in _SEARCHERS:
             raise ValueError(f"searcher must be one of {_SEARCHERS} or a searcher object, got {self.searcher!r}")
-        if not isinstance(self.searcher, str) and not (hasattr(self.searcher, "ask") and hasattr(self.searcher, "tell")):
+        if not isinstance(self.searcher, str) and not is_searcher(self.searcher):
             raise ValueError(f"searcher must be one of {_SEARCHERS} or have ask() and tell(), got {self.searcher!r}")
 
     def _make_objective(self):
@@ -204,8 +196,7 @@ class AutoImageClassifier:
 
         # shrinking edits only pay where smaller networks score better
         shrink = self.objective_.rewards_smaller_models or self.max_model_size is not None
-        cls = search.BayesianSearcher if self.searcher == "bayesian" else search.RandomSearcher
-        return cls(
+        return search.SEARCHERS[self.searcher](
             seed=self.seed,
             objective=self.objective_.predicted_reward,
             constraint=self._constraint(),
@@ -222,7 +213,7 @@ class AutoImageClassifier:
         initial = []
         for name, ladder in _INITIAL:
             for kwargs in ladder:
-                graph = getattr(generators, name)(self.input_shape_, num_classes, **kwargs)
+                graph = generators.BY_NAME[name](self.input_shape_, num_classes, **kwargs)
                 if feasible(graph):
                     initial.append((name if not kwargs else f"{name} (slim: {kwargs})", graph))
                     break
@@ -316,7 +307,7 @@ class AutoImageClassifier:
         """
         start = time.monotonic()
         self._check_params()
-        _positive(epochs, "epochs", int)
+        check_positive(epochs, "epochs", integer=True, optional=True)
         self.objective_ = self._make_objective()
         folder = project_folder(self.directory, self.project_name)
         data = self._prepare_data(x, y, validation_split, validation_data)
