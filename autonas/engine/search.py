@@ -208,7 +208,8 @@ def _run_locked(
     write_error: ProjectWriteError | None = None
 
     executor = executor or SerialExecutor()
-    if getattr(executor, "log_dir", "") is None:  # worker output goes to the project, off the terminal
+    own_log_dir = getattr(executor, "log_dir", "") is None  # worker output goes to the project, off the terminal
+    if own_log_dir:
         executor.log_dir = str(project.path / "logs")
     trial_cap = None if total_seconds is None else total_seconds * min(0.5, budget.trial_fraction * executor.max_workers)
     failures = rejected = 0
@@ -280,6 +281,8 @@ def _run_locked(
                 break
     finally:
         executor.shutdown()
+        if own_log_dir:  # the executor may serve another project next
+            executor.log_dir = None
     if write_error is not None:
         unsaved = sorted(r.id for r in history if not project.trial_path(r.id).exists())
         warnings.warn(

@@ -59,6 +59,8 @@ def test_a_graph_that_cannot_be_built_stops_the_search_with_the_traceback(tmp_pa
             executor=chosen,
         )
     assert project.load_trials() == []  # no failed trial stands for the bug
+    if executor == "local":  # its workers wrote to the project's logs, and the executor is left as given
+        assert list((project.path / "logs").glob("worker-*.log")) and chosen.log_dir is None
 
 
 def test_a_failed_trial_keeps_its_traceback(digits):
