@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from autonas.engine._signals import sigterm_exits_cleanly
+from autonas.engine.final_fit import final_fit_epochs, final_fit_reserve, final_fit_seconds  # noqa: F401 - re-exported
 from autonas.engine.project import Project, ProjectFileError, ProjectWriteError, TrialRecord
 from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
 from autonas.execution.runner import TrainingSettings, TrialResult
@@ -70,23 +71,6 @@ def _estimate_trial_seconds(history: Sequence[TrialRecord]) -> float:
     return float(np.median(seconds[-8:])) if seconds else 0.0
 
 
-def _final_fit_reserve(
-    history: Sequence[TrialRecord], budget: SearchBudget, total_seconds: float | None, rank: Callable
-) -> float:
-    """Seconds kept for the final fit: the best trial's epochs (by ``rank``) at its pace on train + validation.
-
-    Before any trial completed, the most the final fit may take (``final_fit_fraction`` of the limit).
-    """
-    completed = [r for r in history if r.status == "completed"]
-    if not completed:
-        return 0.0 if total_seconds is None else budget.final_fit_fraction * total_seconds
-    best = max(completed, key=rank)
-    estimate = best.metrics.get("seconds_per_epoch", 0.0) * final_fit_epochs(best) * 1.3
-    if total_seconds is not None:
-        estimate = min(estimate, budget.final_fit_fraction * total_seconds)
-    return estimate
-
-
 #: Weight of the validation loss in the score the searcher learns from: a tie-breaker only.
 LOSS_TIE_BREAK = 1e-3
 
@@ -107,22 +91,6 @@ def searcher_score(record: TrialRecord) -> float | None:
     if loss is None or not np.isfinite(loss):
         return accuracy
     return accuracy - LOSS_TIE_BREAK * min(float(loss), 10.0)
-
-
-def final_fit_epochs(best: TrialRecord) -> int:
-    """Epochs of the final fit on train + validation: a third of the best trial's best epoch, at least 1."""
-    return max(1, int(round(best.metrics.get("best_epoch", best.epochs) / 3)))
-
-
-def final_fit_seconds(best: TrialRecord, train_fraction: float) -> float:
-    """Estimated seconds of the final fit: its epochs at the best trial's pace, on all the data.
-
-    Args:
-        best: The trial to fine-tune.
-        train_fraction: Training examples / (training + validation examples).
-    """
-    per_epoch = best.metrics.get("seconds_per_epoch", 0.0) / max(train_fraction, 1e-3)
-    return per_epoch * final_fit_epochs(best)
 
 
 def run_search(
@@ -222,7 +190,7 @@ def _run_locked(
             while len(running) < executor.max_workers and write_error is None:
                 if budget.max_trials is not None and len(history) + len(running) >= budget.max_trials:
                     break
-                reserve = _final_fit_reserve(history, budget, total_seconds, rank)
+                reserve = final_fit_reserve(history, budget.final_fit_fraction, total_seconds, rank)
                 if history and budget.seconds_left() - reserve < 0.5 * _estimate_trial_seconds(history):
                     break
                 if pending:

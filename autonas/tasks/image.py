@@ -13,18 +13,13 @@ from typing import Any
 import numpy as np
 
 from autonas._checks import check_positive
+from autonas.engine.final_fit import final_fit
 from autonas.engine.project import Project, ProjectWriteError, TrialRecord, project_folder
-from autonas.engine.search import (
-    SearchBudget,
-    SearchData,
-    TrialsFailedError,
-    final_fit_epochs,
-    final_fit_seconds,
-    run_search,
-)
+from autonas.engine.search import SearchBudget, SearchData, TrialsFailedError, run_search
 from autonas.execution.executor import Executor
-from autonas.execution.runner import TrainingSettings, hyperparameter_space, train_graph
+from autonas.execution.runner import TrainingSettings, hyperparameter_space
 from autonas.graph import Graph, generators
+from autonas.search import SEARCHERS, is_searcher
 from autonas.tasks.data import (
     ImagePreprocessing,
     LabelEncoder,
@@ -35,7 +30,7 @@ from autonas.tasks.data import (
     from_dataset,
     split_keeping_every_class,
 )
-from autonas.search import SEARCHERS, is_searcher
+from autonas.tasks.export import export_classifier
 from autonas.tasks.progress import Progress
 
 __all__ = ["AutoImageClassifier"]
@@ -348,7 +343,7 @@ class AutoImageClassifier:
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()
         self._warn_if_too_short(self.best_trial_)
-        graph = self._final_fit(project.load_graph(self.best_trial_.id), self.best_trial_, data, fine_tune, deadline)
+        graph = final_fit(project.load_graph(self.best_trial_.id), self.best_trial_, data, fine_tune, deadline, self.seed)
         self.best_graph_ = graph
         self.best_model_ = self._export(graph)
         self._project = project  # trials not written (disk full) stay readable for export_model
@@ -389,46 +384,13 @@ class AutoImageClassifier:
             raise TrialsFailedError("no trial completed within the constraints; see history_ for the reasons")
         return best
 
-    def _final_fit(self, graph: Graph, best: TrialRecord, data: SearchData, settings, deadline) -> Graph:
-        """Fine-tune the best graph on training + validation data, within the time left.
-
-        Skipped (the trial's weights are kept) when the time left is less than
-        the fine-tuning is estimated to take: the time limit is a promise.
-        """
-        if deadline is not None:
-            needed = final_fit_seconds(best, len(data.x_train) / (len(data.x_train) + len(data.x_val)))
-            left = deadline - time.monotonic()
-            if left < needed:
-                logger.info("no final fit: %.1f s left, it would take about %.1f s", left, needed)
-                return graph
-        x = np.concatenate([data.x_train, data.x_val])
-        y = np.concatenate([data.y_train, data.y_val])
-        result = train_graph(
-            graph, x, y, settings, epochs=final_fit_epochs(best), deadline=deadline, seed=self.seed, measure=False
-        )
-        if result.status != "completed":
-            logger.warning("final fit failed (%s); keeping the best trial's weights", result.error)
-            return graph
-        return result.graph
-
     # ------------------------------------------------------------------ use
     def _check_fitted(self) -> None:
         if not hasattr(self, "best_model_"):
             raise ValueError("this AutoImageClassifier is not fitted yet; call fit(x, y) first")
 
     def _export(self, graph: Graph):
-        import keras
-
-        network = graph.to_keras(name="network")
-        raw = keras.Input(shape=self.image_shape_, name="image")
-        x = raw
-        if len(self.image_shape_) == 2:
-            x = keras.layers.Reshape((*self.image_shape_, 1), name="add_channel")(x)
-        x = keras.layers.Normalization(
-            axis=-1, mean=list(self.preprocessing_.mean), variance=list(self.preprocessing_.variance), name="standardize"
-        )(x)
-        outputs = network(x)
-        return keras.Model(raw, outputs, name="autonas_image_classifier")
+        return export_classifier(graph, self.image_shape_, self.preprocessing_)
 
     def export_model(self, trial_id: int | None = None):
         """A model with preprocessing inside: it takes the raw arrays ``fit`` took.
@@ -468,37 +430,10 @@ class AutoImageClassifier:
 
         Needs matplotlib (``pip install autonas[plot]``).
         """
-        try:
-            import matplotlib
+        from autonas.objectives.plots import plot_trials
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError as error:
-            raise ImportError("plot_pareto needs matplotlib: pip install autonas[plot]") from error
         self._check_fitted()
-        front = {r.id for r in self.pareto_front()}
-        done = [r for r in self.history_ if r.status == "completed"]
-        figure, axes = plt.subplots(figsize=(6, 4.5))
-        for members, style in ((False, {"color": "0.6", "label": "trials"}), (True, {"color": "C3", "label": "Pareto front"})):
-            chosen = [r for r in done if (r.id in front) == members]
-            if chosen:
-                axes.scatter(
-                    [r.metrics.get("energy_mj", np.nan) for r in chosen],
-                    [r.metrics["val_accuracy"] for r in chosen],
-                    s=[20 + 200 * r.metrics["params"] / max(x.metrics["params"] for x in done) for r in chosen],
-                    alpha=0.8,
-                    **style,
-                )
-        sources = sorted({str(r.metrics.get("energy_source", "?")) for r in done})
-        axes.set_xlabel(f"energy per inference (mJ, {', '.join(sources)})")
-        axes.set_ylabel("validation accuracy")
-        axes.set_title("autonas trials (marker area: parameters)")
-        axes.legend()
-        path = Path(path)
-        figure.tight_layout()
-        figure.savefig(path, dpi=120)
-        plt.close(figure)
-        return path
+        return plot_trials(self.history_, {r.id for r in self.pareto_front()}, path)
 
     def _raw(self, x: Any) -> np.ndarray:
         """``x`` checked against the training images: shape, values and scale (see :class:`PixelScale`)."""

@@ -1,0 +1,88 @@
+"""The final fit: the best trial fine-tuned on training + validation data, within the time left.
+
+One policy, used twice: the search loop keeps time for it while trials run
+(:func:`final_fit_reserve`), and the classifier runs it once the search ends
+(:func:`final_fit`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from autonas.engine.project import TrialRecord
+from autonas.execution.executor import TrainingData
+from autonas.execution.runner import TrainingSettings, train_graph
+from autonas.graph import Graph
+
+__all__ = ["final_fit", "final_fit_epochs", "final_fit_reserve", "final_fit_seconds"]
+
+logger = logging.getLogger(__name__)
+
+#: Margin on the estimated time of the final fit kept while the search runs.
+_RESERVE_MARGIN = 1.3
+
+
+def final_fit_epochs(best: TrialRecord) -> int:
+    """Epochs of the final fit on train + validation: a third of the best trial's best epoch, at least 1."""
+    return max(1, int(round(best.metrics.get("best_epoch", best.epochs) / 3)))
+
+
+def final_fit_seconds(best: TrialRecord, train_fraction: float) -> float:
+    """Estimated seconds of the final fit: its epochs at the best trial's pace, on all the data.
+
+    Args:
+        best: The trial to fine-tune.
+        train_fraction: Training examples / (training + validation examples).
+    """
+    per_epoch = best.metrics.get("seconds_per_epoch", 0.0) / max(train_fraction, 1e-3)
+    return per_epoch * final_fit_epochs(best)
+
+
+def final_fit_reserve(
+    history: Sequence[TrialRecord], fraction: float, total_seconds: float | None, rank: Callable
+) -> float:
+    """Seconds the search keeps for the final fit: the best trial's (by ``rank``) epochs at its pace, with a margin.
+
+    At most ``fraction`` of the time limit; before any trial completed, that much.
+    """
+    completed = [r for r in history if r.status == "completed"]
+    if not completed:
+        return 0.0 if total_seconds is None else fraction * total_seconds
+    best = max(completed, key=rank)
+    estimate = best.metrics.get("seconds_per_epoch", 0.0) * final_fit_epochs(best) * _RESERVE_MARGIN
+    if total_seconds is not None:
+        estimate = min(estimate, fraction * total_seconds)
+    return estimate
+
+
+def final_fit(
+    graph: Graph,
+    best: TrialRecord,
+    data: TrainingData,
+    settings: TrainingSettings,
+    deadline: float | None,
+    seed: int | None = None,
+) -> Graph:
+    """Fine-tune the best trial's graph on training + validation data for :func:`final_fit_epochs`.
+
+    Skipped (the trial's weights are kept) when the time left before
+    ``deadline`` is less than the fine-tuning is estimated to take: the time
+    limit is a promise. A failed fit keeps the trial's weights too.
+    """
+    if deadline is not None:
+        needed = final_fit_seconds(best, len(data.x_train) / (len(data.x_train) + len(data.x_val)))
+        left = deadline - time.monotonic()
+        if left < needed:
+            logger.info("no final fit: %.1f s left, it would take about %.1f s", left, needed)
+            return graph
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    result = train_graph(graph, x, y, settings, epochs=final_fit_epochs(best), deadline=deadline, seed=seed, measure=False)
+    if result.status != "completed":
+        logger.warning("final fit failed (%s); keeping the best trial's weights", result.error)
+        return graph
+    return result.graph

@@ -1,0 +1,62 @@
+"""Plots of the trade-off between accuracy and costs (matplotlib, an optional dependency)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["plot_trials"]
+
+
+def plot_trials(records: Sequence[Any], front: Collection[int], path: str | os.PathLike) -> Path:
+    """Write a PNG of the completed trials' validation accuracy against energy per inference.
+
+    Marker area is proportional to the parameter count; the trials whose ids
+    are in ``front`` (the Pareto front) are highlighted.
+
+    Args:
+        records: Trial records (``id``, ``status``, ``metrics`` with
+            ``val_accuracy``, ``params`` and ``energy_mj``).
+        front: Ids of the Pareto-front trials.
+        path: The PNG to write.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ImportError: without matplotlib (``pip install autonas[plot]``).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError("plotting needs matplotlib: pip install autonas[plot]") from error
+    done = [r for r in records if r.status == "completed"]
+    largest = max((r.metrics["params"] for r in done), default=1)
+    figure, axes = plt.subplots(figsize=(6, 4.5))
+    for members, style in ((False, {"color": "0.6", "label": "trials"}), (True, {"color": "C3", "label": "Pareto front"})):
+        chosen = [r for r in done if (r.id in front) == members]
+        if chosen:
+            axes.scatter(
+                [r.metrics.get("energy_mj", np.nan) for r in chosen],
+                [r.metrics["val_accuracy"] for r in chosen],
+                s=[20 + 200 * r.metrics["params"] / largest for r in chosen],
+                alpha=0.8,
+                **style,
+            )
+    sources = sorted({str(r.metrics.get("energy_source", "?")) for r in done})
+    axes.set_xlabel(f"energy per inference (mJ, {', '.join(sources)})")
+    axes.set_ylabel("validation accuracy")
+    axes.set_title("autonas trials (marker area: parameters)")
+    axes.legend()
+    path = Path(path)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
