@@ -95,7 +95,6 @@ class _NvmlMeter:
         return float(self._nvml.nvmlDeviceGetPowerUsage(self._handle))
 
     def start(self) -> None:
-        self._start = time.perf_counter()
         if self.kind == "energy counter":
             self._e0 = self._energy_mj()
         else:
@@ -105,11 +104,11 @@ class _NvmlMeter:
         if self.kind == "power samples":
             self._samples.append(self._power_mw())
 
-    def stop(self) -> float:
+    def stop(self, seconds: float) -> float:
+        """Energy in mJ since :meth:`start`; ``seconds`` is the window's duration (power samples × time)."""
         if self.kind == "energy counter":
             return self._energy_mj() - self._e0
         self.poll()
-        seconds = time.perf_counter() - self._start
         return sum(self._samples) / len(self._samples) * seconds  # mW × s = mJ
 
     def close(self) -> None:
@@ -154,7 +153,7 @@ class _RaplMeter:
         self._total_uj += sum(_counter_delta(b, a, r) for b, a, r in zip(self._last, now, self._ranges))
         self._last = now
 
-    def stop(self) -> float:
+    def stop(self, seconds: float) -> float:  # noqa: ARG002 - counters need no duration
         self.poll()
         return self._total_uj / 1e3
 
@@ -180,8 +179,8 @@ def _window(meter: Any, seconds: float, work: Callable[[], None] | None, poll_in
         else:
             work()
             calls += 1
-    energy = meter.stop()
-    return energy, time.perf_counter() - start, calls
+    elapsed = time.perf_counter() - start  # one clock reading for both the energy and the duration
+    return meter.stop(elapsed), elapsed, calls
 
 
 def _measure(
