@@ -24,23 +24,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-
-
-def _data(name: str, rng: np.random.Generator):
-    from autonas import datasets
-
-    if name == "shapes":
-        x, _, y, _ = datasets.colour_shapes(n_samples=2100, image_size=32)
-    elif name == "digits":
-        x, _, y, _ = datasets.load_digits()
-        x = x[..., None]
-    elif name == "fashion":
-        x, _, y, _ = datasets.fashion_mnist()
-        keep = rng.choice(len(x), 2000, replace=False)
-        x, y = x[keep][..., None], y[keep]
-    else:
-        raise ValueError(f"unknown data set {name!r}")
-    return x, y
+from _small_data import small_dataset  # noqa: E402
 
 
 def _curves(graph, x_train, y_train, x_val, y_val, epochs: int, seed: int):
@@ -98,8 +82,7 @@ def main() -> None:
           "loss or acc: stop epoch | loss or acc: kept acc | seconds |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.datasets:
-        rng = np.random.default_rng(args.seed)
-        x, y = _data(name, rng)
+        x, y = small_dataset(name, args.seed)
         train, val = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=args.seed)
         preprocessing = ImagePreprocessing.fit(x[train])
         x_train, x_val = preprocessing.transform(x[train]), preprocessing.transform(x[val])

@@ -20,6 +20,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from _small_data import small_dataset  # noqa: E402
 
 VARIANTS = (
     ("cnn", {"filters": 8, "stages": 1}),
@@ -35,23 +36,6 @@ VARIANTS = (
     ("densenet", {"growth_rate": 6, "initial_filters": 12}),
     ("densenet", {}),
 )
-
-
-def _data(name: str):
-    from autonas import datasets
-
-    if name == "shapes":
-        x, _, y, _ = datasets.colour_shapes(n_samples=2100, image_size=32)
-    elif name == "digits":
-        x, _, y, _ = datasets.load_digits()
-        x = x[..., None]
-    elif name == "fashion":
-        x, _, y, _ = datasets.fashion_mnist()
-        keep = np.random.default_rng(0).choice(len(x), 2000, replace=False)
-        x, y = x[keep][..., None], y[keep]
-    else:
-        raise ValueError(f"unknown data set {name!r}")
-    return x, y
 
 
 def main() -> None:
@@ -71,7 +55,7 @@ def main() -> None:
 
     summary = []
     for name in args.datasets:
-        x, y = _data(name)
+        x, y = small_dataset(name)
         train, val = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=0)
         preprocessing = ImagePreprocessing.fit(x[train])
         x_train, x_val = preprocessing.transform(x[train]), preprocessing.transform(x[val])
