@@ -145,16 +145,18 @@ def test_one_trial_may_take_only_its_share_of_the_time_limit(tmp_path, digits):
         initial=[("mlp", mlp)],
         settings=endless,
         fine_tune_settings=fine_tune,
-        budget=SearchBudget(max_trials=2, deadline=start + 40, trial_fraction=0.2),
+        # 60 s: a share (12 s) that also holds JAX's first compilation of the training step (up to ~10 s
+        # on 2 busy cores), which happens inside the first batch, before any per-batch deadline check
+        budget=SearchBudget(max_trials=2, deadline=start + 60, trial_fraction=0.2),
         seed=0,
     )
     assert [r.status for r in history] == ["completed", "completed"]
     for record in history:
         assert record.metrics["stopped_at_time_limit"]
-        assert record.seconds < 0.2 * 40 + 3  # its share of the time limit (8 s), plus one batch and slack
+        assert record.seconds < 0.2 * 60 + 3  # its share of the time limit (12 s), plus one batch and slack
     assert history[1].parent == 1
     assert history[1].hyperparameters["learning_rate"] == endless.learning_rate  # not fine_tune's 1e-4
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 45
 
 
 def test_early_stopping_waits_while_accuracy_still_rises_and_keeps_the_most_accurate_epoch():
