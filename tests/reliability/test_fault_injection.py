@@ -22,7 +22,8 @@ from autonas.engine import DamagedTrialWarning, Project, ProjectWriteError
 
 from .conftest import quick_classifier
 
-KILLS = 20
+#: Runs killed at a random moment (each kill lands in a different phase: start-up, training, writing).
+KILLS = 10
 
 
 def _records(project_path):
@@ -91,7 +92,7 @@ def test_a_full_disk_at_random_writes_never_corrupts_the_project(small_disk, sma
     x, x_test, y, y_test = small_digits
     rng = random.Random(1)
     outcomes = []
-    for run in range(5):
+    for run in range(3):
         filler = small_disk / "filler"
         free = shutil.disk_usage(small_disk).free
         filler.write_bytes(b"\0" * max(0, free - rng.randint(30_000, 900_000)))
@@ -119,7 +120,7 @@ def test_random_bytes_in_a_trial_file_are_found_and_named(tmp_path, small_digits
     x, _, y, _ = small_digits
     quick_classifier(tmp_path, max_trials=3).fit(x, y, epochs=2)
     rng = random.Random(2)
-    for run in range(6):
+    for run in range(3):
         trials = sorted((tmp_path / "p" / "trials").glob("trial_*"))
         target = rng.choice([f for t in trials for f in t.iterdir()])
         data = bytearray(target.read_bytes())

@@ -2,6 +2,7 @@
 
 import errno
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -59,10 +60,26 @@ def _searched(tmp_path, small_digits, trials=3):
     return quick_classifier(tmp_path, max_trials=trials).fit(x, y, epochs=3)
 
 
-def test_a_deleted_weights_file_is_reported_and_its_trial_set_aside(tmp_path, small_digits):
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory, small_digits):
+    """Finished projects of 2 and 3 trials (each test damages its own copy) and their best trials' ids."""
+    made = {}
+    for trials in (2, 3):
+        root = tmp_path_factory.mktemp(f"searched_{trials}")
+        made[trials] = (root / "p", _searched(root, small_digits, trials).best_trial_.id)
+    return made
+
+
+def _copy(searched, trials, tmp_path):
+    """A copy of the finished project of ``trials`` trials as ``tmp_path / "p"``; returns its best trial's id."""
+    source, best = searched[trials]
+    shutil.copytree(source, tmp_path / "p")
+    return best
+
+
+def test_a_deleted_weights_file_is_reported_and_its_trial_set_aside(tmp_path, small_digits, searched):
     x, x_test, y, y_test = small_digits
-    first = _searched(tmp_path, small_digits)
-    best = first.best_trial_.id
+    best = _copy(searched, 3, tmp_path)
     weights = tmp_path / "p" / "trials" / f"trial_{best:04d}" / "weights.npz"
     weights.unlink()
     with pytest.warns(DamagedTrialWarning, match=rf"{weights}.* is missing"):
@@ -77,9 +94,9 @@ def test_a_deleted_weights_file_is_reported_and_its_trial_set_aside(tmp_path, sm
 
 
 @pytest.mark.parametrize("damage", ["truncate record", "flip weights", "delete graph", "garbage checksums"])
-def test_a_corrupt_trial_file_is_named_and_the_search_goes_on(tmp_path, small_digits, damage):
+def test_a_corrupt_trial_file_is_named_and_the_search_goes_on(tmp_path, small_digits, searched, damage):
     x, _, y, _ = small_digits
-    _searched(tmp_path, small_digits, trials=2)
+    _copy(searched, 2, tmp_path)
     folder = tmp_path / "p" / "trials" / "trial_0001"
     if damage == "truncate record":
         target = folder / "record.json"
@@ -101,8 +118,8 @@ def test_a_corrupt_trial_file_is_named_and_the_search_goes_on(tmp_path, small_di
     assert resumed.history_[0].to_dict() == json.loads((tmp_path / "p" / "trials" / "trial_0002" / "record.json").read_text())
 
 
-def test_load_graph_checks_files_and_names_them(tmp_path, small_digits):
-    _searched(tmp_path, small_digits, trials=1)
+def test_load_graph_checks_files_and_names_them(tmp_path, small_digits, searched):
+    _copy(searched, 2, tmp_path)
     project = Project(tmp_path / "p")
     assert project.load_graph(1).has_weights
     weights = tmp_path / "p" / "trials" / "trial_0001" / "weights.npz"
@@ -111,17 +128,17 @@ def test_load_graph_checks_files_and_names_them(tmp_path, small_digits):
         project.load_graph(1)
 
 
-def test_a_corrupt_project_json_is_named(tmp_path, small_digits):
+def test_a_corrupt_project_json_is_named(tmp_path, small_digits, searched):
     x, _, y, _ = small_digits
-    _searched(tmp_path, small_digits, trials=1)
+    _copy(searched, 2, tmp_path)
     (tmp_path / "p" / "project.json").write_text('{"task": ')
     with pytest.raises(ValueError, match=str(tmp_path / "p" / "project.json")):
         quick_classifier(tmp_path, max_trials=2).fit(x, y, epochs=1)
     assert (tmp_path / "p" / "trials" / "trial_0001" / "weights.npz").exists()
 
 
-def test_checksums_cover_every_trial_file(tmp_path, small_digits):
-    _searched(tmp_path, small_digits, trials=1)
+def test_checksums_cover_every_trial_file(tmp_path, small_digits, searched):
+    _copy(searched, 2, tmp_path)
     folder = tmp_path / "p" / "trials" / "trial_0001"
     listed = json.loads((folder / "checksums.json").read_text())
     assert sorted(listed) == ["graph.json", "record.json", "weights.npz"]
