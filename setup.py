@@ -22,6 +22,7 @@ setup(
         "scikit-learn>=1.3",
         "networkx>=3",
         "scipy>=1.10",
+        "pillow>=9",  # decoding image files (fit on a folder, autonas predict)
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7"],

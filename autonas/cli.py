@@ -1,4 +1,4 @@
-"""The ``autonas`` command line: ``autonas demo`` and ``autonas fit``."""
+"""The ``autonas`` command line: ``autonas demo``, ``fit``, ``predict`` and ``report``."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def _classifier(args: argparse.Namespace, project_name: str):
     from autonas import AutoImageClassifier
 
     return AutoImageClassifier(
+        image_size=getattr(args, "image_size", None),
         max_trials=args.max_trials,
         time_limit=args.time_limit,
         searcher=args.searcher,
@@ -80,11 +81,23 @@ def _check_output(output: str) -> None:
         raise ValueError(f"--output {output!r}: cannot write in {str(existing)!r} (not a writable folder)")
 
 
-def _save(model, output: str) -> str:
+def _save(classifier, output: str) -> str:
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    return str(path)
+    return str(classifier.save_model(path))
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    """``--image-size``: ``32`` or ``48x64`` (height x width)."""
+    try:
+        sides = tuple(int(side) for side in text.lower().split("x"))
+    except ValueError:
+        sides = ()
+    if len(sides) == 1:
+        sides = sides * 2
+    if len(sides) != 2 or min(sides) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int or HEIGHTxWIDTH (e.g. 64x48), got {text!r}")
+    return sides
 
 
 def _load_npz(path: str):
@@ -134,7 +147,7 @@ def _demo(args: argparse.Namespace) -> int:
     classifier = _classifier(args, "digits_demo").fit(x_train, y_train)
     classifier.leaderboard(top=10)
     accuracy = classifier.score(x_test, y_test)
-    output = _save(classifier.export_model(), output)
+    output = _save(classifier, output)
     print(f"test accuracy {accuracy:.4f} after {time.monotonic() - start:.0f} s; exported model: {output}")
     return 0
 
@@ -142,20 +155,48 @@ def _demo(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     from autonas.engine import ProjectLockedError
 
-    project_name = Path(args.data).stem if args.project_name is None else args.project_name
+    project_name = Path(args.data).resolve().stem if args.project_name is None else args.project_name
     try:
         _check_output(args.output)
-        x, y = _load_npz(args.data)
+        if os.path.isdir(args.data):
+            x, y = args.data, None
+        else:
+            x, y = _load_npz(args.data)
         classifier = _classifier(args, project_name).fit(x, y, validation_split=args.validation_split)
     except (ValueError, ProjectLockedError) as error:
         print(f"autonas fit: {error}", file=sys.stderr)
         return 2
     classifier.leaderboard(top=10)
     try:
-        print(f"exported model: {_save(classifier.export_model(), args.output)}")
+        print(f"exported model: {_save(classifier, args.output)}")
     except OSError as error:
         print(f"autonas fit: cannot save the model to {args.output!r}: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from autonas.tasks.predict_files import predict_to_csv
+
+    try:
+        rows = predict_to_csv(args.model, args.data, args.output, batch_size=args.batch_size)
+    except ValueError as error:
+        print(f"autonas predict: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {rows} predictions to {args.output}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from autonas.tasks.report import write_report
+
+    output = args.output or os.path.join(args.project, "report.html")
+    try:
+        path = write_report(args.project, output)
+    except (ValueError, ImportError) as error:
+        print(f"autonas report: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
     return 0
 
 
@@ -170,15 +211,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--output", default=None, help="where to save the model (default DIRECTORY/digits_demo/best.keras)")
     demo.set_defaults(run=_demo)
 
-    fit = commands.add_parser("fit", help="search on images in an .npz file (arrays x and y)")
-    fit.add_argument("--data", required=True, help=".npz file with arrays x (N, H, W[, C]) and y (N,)")
+    fit = commands.add_parser("fit", help="search on a folder of images (a subfolder per class) or an .npz file")
+    fit.add_argument(
+        "--data", required=True,
+        help="a folder with one subfolder of image files (JPEG, PNG, BMP, GIF) per class, or an .npz file with "
+        "arrays x (N, H, W[, C]) and y (N,)",
+    )
+    fit.add_argument(
+        "--image-size", type=_image_size, default=None,
+        help="training size of images read from a folder: SIDE or HEIGHTxWIDTH (default: the median size, "
+        "scaled to at most 64 pixels on the longer side)",
+    )
     fit.add_argument("--output", default="best.keras", help="where to save the model (default best.keras)")
     fit.add_argument("--project-name", default=None, help="project folder name (default: the data file's name)")
     fit.add_argument("--validation-split", type=float, default=0.2, help="default 0.2")
     _add_search_options(fit, time_limit=600.0)
     fit.set_defaults(run=_fit)
 
+    predict = commands.add_parser("predict", help="class probabilities of images from a saved model, as CSV")
+    predict.add_argument("--model", required=True, help="a .keras file saved by autonas fit (or any Keras classifier)")
+    predict.add_argument(
+        "--data", required=True, help="an image file, a folder of image files (searched to any depth), or an .npz "
+        "file with an array x",
+    )
+    predict.add_argument("--output", default="predictions.csv", help="the CSV to write (default predictions.csv)")
+    predict.add_argument("--batch-size", type=int, default=64, help="images per prediction call (default 64)")
+    predict.set_defaults(run=_predict)
+
+    report = commands.add_parser("report", help="write an HTML page about a search (leaderboard, plots, trees)")
+    report.add_argument("project", help="the project folder (DIRECTORY/PROJECT_NAME)")
+    report.add_argument("--output", default=None, help="the page to write (default PROJECT/report.html)")
+    report.set_defaults(run=_report)
+
     args = parser.parse_args(argv)
+    if args.command in ("predict", "report"):
+        return args.run(args)
     try:
         args.executor = _executor(args)
     except ValueError as error:

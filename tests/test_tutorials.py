@@ -17,6 +17,7 @@ CASES = {
     "03_multi_objective.py": ["Pareto front: trials", "hypervolume of the front", "tutorial 03 done"],
     "04_parallel_and_ray.py": ["LocalExecutor: peak concurrency", "RayExecutor:", "tutorial 04 done"],
     "05_resume_and_export.py": ["resumed:", "finished trials kept unchanged", "tutorial 05 done"],
+    "06_your_own_images.py": ["held-out accuracy:", "plain Keras on", "autonas predict:", "tutorial 06 done"],
 }
 
 

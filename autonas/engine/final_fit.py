@@ -79,8 +79,11 @@ def final_fit(
         if left < needed:
             logger.info("no final fit: %.1f s left, it would take about %.1f s", left, needed)
             return graph
-    x = np.concatenate([data.x_train, data.x_val])
-    y = np.concatenate([data.y_train, data.y_val])
+    if isinstance(data.x_train, np.memmap):  # on disk: read a batch at a time, never joined in memory
+        x, y = [data.x_train, data.x_val], [data.y_train, data.y_val]
+    else:
+        x = np.concatenate([data.x_train, data.x_val])
+        y = np.concatenate([data.y_train, data.y_val])
     result = train_graph(graph, x, y, settings, epochs=final_fit_epochs(best), deadline=deadline, seed=seed, measure=False)
     if result.status != "completed":
         logger.warning("final fit failed (%s); keeping the best trial's weights", result.error)

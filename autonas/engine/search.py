@@ -107,6 +107,7 @@ def run_search(
     on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None = None,
     executor: Executor | None = None,
     rank: Callable[[TrialRecord], tuple] | None = None,
+    on_epoch: Callable[[int, int, int], None] | None = None,
 ) -> list[TrialRecord]:
     """Run the search; returns every trial (resumed ones included), in order of trial id.
 
@@ -131,6 +132,8 @@ def run_search(
         rank: Sort key of completed trials, higher is better, naming the trial
             whose final fit gets time reserved (e.g. ``Objective.rank_key``);
             default :func:`searcher_score`.
+        on_epoch: Told ``(trial_id, epochs_done, epochs_planned)`` as trials
+            train, by executors that report progress (serial and local ones).
 
     The project is locked for the whole search (:meth:`Project.lock`). When a
     trial cannot be written (disk full), the search warns naming the path,
@@ -145,7 +148,7 @@ def run_search(
     with sigterm_exits_cleanly(), project.lock():
         return _run_locked(
             project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
-            rank or searcher_score,
+            rank or searcher_score, on_epoch,
         )
 
 
@@ -166,7 +169,8 @@ def _resume(project: Project, searcher) -> list[TrialRecord]:
 
 
 def _run_locked(
-    project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor, rank
+    project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor, rank,
+    on_epoch=None,
 ) -> list[TrialRecord]:
     start = time.monotonic()
     total_seconds = None if budget.deadline is None else budget.deadline - start
@@ -179,6 +183,8 @@ def _run_locked(
     own_log_dir = getattr(executor, "log_dir", "") is None  # worker output goes to the project, off the terminal
     if own_log_dir:
         executor.log_dir = str(project.path / "logs")
+    if on_epoch is not None:
+        executor.on_epoch = on_epoch
     trial_cap = None if total_seconds is None else total_seconds * min(0.5, budget.trial_fraction * executor.max_workers)
     failures = rejected = 0
     next_id = max(project.max_trial_id(), *(r.id for r in history), 0) + 1
@@ -251,6 +257,8 @@ def _run_locked(
         executor.shutdown()
         if own_log_dir:  # the executor may serve another project next
             executor.log_dir = None
+        if on_epoch is not None:
+            executor.on_epoch = None
     if write_error is not None:
         unsaved = sorted(r.id for r in history if not project.trial_path(r.id).exists())
         warnings.warn(
@@ -294,7 +302,7 @@ def _record(submitted: _Submitted, result: TrialResult) -> tuple[TrialRecord, Gr
         parent=submitted.parent,
         operations=[op.to_config() for op in submitted.operations],
         fingerprint=job.graph.fingerprint(),
-        metrics=result.metrics,
+        metrics={**result.metrics, "finished_at": time.time()},  # wall clock, for reports
         epochs=result.epochs,
         seconds=result.seconds,
         status=result.status,

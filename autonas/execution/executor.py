@@ -9,9 +9,11 @@ proposing while they train.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 
@@ -99,8 +101,12 @@ def operation_changes(reference: Graph, operations, x: np.ndarray) -> list[float
     return changes
 
 
-def run_job(job: TrialJob, data: TrainingData) -> TrialResult:
-    """Train ``job`` in this process (what every executor's worker does)."""
+#: ``on_epoch(trial_id, epochs_done, epochs_planned)``: a trial started (0 epochs done) or finished an epoch.
+TrialProgress = Callable[[int, int, int], None]
+
+
+def run_job(job: TrialJob, data: TrainingData, on_epoch: TrialProgress | None = None) -> TrialResult:
+    """Train ``job`` in this process (what every executor's worker does), telling ``on_epoch`` its progress."""
     deadline = None
     if job.seconds_left is not None:
         waited = 0.0 if job.issued_at is None else max(0.0, time.time() - job.issued_at)
@@ -120,6 +126,7 @@ def run_job(job: TrialJob, data: TrainingData) -> TrialResult:
         deadline=deadline,
         seed=job.seed,
         measure=job.measure,
+        on_epoch=None if on_epoch is None else functools.partial(on_epoch, job.trial_id),
     )
     if changes is not None:
         result.metrics["operation_changes"] = changes
@@ -140,6 +147,9 @@ class Executor(ABC):
     #: Folder for the output of worker processes (one log file per worker, named in each trial's
     #: ``metrics["worker_log"]``); the search sets it to the project's ``logs`` folder when it is None.
     log_dir: str | None = None
+    #: Told ``(trial_id, epochs_done, epochs_planned)`` as trials train (the search's progress bar sets it
+    #: for its run); executors that cannot report progress ignore it.
+    on_epoch: TrialProgress | None = None
 
     @abstractmethod
     def start(self, data: TrainingData) -> None:
@@ -178,7 +188,7 @@ class SerialExecutor(Executor):
         if self._data is None:
             raise RuntimeError("call start(data) before submit()")
         future: Future = Future()
-        future.set_result(run_job(job, self._data))
+        future.set_result(run_job(job, self._data, self.on_epoch))
         return future
 
     def __repr__(self) -> str:

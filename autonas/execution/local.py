@@ -123,6 +123,32 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _npy_file_of(array: np.ndarray) -> str | None:
+    """The ``.npy`` file ``array`` is the whole memory-mapped content of, or None."""
+    filename = getattr(array, "filename", None)
+    if not isinstance(array, np.memmap) or not filename or not str(filename).endswith(".npy"):
+        return None
+    try:
+        whole = np.load(filename, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    same = whole.shape == array.shape and whole.dtype == array.dtype and array.flags.c_contiguous
+    return str(filename) if same else None
+
+
+def _share(array: np.ndarray, path: Path) -> None:
+    """Put ``array`` at ``path`` (an ``.npy`` file) for the workers to memory-map.
+
+    An array that is already a whole ``.npy`` file on disk (images read from
+    a folder) is linked, not copied.
+    """
+    source = _npy_file_of(array)
+    if source is not None:
+        os.symlink(os.path.abspath(source), path)
+    else:
+        np.save(path, np.ascontiguousarray(array))
+
+
 def _remove_stale_data_copies() -> None:
     """Remove data copies left in the temporary folder by searches that died (their pid is gone)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{_DATA_PREFIX}*-*"):
@@ -277,7 +303,7 @@ class LocalExecutor(Executor):
         _remove_stale_data_copies()
         self._data_dir = tempfile.mkdtemp(prefix=f"{_DATA_PREFIX}{os.getpid()}-")
         for name in ("x_train", "y_train", "x_val", "y_val"):
-            np.save(Path(self._data_dir) / f"{name}.npy", np.ascontiguousarray(getattr(data, name)))
+            _share(getattr(data, name), Path(self._data_dir) / f"{name}.npy")
         self._closing = False
         self._completed = 0
         available = None if self.use_gpu else _available_memory_bytes()
@@ -453,8 +479,19 @@ class LocalExecutor(Executor):
                         message = None
                 if message is None and worker.connection not in ready and worker.process.is_alive():
                     continue
+                if message is not None and message[0] == "progress":
+                    self._tell_progress(message[1])
+                    continue
                 self._finish(worker, message)
         self._abandon()
+
+    def _tell_progress(self, progress: tuple[int, int, int]) -> None:
+        listener = self.on_epoch
+        if listener is not None:
+            try:
+                listener(*progress)
+            except Exception as error:  # noqa: BLE001 - a progress display never stops the scheduler
+                logger.debug("progress listener failed: %s", error)
 
     def _stop_overrunning(self, workers: list[_Worker]) -> None:
         """Kill the workers whose trial is past its time limit and grace (see :meth:`_Task.kill_time`).

@@ -15,12 +15,14 @@ import math
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from autonas.backend import import_keras_quietly, is_out_of_memory
 from autonas.errors import FatalError
+from autonas.execution.batches import array_batches, should_stream
 from autonas.graph import Graph
 
 __all__ = [
@@ -150,7 +152,11 @@ def _finite_or(value: Any, default: float) -> float:
     return value if math.isfinite(value) else default
 
 
-def _callbacks(patience: int, deadline: float | None, validated: bool):
+#: ``on_epoch(epochs_done, epochs_planned)``: called when training starts (0) and after every epoch.
+EpochListener = Callable[[int, int], None]
+
+
+def _callbacks(patience: int, deadline: float | None, validated: bool, on_epoch: EpochListener | None = None):
     import_keras_quietly()
     import keras
 
@@ -189,7 +195,18 @@ def _callbacks(patience: int, deadline: float | None, validated: bool):
                 if steps:
                     self.epoch_fraction = min(1.0, (batch + 1) / steps)
 
+        def on_train_begin(self, logs=None):
+            self._tell(0)
+
+        def _tell(self, epochs_done: int) -> None:
+            if on_epoch is not None:
+                try:
+                    on_epoch(epochs_done, int((self.params or {}).get("epochs") or 0))
+                except Exception as error:  # noqa: BLE001 - a progress display never fails a trial
+                    logger.debug("epoch listener failed: %s", error)
+
         def on_epoch_end(self, epoch, logs=None):
+            self._tell(epoch + 1)
             if self.reason or not validated:
                 return
             loss = _finite_or((logs or {}).get("val_loss"), math.inf)
@@ -213,6 +230,16 @@ def _callbacks(patience: int, deadline: float | None, validated: bool):
     return _Guard()
 
 
+def _fit_inputs(x, y, validation, batch_size: int, seed: int | None) -> dict[str, Any]:
+    """``model.fit``'s data arguments: the arrays themselves, or batches read from disk (see :mod:`.batches`)."""
+    if not should_stream(x):
+        return {"x": x, "y": y, "validation_data": validation, "batch_size": batch_size}
+    parts = (list(x), list(y)) if isinstance(x, (list, tuple)) else ([x], [y])
+    if validation is not None:
+        validation = array_batches([validation[0]], [validation[1]], batch_size, shuffle=False)
+    return {"x": array_batches(*parts, batch_size, shuffle=True, seed=seed), "validation_data": validation}
+
+
 def train_graph(
     graph: Graph,
     x: np.ndarray,
@@ -224,13 +251,16 @@ def train_graph(
     deadline: float | None = None,
     seed: int | None = None,
     measure: bool = True,
+    on_epoch: EpochListener | None = None,
 ) -> TrialResult:
     """Train ``graph`` (from its weights, if any) and measure it.
 
     Args:
         graph: The architecture; nodes without weights start from Keras's initialisation.
-        x: Preprocessed float32 images (N, H, W, C).
-        y: Class indices.
+        x: Preprocessed float32 images (N, H, W, C), or a list of such arrays
+            to train on as one (read a batch at a time, like memory-mapped
+            arrays larger than :data:`~autonas.execution.batches.STREAM_BYTES`).
+        y: Class indices (a list of arrays when ``x`` is a list).
         settings: Optimiser, learning rate, batch size, epoch cap, patience.
         validation: ``(x_val, y_val)``; with it, training stops after
             ``patience`` epochs in which neither the validation loss fell nor
@@ -241,6 +271,8 @@ def train_graph(
         seed: Seed for Keras's initialisation and shuffling.
         measure: Add the costs of :func:`autonas.objectives.measure_costs`
             (model bytes, latency, energy with its source, ...) to the metrics.
+        on_epoch: Told ``(epochs_done, epochs_planned)`` when training starts
+            and after each epoch (a progress display; its errors are ignored).
 
     Returns:
         A :class:`TrialResult`; failures of the architecture (out of memory,
@@ -273,13 +305,10 @@ def train_graph(
         ) from error
     try:
         compile_for_training(model, settings.learning_rate, settings.optimizer)
-        guard = _callbacks(settings.patience, train_deadline, validation is not None)
+        guard = _callbacks(settings.patience, train_deadline, validation is not None, on_epoch)
         history = model.fit(
-            x,
-            y,
-            validation_data=validation,
+            **_fit_inputs(x, y, validation, settings.batch_size, seed),
             epochs=epochs or settings.max_epochs,
-            batch_size=settings.batch_size,
             callbacks=[guard],
             verbose=0,
         )
@@ -300,6 +329,10 @@ def train_graph(
         metrics["best_epoch"] = guard.best_epoch + 1
     elif validation is not None:
         return TrialResult("failed", error="stopped before the first epoch ended", epochs=epochs_run, seconds=seconds)
+    metrics["history"] = {  # per-epoch curves (TensorBoard logs, reports)
+        key: [round(float(v), 6) for v in values] for key, values in history.history.items()
+        if key in ("loss", "accuracy", "val_loss", "val_accuracy")
+    }
     metrics["seconds_per_epoch"] = seconds / max(epochs_run, 1)
     metrics["stopped_at_time_limit"] = guard.timed_out
     if guard.timed_out and guard.epoch_fraction < 1.0:

@@ -200,7 +200,8 @@ def worker_main(connection, config: WorkerConfig) -> None:
     """Serve jobs from ``connection`` until told to stop.
 
     Receives ``("job", TrialJob)`` or ``("stop", None)``; answers each job with
-    ``("result", TrialResult, peak_bytes)`` or ``("error", text, None)``.
+    ``("result", TrialResult, peak_bytes)`` or ``("error", text, None)``, after any number of
+    ``("progress", (trial_id, epochs_done, epochs_planned), None)``.
     """
     _die_with_parent()
     try:
@@ -224,7 +225,7 @@ def worker_main(connection, config: WorkerConfig) -> None:
         if kind != "job":
             break
         try:
-            result = run_job(job, data)
+            result = run_job(job, data, lambda *progress: _send(connection, ("progress", progress, None)))
             result.metrics.update(_runtime_metrics())
             _send(connection, ("result", result, backend.peak_gpu_bytes()))
             backend.clear_session()

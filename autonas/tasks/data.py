@@ -6,6 +6,7 @@ Everything here runs before any training, so bad input fails fast with a
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,9 @@ __all__ = [
     "from_dataset",
     "split_keeping_every_class",
 ]
+
+#: Images read at once when statistics or copies are made a chunk at a time.
+CHUNK_ROWS = 1024
 
 
 def as_array(x: Any, name: str) -> np.ndarray:
@@ -262,10 +266,25 @@ class ImagePreprocessing:
     variance: tuple[float, ...]
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> ImagePreprocessing:
-        """Learn per-channel mean and variance of ``x`` (N, H, W, C)."""
-        mean = x.mean(axis=(0, 1, 2), dtype=np.float64)
-        variance = np.maximum(x.var(axis=(0, 1, 2), dtype=np.float64), 1e-12)
+    def fit(cls, x: np.ndarray, rows: np.ndarray | None = None) -> ImagePreprocessing:
+        """Learn per-channel mean and variance of ``x`` (N, H, W, C), or of its ``rows``.
+
+        Reads :data:`CHUNK_ROWS` images at a time (``x`` may be memory-mapped
+        from a file larger than memory); the chunks' statistics are merged
+        exactly (Chan et al.'s pairwise update).
+        """
+        rows = np.arange(len(x)) if rows is None else np.asarray(rows)
+        count, mean, squares = 0, np.zeros(x.shape[-1]), np.zeros(x.shape[-1])
+        for start in range(0, len(rows), CHUNK_ROWS):
+            part = np.asarray(x[rows[start:start + CHUNK_ROWS]], dtype=np.float64).reshape(-1, x.shape[-1])
+            part_mean = part.mean(axis=0)
+            part_squares = ((part - part_mean) ** 2).sum(axis=0)
+            total = count + len(part)
+            delta = part_mean - mean
+            squares = squares + part_squares + delta**2 * count * len(part) / total
+            mean = mean + delta * len(part) / total
+            count = total
+        variance = np.maximum(squares / max(count, 1), 1e-12)
         return cls(tuple(mean.tolist()), tuple(variance.tolist()))
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -273,3 +292,16 @@ class ImagePreprocessing:
         mean = np.asarray(self.mean, dtype=np.float32)
         std = np.sqrt(np.asarray(self.variance, dtype=np.float32))
         return (x.astype(np.float32) - mean) / std
+
+    def transform_to_file(self, x: np.ndarray, rows: np.ndarray, path: str | os.PathLike) -> np.ndarray:
+        """The standardised ``x[rows]`` written to the ``.npy`` file ``path`` a chunk at a time.
+
+        Returns:
+            The result, memory-mapped read-only.
+        """
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(rows), *x.shape[1:]))
+        for start in range(0, len(rows), CHUNK_ROWS):
+            out[start:start + CHUNK_ROWS] = self.transform(np.asarray(x[rows[start:start + CHUNK_ROWS]]))
+        out.flush()
+        del out
+        return np.load(path, mmap_mode="r")

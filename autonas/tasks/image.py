@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -30,8 +32,11 @@ from autonas.tasks.data import (
     from_dataset,
     split_keeping_every_class,
 )
-from autonas.tasks.export import export_classifier
+from autonas.tasks.export import export_classifier, save_classifier
+from autonas.tasks.folders import read_images, scan_image_folder, write_image_array
+from autonas.tasks.predict_files import predict_images
 from autonas.tasks.progress import Progress
+from autonas.tasks.tensorboard_log import TensorBoardLog
 
 __all__ = ["AutoImageClassifier"]
 
@@ -89,6 +94,13 @@ class AutoImageClassifier:
             worker, trials finish in an order that depends on timing, so the
             same ``seed`` gives the same search only with ``SerialExecutor()``
             or ``LocalExecutor(max_workers=1)``.
+        image_size: ``(height, width)`` (or one int for both) that images read
+            from a folder are resized to for training (default: the median
+            height and width of the folder's images, scaled down to at most
+            64 pixels on the longer side). Arrays are trained on as given.
+        tensorboard: Write TensorBoard logs under ``<project>/tensorboard``:
+            each trial's per-epoch curves and the HParams table of trials
+            (``tensorboard --logdir <project>``).
     """
 
     def __init__(
@@ -107,6 +119,8 @@ class AutoImageClassifier:
         max_power: float | None = None,
         max_latency: float | None = None,
         objective: Any = None,
+        image_size: int | tuple[int, int] | None = None,
+        tensorboard: bool = True,
     ) -> None:
         self.max_trials = max_trials
         self.time_limit = time_limit
@@ -122,12 +136,17 @@ class AutoImageClassifier:
         self.max_power = max_power
         self.max_latency = max_latency
         self.objective = objective
+        self.image_size = image_size
+        self.tensorboard = tensorboard
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         check_positive(self.max_trials, "max_trials", integer=True, optional=True)
         check_positive(self.time_limit, "time_limit", optional=True, unit=" of seconds")
         check_positive(self.max_model_size, "max_model_size", integer=True, optional=True)
+        self._training_size()
+        if not isinstance(self.tensorboard, bool):
+            raise ValueError(f"tensorboard must be True or False, got {self.tensorboard!r}")
         if self.executor is not None and not isinstance(self.executor, Executor):
             raise ValueError(
                 f"executor must be None or an autonas.execution.Executor (e.g. LocalExecutor()), got {self.executor!r}"
@@ -136,6 +155,24 @@ class AutoImageClassifier:
             raise ValueError(f"searcher must be one of {_SEARCHERS} or a searcher object, got {self.searcher!r}")
         if not isinstance(self.searcher, str) and not is_searcher(self.searcher):
             raise ValueError(f"searcher must be one of {_SEARCHERS} or have ask() and tell(), got {self.searcher!r}")
+
+    def _training_size(self) -> tuple[int, int] | None:
+        """``image_size`` as ``(height, width)``.
+
+        Raises:
+            ValueError: naming ``image_size`` unless it is None, a positive int or a pair of them.
+        """
+        size = self.image_size
+        if size is None:
+            return None
+        pair = (size, size) if isinstance(size, int) and not isinstance(size, bool) else size
+        if (
+            not isinstance(pair, (tuple, list))
+            or len(pair) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in pair)
+        ):
+            raise ValueError(f"image_size must be None, a positive int or a pair (height, width) of them, got {size!r}")
+        return int(pair[0]), int(pair[1])
 
     def _make_objective(self):
         """The :class:`~autonas.objectives.Objective` with the constraints given here.
@@ -253,8 +290,40 @@ class AutoImageClassifier:
             )
         return x[train], x[val], y[train], y[val]
 
+    def _prepare_folder(self, path: Any, y: Any, validation_split: Any, validation_data: Any) -> SearchData:
+        """Read a class-per-subfolder tree into arrays on disk (a chunk at a time), split and standardise them.
+
+        The arrays live in a scratch folder beside the project, removed when :meth:`fit` ends.
+        """
+        if y is not None:
+            raise ValueError("y must be None when x is a folder: its subfolders name the classes")
+        if validation_data is not None:
+            raise ValueError("validation_data is not supported with a folder x; use validation_split")
+        listing = scan_image_folder(path, "x")
+        Path(self.directory).mkdir(parents=True, exist_ok=True)
+        self._scratch = Path(tempfile.mkdtemp(prefix=".autonas-images-", dir=self.directory))
+        read = write_image_array(listing, self._scratch / "images.npy", self._training_size())
+        labels = np.asarray(read.class_names)[read.labels]
+        self.encoder_ = LabelEncoder().fit(labels, "x (the class subfolders)")
+        self.pixel_scale_ = PixelScale("uint8", 0.0, 255.0)  # what decoding gives, whatever the file held
+        index = np.arange(len(labels))
+        train, val, y_train, y_val = self._split(index, self.encoder_.transform(labels), validation_split, None)
+        train_order, val_order = np.argsort(train), np.argsort(val)  # file order: sequential reads
+        train, y_train, val, y_val = train[train_order], y_train[train_order], val[val_order], y_val[val_order]
+        self.classes_ = self.encoder_.classes_
+        self.image_shape_ = (None, None, read.images.shape[-1])  # the exported model resizes any image
+        self.input_shape_ = tuple(int(s) for s in read.images.shape[1:])
+        self.preprocessing_ = ImagePreprocessing.fit(read.images, train)
+        x_train = self.preprocessing_.transform_to_file(read.images, train, self._scratch / "x_train.npy")
+        x_val = self.preprocessing_.transform_to_file(read.images, val, self._scratch / "x_val.npy")
+        del read
+        (self._scratch / "images.npy").unlink()
+        return SearchData(x_train, y_train, x_val, y_val)
+
     def _prepare_data(self, x: Any, y: Any, validation_split: Any, validation_data: Any) -> SearchData:
         """Check and encode the input, split it, learn the preprocessing; sets the data attributes."""
+        if isinstance(x, (str, os.PathLike)):
+            return self._prepare_folder(x, y, validation_split, validation_data)
         if y is None and hasattr(x, "element_spec"):
             x, y = from_dataset(x)
         elif y is None:
@@ -284,8 +353,11 @@ class AutoImageClassifier:
         """Search for the best architecture, then fit it on training + validation data.
 
         Args:
-            x: Images: numpy (N, H, W) or (N, H, W, C), uint8 or float; or a
-                ``tf.data.Dataset`` of ``(image, label)`` (then ``y`` is None).
+            x: Images: numpy (N, H, W) or (N, H, W, C), uint8 or float; a
+                ``tf.data.Dataset`` of ``(image, label)``; or the path of a
+                folder with one subfolder of image files (JPEG, PNG, BMP, GIF)
+                per class, read a chunk at a time and resized to
+                ``image_size`` (then ``y`` is None).
             y: Labels: ints, strings or one-hot rows.
             validation_split: Fraction of ``x`` held out (stratified) when
                 ``validation_data`` is not given.
@@ -305,12 +377,18 @@ class AutoImageClassifier:
         check_positive(epochs, "epochs", integer=True, optional=True)
         self.objective_ = self._make_objective()
         folder = project_folder(self.directory, self.project_name)
-        data = self._prepare_data(x, y, validation_split, validation_data)
-        project = Project(folder)  # created only once the input checked out; emptied only under the lock
-        with project.lock():  # held for the whole fit: a second search on this folder fails at once
-            if self.overwrite:
-                project.clear()
-            return self._search(project, data, epochs, start)
+        self._scratch = None
+        try:
+            data = self._prepare_data(x, y, validation_split, validation_data)
+            project = Project(folder)  # created only once the input checked out; emptied only under the lock
+            with project.lock():  # held for the whole fit: a second search on this folder fails at once
+                if self.overwrite:
+                    project.clear()
+                return self._search(project, data, epochs, start)
+        finally:
+            if self._scratch is not None:  # images read from a folder
+                shutil.rmtree(self._scratch, ignore_errors=True)
+            del self._scratch
 
     def _search(self, project: Project, data: SearchData, epochs: int | None, start: float) -> AutoImageClassifier:
         """The search, the final fit and the export, in a locked project (the body of :meth:`fit`)."""
@@ -326,20 +404,31 @@ class AutoImageClassifier:
         max_trials = 10 if self.max_trials is None and self.time_limit is None else self.max_trials
         deadline = None if self.time_limit is None else start + float(self.time_limit)
         progress = Progress(self.verbose, max_trials, deadline, self.objective_)
-        self.history_ = run_search(
-            project=project,
-            searcher=self._make_searcher(),
-            data=data,
-            initial=self._initial_graphs(),
-            settings=TrainingSettings.from_hyperparameters(hp),
-            fine_tune_settings=fine_tune,
-            budget=SearchBudget(max_trials, deadline),
-            seed=self.seed,
-            accept=self._constraint(),
-            on_trial=progress.trial,
-            executor=self._make_executor(),
-            rank=self.objective_.rank_key,
-        )
+        on_trial = progress.trial
+        if self.tensorboard:
+            log = TensorBoardLog(project.path, self.objective_)
+            log.start()
+
+            def on_trial(record: TrialRecord, history: list[TrialRecord]) -> None:
+                progress.trial(record, history)
+                log.trial(record)
+
+        with progress:  # live bars of the running trials, on a terminal
+            self.history_ = run_search(
+                project=project,
+                searcher=self._make_searcher(),
+                data=data,
+                initial=self._initial_graphs(),
+                settings=TrainingSettings.from_hyperparameters(hp),
+                fine_tune_settings=fine_tune,
+                budget=SearchBudget(max_trials, deadline),
+                seed=self.seed,
+                accept=self._constraint(),
+                on_trial=on_trial,
+                executor=self._make_executor(),
+                rank=self.objective_.rank_key,
+                on_epoch=progress.epoch,
+            )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()
         self._warn_if_too_short(self.best_trial_)
@@ -414,6 +503,26 @@ class AutoImageClassifier:
             raise ValueError(f"trial_id {trial_id!r} is not a completed trial of this search")
         return self._export(self._project.load_graph(trial_id))
 
+    def save_model(self, path: str | os.PathLike, trial_id: int | None = None) -> Path:
+        """Save :meth:`export_model` as a ``.keras`` file that also holds the class names.
+
+        Plain Keras loads it (``keras.models.load_model``); ``autonas predict``
+        reads the class names from it.
+        """
+        return save_classifier(self.export_model(trial_id), path, self.classes_, self.pixel_scale_)
+
+    def report(self, path: str | os.PathLike) -> Path:
+        """Write one self-contained HTML page about the search: the leaderboard, best reward so far
+        against time, the Pareto front, the morphism tree and the best architecture.
+
+        Needs matplotlib (``pip install autonas[plot]``); ``autonas report <project>`` writes the same page.
+        """
+        from autonas.tasks.report import write_report
+
+        if not hasattr(self, "history_"):
+            raise ValueError("this AutoImageClassifier is not fitted yet; call fit(x, y) first")
+        return write_report(self.project_path_, path, self.objective_, self.history_, getattr(self, "best_graph_", None))
+
     def pareto_front(self) -> list[TrialRecord]:
         """The trials no other beats on validation accuracy, energy per inference and size at once.
 
@@ -438,16 +547,43 @@ class AutoImageClassifier:
     def _raw(self, x: Any) -> np.ndarray:
         """``x`` checked against the training images: shape, values and scale (see :class:`PixelScale`)."""
         x = as_array(x, "x")
-        if x.shape[1:] != self.image_shape_:
-            raise ValueError(f"x must have images of shape {self.image_shape_} like the training data, got {x.shape[1:]}")
+        expected = self.image_shape_
+        if x.ndim != len(expected) + 1 or any(e is not None and e != s for e, s in zip(expected, x.shape[1:])):
+            shown = tuple("any" if e is None else e for e in expected)
+            raise ValueError(f"x must have images of shape {shown} like the training data, got {x.shape[1:]}")
         check_images(x, "x")
         self.pixel_scale_.check(x, "x")
         return x.astype(np.float32)
 
     def predict_proba(self, x: Any) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``."""
+        """Class probabilities, columns in the order of ``classes_``.
+
+        ``x``: images like those ``fit`` took, or the path of an image file or
+        of a folder (every image file below it, in sorted path order; see
+        :meth:`predict_files` for the paths).
+        """
         self._check_fitted()
-        return self.best_model_.predict(self._raw(x), verbose=0, batch_size=256)
+        if isinstance(x, (str, os.PathLike)):
+            return self.predict_files(x)[1]
+        x = self._raw(x)
+        if self.image_shape_[0] is None:  # any size: the model resizes; one size per batch
+            return predict_images(self.best_model_, list(x))
+        return self.best_model_.predict(x, verbose=0, batch_size=256)
+
+    def predict_files(self, path: str | os.PathLike) -> tuple[list[Path], np.ndarray]:
+        """The image files at ``path`` (a file or a folder, searched to any depth) and their class probabilities.
+
+        Each file is decoded with Pillow as the model takes it: in the training
+        images' channels (grey or RGB, alpha dropped), resized to the training
+        shape unless the model resizes itself (trained on a folder), divided by
+        255 when the training images were floats in [0, 1]. Unreadable files
+        are skipped with one warning.
+        """
+        self._check_fitted()
+        paths, images = read_images(path, self.image_shape_)
+        if self.pixel_scale_.unit:  # trained on floats in [0, 1]: decoded files are 0-255
+            images = [image / np.float32(255.0) for image in images]
+        return paths, predict_images(self.best_model_, images)
 
     def predict(self, x: Any) -> np.ndarray:
         """Predicted labels, of the type ``y`` had in ``fit``."""
@@ -476,3 +612,4 @@ class AutoImageClassifier:
         if print_table:
             print(Progress.table(ranked, self.objective_))
         return ranked
+

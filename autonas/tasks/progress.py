@@ -17,6 +17,10 @@ logger = logging.getLogger("autonas")
 class Progress:
     """Prints one line per trial (best so far, time left) when ``verbose`` > 0; logs otherwise.
 
+    On a terminal, while trials train, a live bar per running trial shows its
+    epoch, its elapsed time and the search's time left (:meth:`epoch` feeds
+    it; use the object as a context manager around the search).
+
     Args:
         verbose: 0 logs the lines, otherwise they are printed.
         max_trials: Shown as "trial i/N".
@@ -31,10 +35,38 @@ class Progress:
         self.max_trials = max_trials
         self.deadline = deadline
         self._console = None
+        self._bars = None
+        self._running: dict[int, int] = {}  # trial id -> its bar
         if verbose:
             from rich.console import Console
 
             self._console = Console(highlight=False, soft_wrap=True)
+
+    def __enter__(self) -> Progress:
+        if self._console is not None and self._console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bars
+
+            self._bars = Bars(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("epoch"), MofNCompleteColumn(),
+                TimeElapsedColumn(), _TimeLeft(self.deadline), console=self._console, transient=True,
+            )
+            self._bars.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None
+        self._running.clear()
+
+    def epoch(self, trial_id: int, epochs_done: int, epochs_planned: int) -> None:
+        """A trial started (0 epochs done) or finished an epoch: move its bar (called from any thread)."""
+        if self._bars is None:
+            return
+        if trial_id not in self._running:
+            self._running[trial_id] = self._bars.add_task(f"trial {trial_id}", total=epochs_planned or None)
+        self._bars.update(self._running[trial_id], completed=epochs_done, total=epochs_planned or None)
 
     def _emit(self, text: str) -> None:
         if self._console is not None:
@@ -43,6 +75,9 @@ class Progress:
             logger.info(text)
 
     def trial(self, record: TrialRecord, history: Sequence[TrialRecord]) -> None:
+        task = self._running.pop(record.id, None)
+        if task is not None and self._bars is not None:
+            self._bars.remove_task(task)
         ranked = [r for r in history if self.objective.rank_key(r)[0] != -math.inf]
         if ranked:
             leader = max(ranked, key=self.objective.rank_key)
@@ -88,3 +123,17 @@ class Progress:
                 f"{r.seconds:>7.1f}  {r.name}"
             )
         return "\n".join(rows)
+
+
+def _TimeLeft(deadline: float | None):
+    """A rich progress column with the search's time left (empty without a time limit)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class TimeLeft(ProgressColumn):
+        def render(self, task) -> Text:
+            if deadline is None:
+                return Text("")
+            return Text(f"search: {max(0.0, deadline - time.monotonic()):.0f} s left", style="cyan")
+
+    return TimeLeft()

@@ -169,9 +169,15 @@ def test_each_worker_runs_the_backend_and_threads_it_was_given(digits, tmp_path)
             worker.connection.send(("job", TrialJob(1, graph, settings, measure=False)))
             workers.append(worker)
         for (name, threads), worker in zip(cases, workers):
-            assert worker.connection.poll(240), f"no answer from the {name} worker"
-            kind, result, peak = worker.connection.recv()
+            progress = []
+            while True:
+                assert worker.connection.poll(240), f"no answer from the {name} worker"
+                kind, result, peak = worker.connection.recv()
+                if kind != "progress":
+                    break
+                progress.append(result)
             assert kind == "result", result
+            assert progress == [(1, 0, 1), (1, 1, 1)]  # the trial's start and its one epoch, reported first
             assert result.status == "completed", result.error
             assert result.metrics["backend"] == name
             assert result.metrics["intra_op_threads"] == threads

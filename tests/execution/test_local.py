@@ -53,7 +53,7 @@ def _six_graphs():
     ]
 
 
-def _run(tmp_path, executor, data):
+def _run(tmp_path, executor, data, on_epoch=None):
     return run_search(
         project=Project(tmp_path, overwrite=True),
         searcher=RandomSearcher(seed=0),
@@ -64,13 +64,22 @@ def _run(tmp_path, executor, data):
         budget=SearchBudget(max_trials=6, deadline=None),
         seed=0,
         executor=executor,
+        on_epoch=on_epoch,
     )
 
 
 def test_two_workers_run_six_trials_like_a_serial_run(tmp_path, data):
     executor = LocalExecutor(max_workers=2)
-    parallel = _run(tmp_path / "parallel", executor, data)
-    serial = _run(tmp_path / "serial", SerialExecutor(), data)
+    told = {"parallel": [], "serial": []}
+    parallel = _run(tmp_path / "parallel", executor, data, lambda *epoch: told["parallel"].append(epoch))
+    serial = _run(tmp_path / "serial", SerialExecutor(), data, lambda *epoch: told["serial"].append(epoch))
+    # both report each trial's progress: its start (0 epochs) and every epoch, of the 4 planned
+    for records, reports in ((parallel, told["parallel"]), (serial, told["serial"])):
+        for record in records:
+            assert [(done, planned) for trial, done, planned in reports if trial == record.id] == [
+                (epoch, 4) for epoch in range(record.epochs + 1)
+            ]
+    assert executor.on_epoch is None  # the search's listener is not left on the executor
     assert executor.peak_concurrency == 2
     assert [r.status for r in parallel] == ["completed"] * 6, [r.error for r in parallel]
     assert {r.id: r.fingerprint for r in parallel} == {r.id: r.fingerprint for r in serial}
