@@ -128,7 +128,7 @@ def folders_sizes(paths):
 def test_chunked_statistics_equal_numpy_on_all_rows_and_on_chosen_rows(monkeypatch, tmp_path):
     from autonas.tasks import data
 
-    monkeypatch.setattr(data, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(data, "CHUNK_BYTES", 7 * 5 * 4 * 3 * 8)  # 7 images a chunk
     rng = np.random.default_rng(1)
     x = rng.integers(0, 256, size=(50, 5, 4, 3)).astype(np.uint8)
     rows = np.sort(rng.choice(50, 31, replace=False))

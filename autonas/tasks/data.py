@@ -23,8 +23,13 @@ __all__ = [
     "split_keeping_every_class",
 ]
 
-#: Images read at once when statistics or copies are made a chunk at a time.
-CHUNK_ROWS = 1024
+#: Bytes of float64 working memory per chunk when statistics or copies are made a chunk at a time.
+CHUNK_BYTES = 8 << 20
+
+
+def _chunk_rows(x: np.ndarray) -> int:
+    """Images per chunk of ``x``: :data:`CHUNK_BYTES` of float64 values, at least one image."""
+    return max(1, CHUNK_BYTES // (8 * max(1, int(np.prod(x.shape[1:])))))
 
 
 def as_array(x: Any, name: str) -> np.ndarray:
@@ -269,16 +274,18 @@ class ImagePreprocessing:
     def fit(cls, x: np.ndarray, rows: np.ndarray | None = None) -> ImagePreprocessing:
         """Learn per-channel mean and variance of ``x`` (N, H, W, C), or of its ``rows``.
 
-        Reads :data:`CHUNK_ROWS` images at a time (``x`` may be memory-mapped
-        from a file larger than memory); the chunks' statistics are merged
-        exactly (Chan et al.'s pairwise update).
+        Reads :data:`CHUNK_BYTES` worth of images at a time (``x`` may be
+        memory-mapped from a file larger than memory); the chunks' statistics
+        are merged exactly (Chan et al.'s pairwise update).
         """
         rows = np.arange(len(x)) if rows is None else np.asarray(rows)
+        step = _chunk_rows(x)
         count, mean, squares = 0, np.zeros(x.shape[-1]), np.zeros(x.shape[-1])
-        for start in range(0, len(rows), CHUNK_ROWS):
-            part = np.asarray(x[rows[start:start + CHUNK_ROWS]], dtype=np.float64).reshape(-1, x.shape[-1])
+        for start in range(0, len(rows), step):
+            part = np.asarray(x[rows[start:start + step]], dtype=np.float64).reshape(-1, x.shape[-1])
             part_mean = part.mean(axis=0)
-            part_squares = ((part - part_mean) ** 2).sum(axis=0)
+            np.square(np.subtract(part, part_mean, out=part), out=part)  # in place: one chunk of memory
+            part_squares = part.sum(axis=0)
             total = count + len(part)
             delta = part_mean - mean
             squares = squares + part_squares + delta**2 * count * len(part) / total
@@ -300,8 +307,9 @@ class ImagePreprocessing:
             The result, memory-mapped read-only.
         """
         out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(rows), *x.shape[1:]))
-        for start in range(0, len(rows), CHUNK_ROWS):
-            out[start:start + CHUNK_ROWS] = self.transform(np.asarray(x[rows[start:start + CHUNK_ROWS]]))
+        step = _chunk_rows(x)
+        for start in range(0, len(rows), step):
+            out[start:start + step] = self.transform(np.asarray(x[rows[start:start + step]]))
         out.flush()
         del out
         return np.load(path, mmap_mode="r")
