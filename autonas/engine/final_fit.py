@@ -32,20 +32,22 @@ def final_fit_epochs(best: TrialRecord) -> int:
 
 
 def final_fit_seconds(best: TrialRecord, train_fraction: float) -> float:
-    """Estimated seconds of the final fit: its epochs at the best trial's pace, on all the data.
+    """Estimated seconds of the final fit: the best trial's start-up (building, compiling), then its
+    epochs at the best trial's pace, on all the data.
 
     Args:
         best: The trial to fine-tune.
         train_fraction: Training examples / (training + validation examples).
     """
     per_epoch = best.metrics.get("seconds_per_epoch", 0.0) / max(train_fraction, 1e-3)
-    return per_epoch * final_fit_epochs(best)
+    return best.metrics.get("startup_seconds", 0.0) + per_epoch * final_fit_epochs(best)
 
 
 def final_fit_reserve(
     history: Sequence[TrialRecord], fraction: float, total_seconds: float | None, rank: Callable
 ) -> float:
-    """Seconds the search keeps for the final fit: the best trial's (by ``rank``) epochs at its pace, with a margin.
+    """Seconds the search keeps for the final fit: the best trial's (by ``rank``) start-up and epochs at its
+    pace, with a margin.
 
     At most ``fraction`` of the time limit; before any trial completed, that much.
     """
@@ -53,7 +55,9 @@ def final_fit_reserve(
     if not completed:
         return 0.0 if total_seconds is None else fraction * total_seconds
     best = max(completed, key=rank)
-    estimate = best.metrics.get("seconds_per_epoch", 0.0) * final_fit_epochs(best) * _RESERVE_MARGIN
+    estimate = (
+        best.metrics.get("startup_seconds", 0.0) + best.metrics.get("seconds_per_epoch", 0.0) * final_fit_epochs(best)
+    ) * _RESERVE_MARGIN
     if total_seconds is not None:
         estimate = min(estimate, fraction * total_seconds)
     return estimate

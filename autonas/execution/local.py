@@ -49,15 +49,16 @@ class _Task:
     def kill_time(self) -> float | None:
         """``time.time()`` after which the trial is stopped by force (None: never).
 
-        The end of the search (``job.hard_seconds``) plus a grace of 3 % (at
-        least 1 s): a trial checks its own, earlier deadline after every
-        batch, so only a batch that outlasts the whole search (large images,
-        a slow first step) gets here.
+        The end of the search (``job.hard_seconds``): a trial checks its own,
+        earlier deadline after every batch, so only a batch that outlasts the
+        whole search (large images, a first step that compiles for seconds
+        under JAX) gets here. No grace after it: the search still has to
+        export its model (a second or two under JAX) within the time limit.
         """
         job = self.job
         if job.hard_seconds is None or job.issued_at is None:
             return None
-        return job.issued_at + job.hard_seconds + max(1.0, 0.03 * job.hard_seconds)
+        return job.issued_at + job.hard_seconds
 
 
 @dataclass

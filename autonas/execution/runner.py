@@ -156,6 +156,32 @@ def _finite_or(value: Any, default: float) -> float:
 EpochListener = Callable[[int, int], None]
 
 
+def training_pace(
+    seconds: float, epochs: int, batches: int, steps: int | None, after_first_batch: float | None
+) -> tuple[float, float]:
+    """``(seconds_per_epoch, startup_seconds)`` of a training run, compilation kept apart.
+
+    The first batch carries the one-off compilation of the training step
+    (seconds under JAX, even on CPU), so the pace is taken from the batches
+    after it (validation passes included) and scaled to ``steps`` batches an
+    epoch; what the pace does not explain (building the model, compiling) is
+    the start-up, paid once by every training run. With fewer than two
+    batches, or without ``steps``, the pace is ``seconds / epochs`` and the
+    start-up 0.
+
+    Args:
+        seconds: The whole training time (model building and fitting).
+        epochs: Epochs run (a cut-off last epoch counts as one).
+        batches: Training batches run.
+        steps: Batches in one epoch.
+        after_first_batch: Seconds from the end of the first batch to the end of fitting.
+    """
+    if batches >= 2 and steps and after_first_batch is not None:
+        per_batch = after_first_batch / (batches - 1)
+        return per_batch * steps, max(0.0, seconds - per_batch * batches)
+    return seconds / max(epochs, 1), 0.0
+
+
 def _callbacks(patience: int, deadline: float | None, validated: bool, on_epoch: EpochListener | None = None):
     import_keras_quietly()
     import keras
@@ -182,8 +208,13 @@ def _callbacks(patience: int, deadline: float | None, validated: bool, on_epoch:
             self.reason: str | None = None
             self.timed_out = False
             self.epoch_fraction = 1.0  # of the last epoch, when the deadline cut it
+            self.batches_run = 0
+            self.first_batch_end: float | None = None  # perf_counter() after the first batch (compilation)
 
         def on_train_batch_end(self, batch, logs=None):
+            self.batches_run += 1
+            if self.first_batch_end is None:
+                self.first_batch_end = time.perf_counter()
             loss = (logs or {}).get("loss")
             if loss is not None and not math.isfinite(float(loss)):
                 self.reason = "loss became NaN or infinite"
@@ -317,7 +348,8 @@ def train_graph(
         logger.warning("trial failed: %s", reason)
         return TrialResult("failed", error=reason[:2000], seconds=time.perf_counter() - start,
                            metrics={"traceback": _traceback_text()})
-    seconds = time.perf_counter() - start
+    fit_end = time.perf_counter()
+    seconds = fit_end - start
     epochs_run = len(history.history.get("loss", []))
     if guard.reason:
         return TrialResult("failed", error=guard.reason, epochs=epochs_run, seconds=seconds)
@@ -333,7 +365,10 @@ def train_graph(
         key: [round(float(v), 6) for v in values] for key, values in history.history.items()
         if key in ("loss", "accuracy", "val_loss", "val_accuracy")
     }
-    metrics["seconds_per_epoch"] = seconds / max(epochs_run, 1)
+    metrics["seconds_per_epoch"], metrics["startup_seconds"] = training_pace(
+        seconds, epochs_run, guard.batches_run, (guard.params or {}).get("steps"),
+        None if guard.first_batch_end is None else fit_end - guard.first_batch_end,
+    )
     metrics["stopped_at_time_limit"] = guard.timed_out
     if guard.timed_out and guard.epoch_fraction < 1.0:
         metrics["last_epoch_fraction"] = guard.epoch_fraction

@@ -453,7 +453,7 @@ class AutoImageClassifier:
         fraction = best.metrics.get("last_epoch_fraction")
         if self.time_limit is None or best.epochs > 1 or fraction is None:
             return
-        epoch = best.seconds / max(fraction, 1e-3)
+        epoch = best.metrics.get("seconds_per_epoch") or best.seconds / max(fraction, 1e-3)  # compilation left out
         warnings.warn(
             f"time_limit={self.time_limit:g} s is shorter than one epoch of training takes here: the best trial "
             f"(trial {best.id}) stopped after {fraction:.0%} of its first epoch (a whole epoch takes about "

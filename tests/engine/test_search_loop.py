@@ -183,3 +183,15 @@ def test_early_stopping_waits_while_accuracy_still_rises_and_keeps_the_most_accu
     assert guard.best_epoch == 6
     guard.on_train_end()
     assert float(model.layers[0].kernel.numpy()[0, 0]) == 6.0  # the most accurate epoch's weights
+
+
+def test_the_epoch_time_leaves_out_the_first_batch_where_compilation_happens():
+    from autonas.execution.runner import training_pace
+
+    # 12 s in all: 10 s until the first batch ended (building, compiling), then 20 batches at 0.1 s;
+    # 50 batches an epoch: 5 s an epoch, and 12 - 21 * 0.1 = 9.9 s of start-up
+    per_epoch, startup = training_pace(12.0, 1, 21, 50, after_first_batch=2.0)
+    assert per_epoch == pytest.approx(5.0) and startup == pytest.approx(9.9)
+    # without a pace to measure (one batch, or unknown steps): the plain average, no start-up
+    assert training_pace(12.0, 2, 1, 50, after_first_batch=0.0) == pytest.approx((6.0, 0.0))
+    assert training_pace(12.0, 3, 40, None, after_first_batch=2.0) == pytest.approx((4.0, 0.0))
