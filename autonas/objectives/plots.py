@@ -9,23 +9,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_trials"]
+__all__ = ["plot_trials", "pyplot", "trials_figure"]
 
 
-def plot_trials(records: Sequence[Any], front: Collection[int], path: str | os.PathLike) -> Path:
-    """Write a PNG of the completed trials' validation accuracy against energy per inference.
-
-    Marker area is proportional to the parameter count; the trials whose ids
-    are in ``front`` (the Pareto front) are highlighted.
-
-    Args:
-        records: Trial records (``id``, ``status``, ``metrics`` with
-            ``val_accuracy``, ``params`` and ``energy_mj``).
-        front: Ids of the Pareto-front trials.
-        path: The PNG to write.
-
-    Returns:
-        ``path`` as a :class:`~pathlib.Path`.
+def pyplot():
+    """``matplotlib.pyplot`` on the file-only Agg backend.
 
     Raises:
         ImportError: without matplotlib (``pip install autonas[plot]``).
@@ -37,6 +25,24 @@ def plot_trials(records: Sequence[Any], front: Collection[int], path: str | os.P
         import matplotlib.pyplot as plt
     except ImportError as error:
         raise ImportError("plotting needs matplotlib: pip install autonas[plot]") from error
+    return plt
+
+
+def trials_figure(records: Sequence[Any], front: Collection[int]):
+    """A matplotlib figure of the completed trials' validation accuracy against energy per inference.
+
+    Marker area is proportional to the parameter count; the trials whose ids
+    are in ``front`` (the Pareto front) are highlighted.
+
+    Args:
+        records: Trial records (``id``, ``status``, ``metrics`` with
+            ``val_accuracy``, ``params`` and ``energy_mj``).
+        front: Ids of the Pareto-front trials.
+
+    Raises:
+        ImportError: without matplotlib (``pip install autonas[plot]``).
+    """
+    plt = pyplot()
     done = [r for r in records if r.status == "completed"]
     largest = max((r.metrics["params"] for r in done), default=1)
     figure, axes = plt.subplots(figsize=(6, 4.5))
@@ -54,9 +60,23 @@ def plot_trials(records: Sequence[Any], front: Collection[int], path: str | os.P
     axes.set_xlabel(f"energy per inference (mJ, {', '.join(sources)})")
     axes.set_ylabel("validation accuracy")
     axes.set_title("autonas trials (marker area: parameters)")
-    axes.legend()
-    path = Path(path)
+    if done:
+        axes.legend()
     figure.tight_layout()
+    return figure
+
+
+def plot_trials(records: Sequence[Any], front: Collection[int], path: str | os.PathLike) -> Path:
+    """Write a PNG of :func:`trials_figure`: validation accuracy against energy, the Pareto front highlighted.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ImportError: without matplotlib (``pip install autonas[plot]``).
+    """
+    figure = trials_figure(records, front)
+    path = Path(path)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
+    pyplot().close(figure)
     return path

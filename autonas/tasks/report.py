@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from autonas.engine.project import TrialRecord
+from autonas.objectives.plots import pyplot, trials_figure
 
 __all__ = ["read_trials", "write_report"]
 
@@ -41,20 +42,9 @@ def read_trials(project: str | os.PathLike) -> list[TrialRecord]:
     return sorted(records, key=lambda r: r.id)
 
 
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("the report's plots need matplotlib: pip install autonas[plot]") from error
-    return plt
-
-
 def _png(figure) -> str:
     """The figure as a base64 PNG data URL (and the figure closed)."""
-    plt = _pyplot()
+    plt = pyplot()
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=100)
@@ -64,7 +54,7 @@ def _png(figure) -> str:
 
 def _progress_plot(records: Sequence[TrialRecord], objective) -> str:
     """Best reward so far against the time each trial finished."""
-    plt = _pyplot()
+    plt = pyplot()
     done = [r for r in records if r.status == "completed" and objective.reward(r) not in (None, -np.inf)]
     if all("finished_at" in r.metrics for r in done):
         start = min((r.metrics["finished_at"] - r.seconds for r in done), default=0.0)
@@ -86,24 +76,6 @@ def _progress_plot(records: Sequence[TrialRecord], objective) -> str:
     return _png(figure)
 
 
-def _pareto_plot(records: Sequence[TrialRecord], front: set[int]) -> str:
-    plt = _pyplot()
-    done = [r for r in records if r.status == "completed" and "val_accuracy" in r.metrics]
-    figure, axes = plt.subplots(figsize=(6, 3.6))
-    largest = max((r.metrics.get("params", 1) for r in done), default=1)
-    for members, style in ((False, {"color": "0.6", "label": "trials"}), (True, {"color": "C3", "label": "Pareto front"})):
-        chosen = [r for r in done if (r.id in front) == members]
-        if chosen:
-            axes.scatter([_energy(r) for r in chosen], [r.metrics["val_accuracy"] for r in chosen],
-                         s=[20 + 200 * r.metrics.get("params", 0) / largest for r in chosen], alpha=0.8, **style)
-    axes.set_xlabel("energy per inference (mJ)")
-    axes.set_ylabel("validation accuracy")
-    axes.set_title("accuracy against energy (marker area: parameters)")
-    if done:
-        axes.legend(loc="lower right")
-    return _png(figure)
-
-
 def _energy(record: TrialRecord) -> float:
     return float(record.metrics.get("energy_mj", record.metrics.get("estimated_energy_mj", np.nan)))
 
@@ -116,7 +88,7 @@ def _short(operation: dict) -> str:
 
 def _tree_plot(records: Sequence[TrialRecord], best: int | None) -> str:
     """Which trial came from which: x is the trial id, y the number of edits from an initial architecture."""
-    plt = _pyplot()
+    plt = pyplot()
     by_id = {r.id: r for r in records}
     depth: dict[int, int] = {}
     for r in records:  # parents have smaller ids
@@ -162,7 +134,7 @@ _COLUMN_SPACING = 2.0
 
 def _architecture_plot(graph) -> str:
     """The network's layers top to bottom; side branches (skip connections) drawn beside the main path."""
-    plt = _pyplot()
+    plt = pyplot()
     nodes = graph.nodes
     level: dict[str, int] = {}
     for node in nodes:
@@ -281,7 +253,7 @@ def write_report(
         _table(records, objective),
         "<h2>Progress and trade-off</h2><div class='plots'>",
         f"<img alt='best reward so far against time' src='{_progress_plot(records, objective)}'>",
-        f"<img alt='validation accuracy against energy, Pareto front' src='{_pareto_plot(records, front)}'>",
+        f"<img alt='validation accuracy against energy, Pareto front' src='{_png(trials_figure(records, front))}'>",
         "</div>",
         "<h2>Morphism tree</h2><p>Each trial is drawn at its id (x) and its number of edits from an initial "
         "architecture (y); a line joins it to its parent, labelled with the operations.</p>",

@@ -9,7 +9,7 @@ import numpy as np
 #: (width, height) of the generated images, cycled: 20×30 up to 90×60.
 SIZES = ((20, 30), (36, 28), (48, 48), (64, 40), (90, 60), (30, 45))
 MODES = ("L", "RGB", "RGBA")
-FORMATS = ("png", "jpg")
+FORMATS = ("png", "jpg", "bmp", "gif")
 
 
 def pattern(label: int, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -54,8 +54,8 @@ def make_image_folder(root: Path, per_class: int = 20, classes: tuple[str, ...] 
                 if mode == "RGBA":
                     alpha = np.full(grey.shape + (1,), 255, np.uint8)
                     image = Image.fromarray(np.concatenate([colour, alpha], axis=-1), "RGBA")
-            if suffix == "jpg" and image.mode == "RGBA":
-                suffix = "png"  # JPEG has no alpha
+            if suffix in ("jpg", "bmp") and image.mode == "RGBA":
+                suffix = "png"  # JPEG and BMP (as Pillow writes them) have no alpha
             path = folder / f"{name}_{i:03d}.{suffix}"
             image.save(path)
             written.append(path)
