@@ -33,7 +33,7 @@ def read_run(folder):
 
 def _record(trial_id, parent=None, status="completed"):
     metrics = {"val_accuracy": 0.5 + trial_id / 10, "val_loss": 1.0 / trial_id, "params": 1000 * trial_id,
-               "macs": 5000, "estimated_energy_mj": 0.01,
+               "macs": 5000, "energy_mj": 0.01,
                "history": {"loss": [2.0, 1.0, 0.5], "val_accuracy": [0.3, 0.5, 0.5 + trial_id / 10]}}
     if status != "completed":
         metrics = {}
@@ -56,6 +56,7 @@ def test_every_trial_has_its_curves_and_a_row_of_hparams(tmp_path):
         assert hparams["parent"] == (record.parent or 0)
         if record.status == "completed":
             assert hparams["params"] == record.metrics["params"]
+            assert hparams["energy_mj"] == pytest.approx(0.01)
             assert series["epoch/loss"] == [(1, 2.0), (2, 1.0), (3, 0.5)]
             assert series["trial/val_accuracy"] == [(0, pytest.approx(record.metrics["val_accuracy"]))]
             assert series["trial/reward"][0][1] == pytest.approx(record.metrics["val_accuracy"])

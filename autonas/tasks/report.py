@@ -77,7 +77,7 @@ def _progress_plot(records: Sequence[TrialRecord], objective) -> str:
 
 
 def _energy(record: TrialRecord) -> float:
-    return float(record.metrics.get("energy_mj", record.metrics.get("estimated_energy_mj", np.nan)))
+    return float(record.metrics.get("energy_mj", np.nan))
 
 
 def _short(operation: dict) -> str:

@@ -138,6 +138,5 @@ class TensorBoardLog:
             return "; ".join(json.dumps(op, sort_keys=True) for op in record.operations) or "-"
         if name == "status":
             return record.status
-        metric = {"energy_mj": record.metrics.get("energy_mj", record.metrics.get("estimated_energy_mj"))}.get(
-            name, record.metrics.get(name))
+        metric = record.metrics.get(name)
         return float(metric) if metric is not None else float("nan")
