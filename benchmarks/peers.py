@@ -58,9 +58,15 @@ def _run_autonas(data, searcher: str, budget: float, folder: str):
     return classifier.score(x_test, y_test), classifier.best_graph_.num_params(), len(classifier.history_), seconds, curve
 
 
-def _run_keras_tuner(data, budget: float, folder: str):
+def run_keras_tuner(data, budget: float, folder: str, seed: int = 0):
+    """keras-tuner's BayesianOptimization over a hand-written CNN space, within ``budget`` seconds.
+
+    Returns ``(test accuracy, params, trials, seconds, [(seconds, best validation accuracy so far)])``.
+    """
     import keras
     import keras_tuner
+
+    keras.utils.set_random_seed(seed)
 
     x_train, x_test, y_train, y_test = data
     x = (x_train.astype("float32") / 255.0)[..., None]
@@ -106,7 +112,7 @@ def _run_keras_tuner(data, budget: float, folder: str):
             curve.append((time.monotonic() - start, Curve.best))
 
     tuner = keras_tuner.BayesianOptimization(
-        build, objective="val_accuracy", max_trials=1, seed=0, directory=folder, project_name="kt", overwrite=True
+        build, objective="val_accuracy", max_trials=1, seed=seed, directory=folder, project_name="kt", overwrite=True
     )
     trials = 0
     while time.monotonic() < deadline - 0.2 * budget:  # one trial per call, so the budget is checked between trials
@@ -139,7 +145,7 @@ def main() -> None:
         for method in args.methods:
             with tempfile.TemporaryDirectory() as folder:
                 if method == "keras-tuner":
-                    result = _run_keras_tuner(data, args.time_limit, folder)
+                    result = run_keras_tuner(data, args.time_limit, folder)
                 else:
                     result = _run_autonas(data, "random" if "random" in method else "bayesian", args.time_limit, folder)
             rows.append((dataset, method, *result[:4]))
