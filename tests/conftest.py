@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 #: TensorFlow only: they add no backend-specific path.
 BACKEND_SENSITIVE = (
     "graph/test_graph_roundtrip.py",
-    "morphism/test_operators.py",
+    "morphism/test_growing.py",
     "morphism/test_digits_child.py",
     "morphism/test_shrinking.py::test_dropout_and_augmentation_are_identities_at_inference",
     "morphism/test_shrinking.py::test_augmented_model_exports_and_reloads_in_plain_keras",

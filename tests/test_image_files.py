@@ -162,14 +162,14 @@ def test_array_batches_visit_every_row_of_every_part_once_an_epoch():
 
 
 def test_the_local_executor_links_an_npy_file_instead_of_copying_it(tmp_path):
-    from autonas.execution.local import _share
+    from autonas.execution.shared_data import share_array
 
     np.save(tmp_path / "a.npy", np.arange(12, dtype=np.float32).reshape(3, 4))
     mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
-    _share(mapped, tmp_path / "linked.npy")
+    share_array(mapped, tmp_path / "linked.npy")
     assert (tmp_path / "linked.npy").is_symlink()
-    _share(mapped[1:], tmp_path / "copied.npy")  # a part of the file: copied
+    share_array(mapped[1:], tmp_path / "copied.npy")  # a part of the file: copied
     assert not (tmp_path / "copied.npy").is_symlink()
     np.testing.assert_array_equal(np.load(tmp_path / "copied.npy"), mapped[1:])
-    _share(np.ones(3), tmp_path / "plain.npy")
+    share_array(np.ones(3), tmp_path / "plain.npy")
     assert not (tmp_path / "plain.npy").is_symlink()

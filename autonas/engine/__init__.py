@@ -9,7 +9,9 @@ from autonas.engine.project import (
     TrialRecord,
     project_folder,
 )
-from autonas.engine.search import SearchBudget, SearchData, TrialsFailedError, run_search
+import warnings as _warnings
+
+from autonas.engine.loop import SearchBudget, TrialsFailedError, run_search
 
 __all__ = [
     "DamagedTrialWarning",
@@ -18,9 +20,21 @@ __all__ = [
     "ProjectLockedError",
     "ProjectWriteError",
     "SearchBudget",
-    "SearchData",
     "TrialRecord",
     "TrialsFailedError",
     "project_folder",
     "run_search",
 ]
+
+
+def __getattr__(name: str):
+    if name == "SearchData":  # an alias that hid that the loop takes the executors' TrainingData
+        _warnings.warn(
+            "autonas.engine.SearchData is autonas.execution.TrainingData; import that instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from autonas.execution import TrainingData
+
+        return TrainingData
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

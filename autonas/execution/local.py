@@ -6,7 +6,6 @@ import logging
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections import deque
@@ -15,13 +14,21 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-import numpy as np
-
 from autonas._checks import check_positive
 from autonas.errors import FatalError
 from autonas.execution.executor import Executor, TrainingData, TrialJob
-from autonas.execution.memory import MIB, DeviceMemory, MemoryLedger, estimate_training_bytes, gpu_free_bytes
+from autonas.execution.memory import (
+    MIB,
+    DeviceMemory,
+    HostMemory,
+    MemoryLedger,
+    cores,
+    default_cpu_workers,
+    estimate_training_bytes,
+    gpu_free_bytes,
+)
 from autonas.execution.runner import TrainingSettings, TrialResult
+from autonas.execution.shared_data import remove_stale_copies, share_data
 from autonas.execution.worker import WorkerConfig, WorkerProcess
 from autonas.graph import Graph
 
@@ -76,89 +83,6 @@ class _Worker:
         return self.process.connection
 
 
-#: Memory a CPU worker is given room for when ``max_workers`` is not set (the backend + a small model).
-_CPU_WORKER_BYTES = 1536 * MIB
-#: A CPU worker's memory before any trial (interpreter, Keras, its backend): an estimate.
-_CPU_WORKER_BASE_BYTES = 768 * MIB
-
-
-def _available_memory_bytes() -> int | None:
-    """``MemAvailable`` from ``/proc/meminfo`` (None where there is none)."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _cores() -> int:
-    """Cores this process may run on (its CPU affinity where the platform tells it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
-def _default_cpu_workers() -> int:
-    """One worker per core, but no more than the available memory has room for (1.5 GiB each)."""
-    workers = _cores()
-    available = _available_memory_bytes()
-    if available is not None:
-        workers = min(workers, max(1, available // _CPU_WORKER_BYTES))
-    return int(workers)
-
-
-#: Prefix of the training-data copy in the temporary folder; the search's pid follows.
-_DATA_PREFIX = "autonas-data-"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
-def _npy_file_of(array: np.ndarray) -> str | None:
-    """The ``.npy`` file ``array`` is the whole memory-mapped content of, or None."""
-    filename = getattr(array, "filename", None)
-    if not isinstance(array, np.memmap) or not filename or not str(filename).endswith(".npy"):
-        return None
-    try:
-        whole = np.load(filename, mmap_mode="r")
-    except (OSError, ValueError):
-        return None
-    same = whole.shape == array.shape and whole.dtype == array.dtype and array.flags.c_contiguous
-    return str(filename) if same else None
-
-
-def _share(array: np.ndarray, path: Path) -> None:
-    """Put ``array`` at ``path`` (an ``.npy`` file) for the workers to memory-map.
-
-    An array that is already a whole ``.npy`` file on disk (images read from
-    a folder) is linked, not copied.
-    """
-    source = _npy_file_of(array)
-    if source is not None:
-        os.symlink(os.path.abspath(source), path)
-    else:
-        np.save(path, np.ascontiguousarray(array))
-
-
-def _remove_stale_data_copies() -> None:
-    """Remove data copies left in the temporary folder by searches that died (their pid is gone)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{_DATA_PREFIX}*-*"):
-        pid = folder.name[len(_DATA_PREFIX):].split("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-            logger.info("removed %s, left by a search that ended without cleaning up", folder)
-
-
 def _training_bytes(job: TrialJob) -> int:
     """The job's estimated training memory; 0 for a job that is not a trainable graph.
 
@@ -211,8 +135,8 @@ class LocalExecutor(Executor):
       measured peak resident memory) fits in 90 % of the memory available
       at start: on large images fewer trials run at once.
     * **Time limits**: a trial still running when the search must end
-      (``TrialJob.hard_seconds`` plus a small grace) is stopped by force once
-      another trial has completed.
+      (``TrialJob.hard_seconds``) is stopped by force once another trial has
+      completed.
     * **GPU**: one fresh process per trial (a new runtime of the backend, so its
       GPU memory is returned when it ends); a trial starts when its estimated training memory
       (:func:`~autonas.execution.memory.estimate_training_bytes`) fits in the
@@ -271,12 +195,11 @@ class LocalExecutor(Executor):
         self._data_dir: str | None = None
         self.ledger: MemoryLedger | None = None
         self.use_gpu = False
-        self.max_workers = max_workers or _default_cpu_workers()
+        self.max_workers = max_workers or default_cpu_workers()
         #: Most trials seen running at once (for reports and tests).
         self.peak_concurrency = 0
         self._completed = 0  # trials completed: from the first on, an overrunning trial may be stopped
-        self._memory_capacity: int | None = None  # on CPU: bytes the workers may use together
-        self._rss_correction = 1.0  # on CPU: measured / estimated trial memory, the largest seen
+        self.host_memory: HostMemory | None = None  # on CPU: what the workers are expected to take
         self.log_dir = log_dir
         self._spawned = 0  # workers started, numbering their log files
 
@@ -295,20 +218,17 @@ class LocalExecutor(Executor):
             self.max_workers = self.requested_workers or _DEFAULT_GPU_WORKERS
         else:
             self.ledger = None
-            self.max_workers = self.requested_workers or _default_cpu_workers()
+            self.max_workers = self.requested_workers or default_cpu_workers()
 
     def start(self, data: TrainingData) -> None:
         """Write the data once for the workers to memory-map, and start the scheduler."""
         self.shutdown()
         self._resolve_device()
-        _remove_stale_data_copies()
-        self._data_dir = tempfile.mkdtemp(prefix=f"{_DATA_PREFIX}{os.getpid()}-")
-        for name in ("x_train", "y_train", "x_val", "y_val"):
-            _share(getattr(data, name), Path(self._data_dir) / f"{name}.npy")
+        remove_stale_copies()
+        self._data_dir = share_data(data)
         self._closing = False
         self._completed = 0
-        available = None if self.use_gpu else _available_memory_bytes()
-        self._memory_capacity = None if available is None else int(available * 0.9)
+        self.host_memory = None if self.use_gpu else HostMemory.available(0.9)
         self._warm_up()
         self._thread = threading.Thread(target=self._schedule, name="autonas-local-executor", daemon=True)
         self._thread.start()
@@ -323,8 +243,7 @@ class LocalExecutor(Executor):
         return self._cpu_config()
 
     def _cpu_config(self) -> WorkerConfig:
-        cores = _cores()
-        threads = self.threads_per_worker or max(1, cores // self.max_workers)
+        threads = self.threads_per_worker or max(1, cores() // self.max_workers)
         return WorkerConfig(self._data_dir, intra_op_threads=threads, inter_op_threads=min(2, threads))
 
     # ------------------------------------------------------------------ Executor
@@ -386,25 +305,16 @@ class LocalExecutor(Executor):
         return self.ledger.try_reserve(id(task), task.estimate)
 
     def _fits_in_memory(self, task: _Task, running: list[_Task]) -> bool:
-        """On CPU, whether ``task``'s worker fits in memory next to the running ones (always, alone).
-
-        A worker is expected to take its base (:data:`_CPU_WORKER_BASE_BYTES`)
-        plus the trial's estimated training memory, corrected by the largest
-        measured/estimated ratio of the workers' peak resident memory so far:
-        large images take gigabytes a worker, and fewer run at once.
-        """
-        task.footprint = _CPU_WORKER_BASE_BYTES + int(_training_bytes(task.job) * self._rss_correction)
-        if not running or self._memory_capacity is None:
-            return True
-        return sum(t.footprint for t in running) + task.footprint <= self._memory_capacity
+        """On CPU, whether ``task``'s worker fits in host memory next to the running ones (see :class:`HostMemory`)."""
+        memory = self.host_memory or HostMemory(None)
+        task.footprint = memory.footprint(_training_bytes(task.job))
+        return memory.fits(task.footprint, [t.footprint for t in running])
 
     def _observe_rss(self, task: _Task, result: TrialResult) -> None:
         """Correct CPU footprints from a worker's measured peak resident memory."""
         rss = result.metrics.get("worker_peak_rss_bytes")
-        estimate = _training_bytes(task.job)
-        if self.use_gpu or not rss or not estimate:
-            return
-        self._rss_correction = max(self._rss_correction, (rss - _CPU_WORKER_BASE_BYTES) / max(estimate, 1))
+        if self.host_memory is not None and rss:
+            self.host_memory.observe_peak_rss(_training_bytes(task.job), int(rss))
 
     def _spawn(self, config: WorkerConfig) -> _Worker:
         log_path = None

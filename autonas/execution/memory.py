@@ -1,7 +1,8 @@
-"""GPU memory: a training-memory estimate per trial, the device's free memory, and a ledger of reservations.
+"""Memory admission: a training-memory estimate per trial, the GPU's free memory and a ledger of
+reservations, and the host memory CPU workers are expected to take.
 
 Nothing here imports Keras or its backend: the search process decides how many trials
-fit on the device before any worker starts.
+fit on the device (or in the host's memory) before any worker starts.
 
 The estimate (bytes) of training a graph at a batch size is
 
@@ -28,7 +29,17 @@ from dataclasses import dataclass
 
 from autonas.graph import Graph
 
-__all__ = ["DeviceMemory", "MemoryLedger", "estimate_training_bytes", "gpu_free_bytes", "nvml_free_bytes"]
+__all__ = [
+    "DeviceMemory",
+    "HostMemory",
+    "MemoryLedger",
+    "available_memory_bytes",
+    "cores",
+    "default_cpu_workers",
+    "estimate_training_bytes",
+    "gpu_free_bytes",
+    "nvml_free_bytes",
+]
 
 MIB = 1 << 20
 #: Workspace assumed on top of weights and activations (kernel scratch, allocator slack).
@@ -202,3 +213,79 @@ class MemoryLedger:
         with self._lock:
             limit = int(self.cost(estimate) * 0.9)
             self.max_estimate = limit if self.max_estimate is None else min(self.max_estimate, limit)
+
+
+#: Memory a CPU worker is given room for when the number of workers is not set (the backend + a small model).
+CPU_WORKER_BYTES = 1536 * MIB
+#: A CPU worker's memory before any trial (interpreter, Keras, its backend): an estimate.
+CPU_WORKER_BASE_BYTES = 768 * MIB
+
+
+def available_memory_bytes() -> int | None:
+    """``MemAvailable`` from ``/proc/meminfo`` (None where there is none)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def cores() -> int:
+    """Cores this process may run on (its CPU affinity where the platform tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def default_cpu_workers() -> int:
+    """One worker per core, but no more than the available memory has room for (1.5 GiB each)."""
+    workers = cores()
+    available = available_memory_bytes()
+    if available is not None:
+        workers = min(workers, max(1, available // CPU_WORKER_BYTES))
+    return int(workers)
+
+
+class HostMemory:
+    """The host memory CPU workers are expected to take together, for admitting one more.
+
+    A worker is expected to take its base (:data:`CPU_WORKER_BASE_BYTES`) plus
+    its trial's estimated training memory (:func:`estimate_training_bytes`),
+    corrected by the largest measured/estimated ratio of the workers' peak
+    resident memory so far: on large images a worker takes gigabytes, and
+    fewer run at once.
+
+    Args:
+        capacity: Bytes the workers may use together (None: no limit).
+
+    Attributes:
+        correction: Factor applied to training estimates (at least 1).
+    """
+
+    def __init__(self, capacity: int | None) -> None:
+        self.capacity = capacity
+        self.correction = 1.0
+
+    @classmethod
+    def available(cls, fraction: float = 0.9) -> HostMemory:
+        """``fraction`` of the memory available now (no limit where it cannot be read)."""
+        available = available_memory_bytes()
+        return cls(None if available is None else int(available * fraction))
+
+    def footprint(self, estimate: int) -> int:
+        """Bytes a worker training a trial with this raw estimate is expected to take."""
+        return CPU_WORKER_BASE_BYTES + int(estimate * self.correction)
+
+    def fits(self, footprint: int, running: list[int]) -> bool:
+        """Whether a worker of ``footprint`` fits next to the running ones' footprints (always, alone)."""
+        if not running or self.capacity is None:
+            return True
+        return sum(running) + footprint <= self.capacity
+
+    def observe_peak_rss(self, estimate: int, rss: int) -> None:
+        """Correct later footprints from a worker's measured peak resident memory."""
+        if estimate > 0 and rss > 0:
+            self.correction = max(self.correction, (rss - CPU_WORKER_BASE_BYTES) / estimate)

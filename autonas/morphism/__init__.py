@@ -29,7 +29,7 @@ from autonas.morphism.operations import (
     random_morph,
     resolve_kinds,
 )
-from autonas.morphism.operators import (
+from autonas.morphism.growing import (
     MAX_WIDTH,
     deeper_site,
     is_non_negative,

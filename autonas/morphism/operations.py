@@ -22,7 +22,7 @@ import numpy as np
 
 from autonas.graph import Graph
 from autonas.graph import layers as L
-from autonas.morphism import operators, regularising, shrinking
+from autonas.morphism import growing, regularising, shrinking
 
 if TYPE_CHECKING:
     import keras
@@ -111,7 +111,7 @@ class Deeper(Operation):
     kind: ClassVar[str] = "deeper"
 
     def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
-        return operators.to_deeper(graph, self.node, self.kernel_size, noise=noise, rng=rng)
+        return growing.to_deeper(graph, self.node, self.kernel_size, noise=noise, rng=rng)
 
     def __str__(self) -> str:
         size = "" if self.kernel_size == 3 else f", {self.kernel_size}×{self.kernel_size}"
@@ -128,7 +128,7 @@ class Wider(Operation):
     kind: ClassVar[str] = "wider"
 
     def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
-        return operators.to_wider(graph, self.node, self.new_width, noise=noise, rng=rng)
+        return growing.to_wider(graph, self.node, self.new_width, noise=noise, rng=rng)
 
     def __str__(self) -> str:
         old = "" if self.old_width is None else str(self.old_width)
@@ -144,7 +144,7 @@ class AddSkip(Operation):
     kind: ClassVar[str] = "add_skip"
 
     def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
-        return operators.to_add_skip(graph, self.src, self.dst)
+        return growing.to_add_skip(graph, self.src, self.dst)
 
     def __str__(self) -> str:
         return f"AddSkip({self.src} → {self.dst})"
@@ -159,7 +159,7 @@ class ConcatSkip(Operation):
     kind: ClassVar[str] = "concat_skip"
 
     def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
-        return operators.to_concat_skip(graph, self.src, self.dst)
+        return growing.to_concat_skip(graph, self.src, self.dst)
 
     def __str__(self) -> str:
         return f"ConcatSkip({self.src} → {self.dst})"
@@ -288,7 +288,7 @@ def resolve_kinds(kinds: Collection[str] | None) -> frozenset[str]:
 
 
 def candidate_operations(
-    graph: Graph, *, max_width: int = operators.MAX_WIDTH, kinds: Collection[str] | None = None
+    graph: Graph, *, max_width: int = growing.MAX_WIDTH, kinds: Collection[str] | None = None
 ) -> list[Operation]:
     """The edits :func:`legal_operations` considers, before its check that each applies.
 
@@ -345,7 +345,7 @@ def candidate_operations(
 
 
 def legal_operations(
-    graph: Graph, *, max_width: int = operators.MAX_WIDTH, kinds: Collection[str] | None = None
+    graph: Graph, *, max_width: int = growing.MAX_WIDTH, kinds: Collection[str] | None = None
 ) -> list[Operation]:
     """Every edit the search may apply to ``graph`` (of the given ``kinds``, default all).
 
@@ -377,7 +377,7 @@ def random_morph(
     n: int = 1,
     *,
     noise: float = 0.0,
-    max_width: int = operators.MAX_WIDTH,
+    max_width: int = growing.MAX_WIDTH,
     kinds: Collection[str] | None = None,
 ) -> tuple[Graph, list[Operation]]:
     """Apply ``n`` random legal operations in sequence, never one twice.

@@ -32,7 +32,7 @@ from typing import Any
 
 from autonas.graph import Graph
 from autonas.objectives.energy_model import DEFAULT_ENERGY_MODEL, EnergyModel, estimate_energy
-from autonas.objectives.latency import _is_keras_model, _resolve_input_shape, _resolve_model, _runner
+from autonas.objectives._inference import inference_runner, is_keras_model, resolve_input_shape, resolve_model
 
 __all__ = ["ENERGY_METHODS", "RAPL_ROOT", "measure_energy"]
 
@@ -220,7 +220,7 @@ def _estimate(
     if graph is None:
         if isinstance(model_or_graph, Graph):
             graph = model_or_graph
-        elif _is_keras_model(model_or_graph):
+        elif is_keras_model(model_or_graph):
             graph = Graph.from_keras(model_or_graph)
         else:
             raise ValueError("the energy estimate needs the architecture: pass a Graph, a Keras model or graph=")
@@ -302,8 +302,8 @@ def measure_energy(
             reasons.append(str(error))
             continue
         try:
-            shape = _resolve_input_shape(model, input_shape)
-            run = _runner(_resolve_model(model), shape, int(batch_size))
+            shape = resolve_input_shape(model, input_shape)
+            run = inference_runner(resolve_model(model), shape, int(batch_size))
             return _measure(meter, run, int(batch_size), int(warmup), min_seconds, idle_seconds, poll_interval)
         finally:
             meter.close()

@@ -5,7 +5,9 @@ the search process stays light.
 """
 
 from autonas.search.acquisition import AnnealingSchedule, tree_search, upper_confidence_bound
-from autonas.search.base import Constraint, Objective, Proposal, Searcher
+import warnings as _warnings
+
+from autonas.search.base import Constraint, MorphismSearcher, Proposal, RewardFunction, Searcher, ToldTrial
 from autonas.search.bayesian import BayesianSearcher
 from autonas.search.distance import Descriptor, describe, edit_distance, pairwise_distances
 from autonas.search.gp import GaussianProcess
@@ -20,19 +22,33 @@ def is_searcher(value: object) -> bool:
     """Whether ``value`` can serve as a searcher: an object (not a class) with ``ask()`` and ``tell()``."""
     return not isinstance(value, type) and callable(getattr(value, "ask", None)) and callable(getattr(value, "tell", None))
 
+
+def __getattr__(name: str):
+    if name == "Objective":  # the old name of RewardFunction, easy to mistake for autonas.Objective
+        _warnings.warn(
+            "autonas.search.Objective is renamed RewardFunction (autonas.Objective is the reward's class)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return RewardFunction
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "AnnealingSchedule",
     "BayesianSearcher",
     "BourgainEmbedding",
     "LandmarkEmbedding",
+    "MorphismSearcher",
     "Constraint",
     "Descriptor",
     "GaussianProcess",
-    "Objective",
     "Proposal",
     "RandomSearcher",
+    "RewardFunction",
     "SEARCHERS",
     "Searcher",
+    "ToldTrial",
     "describe",
     "edit_distance",
     "is_searcher",

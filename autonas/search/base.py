@@ -12,10 +12,11 @@ import numpy as np
 from autonas.graph import Graph
 from autonas.morphism import Operation, resolve_kinds
 
-__all__ = ["Constraint", "Objective", "Proposal", "Searcher"]
+__all__ = ["Constraint", "MorphismSearcher", "Proposal", "RewardFunction", "Searcher", "ToldTrial"]
 
-#: ``(predicted or measured accuracy, graph) -> reward`` to maximise.
-Objective = Callable[[float, Graph], float]
+#: ``(predicted or measured accuracy, graph) -> reward`` to maximise (e.g.
+#: :meth:`autonas.objectives.Objective.predicted_reward`).
+RewardFunction = Callable[[float, Graph], float]
 #: ``graph -> allowed``; a graph failing it is never proposed.
 Constraint = Callable[[Graph], bool]
 
@@ -87,7 +88,18 @@ class Searcher(ABC):
 
 
 @dataclass
-class _Trial:
+class ToldTrial:
+    """A trial as a :class:`MorphismSearcher` keeps it (what :meth:`MorphismSearcher._observe` receives).
+
+    Attributes:
+        trial_id: The id given to :meth:`Searcher.tell`.
+        graph: The graph as told, with its trained weights (children inherit them).
+        architecture: A weightless copy, for exploring morphisms cheaply.
+        fingerprint: ``graph.fingerprint()``.
+        accuracy: Validation accuracy, None for a failed trial.
+        reward: ``objective(accuracy, graph)``, None for a failed trial.
+    """
+
     trial_id: str
     graph: Graph  # as told, with weights
     architecture: Graph  # weightless copy, for exploring
@@ -100,13 +112,27 @@ def _identity(accuracy: float, graph: Graph) -> float:
     return accuracy
 
 
-class _MorphismSearcher(Searcher):
-    """Bookkeeping shared by searchers that grow told models by morphism operations."""
+class MorphismSearcher(Searcher):
+    """Base of searchers that edit told models by morphism operations: the bookkeeping they share.
+
+    It records told trials (:class:`ToldTrial`), computes their reward, tracks
+    proposals in flight and never proposes a told architecture again. A
+    subclass implements :meth:`_propose` (with :meth:`_build` to apply the
+    chosen operations) and may override :meth:`_observe` to learn from each
+    successful trial.
+
+    Args:
+        seed: Seed of the private random generator ``self._rng``.
+        objective: ``(accuracy, graph) -> reward`` (:data:`RewardFunction`); None: the accuracy.
+        constraint: ``graph -> bool``; use :meth:`_allowed` before proposing.
+        max_operations: Most operations per proposal (at least 1).
+        kinds: Operation kinds to use (None: all; see :data:`autonas.morphism.GROWING`).
+    """
 
     def __init__(
         self,
         seed: int | None,
-        objective: Objective | None,
+        objective: RewardFunction | None,
         constraint: Constraint | None,
         max_operations: int,
         kinds: Collection[str] | None = None,
@@ -119,7 +145,7 @@ class _MorphismSearcher(Searcher):
         self.constraint = constraint
         self.max_operations = int(max_operations)
         self._rng = np.random.default_rng(seed)
-        self._trials: dict[str, _Trial] = {}
+        self._trials: dict[str, ToldTrial] = {}
         self._told: dict[str, str] = {}  # fingerprint -> last trial id
         self._in_flight: dict[str, Proposal] = {}  # fingerprint -> proposal
 
@@ -136,7 +162,7 @@ class _MorphismSearcher(Searcher):
         architecture = graph.copy()
         architecture.clear_weights()
         reward = None if accuracy is None else float(self._objective(accuracy, graph))
-        trial = _Trial(trial_id, graph, architecture, fingerprint, accuracy, reward)
+        trial = ToldTrial(trial_id, graph, architecture, fingerprint, accuracy, reward)
         self._trials[trial_id] = trial
         self._told[fingerprint] = trial_id
         self._in_flight.pop(fingerprint, None)
@@ -154,7 +180,7 @@ class _MorphismSearcher(Searcher):
     def _propose(self) -> Proposal | None:
         """Choose a new child (not told, not in flight, meeting the constraint)."""
 
-    def _observe(self, trial: _Trial) -> None:  # noqa: B027 - optional hook
+    def _observe(self, trial: ToldTrial) -> None:  # noqa: B027 - optional hook
         """Learn from a successful trial (called by :meth:`tell`)."""
 
     def _objective(self, accuracy: float, graph: Graph) -> float:
@@ -166,7 +192,7 @@ class _MorphismSearcher(Searcher):
     def _is_new(self, fingerprint: str) -> bool:
         return fingerprint not in self._told and fingerprint not in self._in_flight
 
-    def _trained(self) -> list[_Trial]:
+    def _trained(self) -> list[ToldTrial]:
         """Successful trials, in the order told."""
         return [t for t in self._trials.values() if t.accuracy is not None]
 

@@ -9,9 +9,9 @@ import numpy as np
 
 from autonas.graph import Graph
 from autonas.search.acquisition import AnnealingSchedule, Candidate, ExpansionCache, tree_search, upper_confidence_bound
-from autonas.search.base import Constraint, Objective, Proposal, _MorphismSearcher, _Trial
+from autonas.search.base import Constraint, Proposal, RewardFunction, MorphismSearcher, ToldTrial
 from autonas.search.distance import Descriptor, describe, pairwise_distances
-from autonas.search.gp import GaussianProcess, _median_distance
+from autonas.search.gp import GaussianProcess, median_distance
 from autonas.search.kernel import BourgainEmbedding, LandmarkEmbedding, squared_exponential
 
 __all__ = ["BayesianSearcher"]
@@ -24,7 +24,7 @@ _DESCRIPTOR_CACHE_SIZE = 4096
 _EMBEDDINGS = ("bourgain", "landmarks")
 
 
-class BayesianSearcher(_MorphismSearcher):
+class BayesianSearcher(MorphismSearcher):
     """Bayesian optimisation with an edit-distance Gaussian process (Jin, Song & Hu, KDD 2019).
 
     A Gaussian process models validation accuracy on a Euclidean embedding of
@@ -66,7 +66,7 @@ class BayesianSearcher(_MorphismSearcher):
         seed: int | None = None,
         *,
         beta: float = 2.0,
-        objective: Objective | None = None,
+        objective: RewardFunction | None = None,
         constraint: Constraint | None = None,
         max_operations: int = 3,
         max_children: int = 12,
@@ -96,7 +96,7 @@ class BayesianSearcher(_MorphismSearcher):
         self._schedule = AnnealingSchedule(initial_temperature, temperature_decay, min_temperature)
         self._cache = ExpansionCache()
         self._descriptors: dict[str, Descriptor] = {}
-        self._observed: list[_Trial] = []
+        self._observed: list[ToldTrial] = []
         self._observed_descriptors: list[Descriptor] = []
         self._distances = np.zeros((0, 0))  # among observed trials, grown in place
         self._reference = 0  # the first ``_reference`` observed trials span the embedding
@@ -104,7 +104,7 @@ class BayesianSearcher(_MorphismSearcher):
         self._gp: GaussianProcess | None = None
 
     # ------------------------------------------------------------------ learning
-    def _observe(self, trial: _Trial) -> None:
+    def _observe(self, trial: ToldTrial) -> None:
         descriptor = self._describe(trial.architecture, trial.fingerprint)
         row = pairwise_distances([descriptor], self._observed_descriptors, skip_weight=self.skip_weight)[0]
         n = len(self._observed)
@@ -202,4 +202,4 @@ class BayesianSearcher(_MorphismSearcher):
         distances = pairwise_distances(descriptors, descriptors, skip_weight=self.skip_weight)
         embedding = self._new_embedding(np.random.default_rng(self.seed)).fit(len(graphs))
         coordinates = embedding.transform(distances)
-        return squared_exponential(coordinates, coordinates, _median_distance(coordinates))
+        return squared_exponential(coordinates, coordinates, median_distance(coordinates))

@@ -21,7 +21,7 @@ from scipy.optimize import minimize
 
 from autonas.search.kernel import squared_exponential
 
-__all__ = ["GaussianProcess"]
+__all__ = ["GaussianProcess", "median_distance"]
 
 _LENGTH_FACTORS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 _NOISE_RATIOS = (1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -71,7 +71,7 @@ class GaussianProcess:
         self._X = X.copy()
         self._z = (y - self.y_mean_) / self.y_std_
         self._n = len(X)
-        scale = _median_distance(X)
+        scale = median_distance(X)
         self._scale = scale
         length, ratio = self.length_scale, self.noise_ratio
         if (length is None or ratio is None) and self._n >= _MIN_POINTS_TO_OPTIMIZE:
@@ -196,7 +196,7 @@ class GaussianProcess:
         return self.amplitude_ * self.noise_ratio_ * self.y_std_**2
 
 
-def _median_distance(X: np.ndarray) -> float:
+def median_distance(X: np.ndarray) -> float:
     """Median distance between distinct rows of ``X`` (1.0 when there are none)."""
     if len(X) < 2:
         return 1.0

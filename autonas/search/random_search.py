@@ -6,12 +6,12 @@ import math
 from collections.abc import Collection
 
 from autonas.morphism import random_morph
-from autonas.search.base import Constraint, Objective, Proposal, _MorphismSearcher
+from autonas.search.base import Constraint, Proposal, RewardFunction, MorphismSearcher
 
 __all__ = ["RandomSearcher"]
 
 
-class RandomSearcher(_MorphismSearcher):
+class RandomSearcher(MorphismSearcher):
     """Random legal morphisms of a random model among the better ones.
 
     Each proposal picks a parent uniformly among the best ``top_fraction`` of
@@ -35,7 +35,7 @@ class RandomSearcher(_MorphismSearcher):
         self,
         seed: int | None = None,
         *,
-        objective: Objective | None = None,
+        objective: RewardFunction | None = None,
         constraint: Constraint | None = None,
         max_operations: int = 3,
         top_fraction: float = 0.25,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-import logging
+import numbers
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -14,33 +12,23 @@ from typing import Any
 
 import numpy as np
 
-from autonas._checks import check_positive
+from autonas._checks import check_int, check_positive
 from autonas.engine.final_fit import final_fit
 from autonas.engine.project import Project, ProjectWriteError, TrialRecord, project_folder
-from autonas.engine.search import SearchBudget, SearchData, TrialsFailedError, run_search
-from autonas.execution.executor import Executor
+from autonas.engine.loop import SearchBudget, TrialsFailedError, run_search
+from autonas.execution.executor import Executor, TrainingData
 from autonas.execution.runner import TrainingSettings, hyperparameter_space
 from autonas.graph import Graph, generators
 from autonas.search import SEARCHERS, is_searcher
-from autonas.tasks.data import (
-    ImagePreprocessing,
-    LabelEncoder,
-    PixelScale,
-    as_array,
-    check_images,
-    check_labels,
-    from_dataset,
-    split_keeping_every_class,
-)
+from autonas.tasks.data import as_array, check_images, check_labels
 from autonas.tasks.export import export_classifier, save_classifier
-from autonas.tasks.folders import read_images, scan_image_folder, write_image_array
+from autonas.tasks.folders import read_images
 from autonas.tasks.predict_files import predict_images
+from autonas.tasks.prepare import check_image_size, prepare_arrays, prepare_folder
 from autonas.tasks.progress import Progress
 from autonas.tasks.tensorboard_log import TensorBoardLog
 
 __all__ = ["AutoImageClassifier"]
-
-logger = logging.getLogger(__name__)
 
 _SEARCHERS = tuple(SEARCHERS)
 #: Ever slimmer settings of each initial architecture, to try under size constraints.
@@ -144,9 +132,13 @@ class AutoImageClassifier:
         check_positive(self.max_trials, "max_trials", integer=True, optional=True)
         check_positive(self.time_limit, "time_limit", optional=True, unit=" of seconds")
         check_positive(self.max_model_size, "max_model_size", integer=True, optional=True)
-        self._training_size()
-        if not isinstance(self.tensorboard, bool):
-            raise ValueError(f"tensorboard must be True or False, got {self.tensorboard!r}")
+        check_int(self.seed, "seed", optional=True)
+        if not isinstance(self.verbose, numbers.Integral):  # bools too: verbose=True prints
+            raise ValueError(f"verbose must be an int (0: quiet, 1: a line per trial), got {self.verbose!r}")
+        check_image_size(self.image_size)
+        for name in ("overwrite", "tensorboard"):  # a truthy string must not empty a project
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.executor is not None and not isinstance(self.executor, Executor):
             raise ValueError(
                 f"executor must be None or an autonas.execution.Executor (e.g. LocalExecutor()), got {self.executor!r}"
@@ -156,51 +148,16 @@ class AutoImageClassifier:
         if not isinstance(self.searcher, str) and not is_searcher(self.searcher):
             raise ValueError(f"searcher must be one of {_SEARCHERS} or have ask() and tell(), got {self.searcher!r}")
 
-    def _training_size(self) -> tuple[int, int] | None:
-        """``image_size`` as ``(height, width)``.
-
-        Raises:
-            ValueError: naming ``image_size`` unless it is None, a positive int or a pair of them.
-        """
-        size = self.image_size
-        if size is None:
-            return None
-        pair = (size, size) if isinstance(size, int) and not isinstance(size, bool) else size
-        if (
-            not isinstance(pair, (tuple, list))
-            or len(pair) != 2
-            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in pair)
-        ):
-            raise ValueError(f"image_size must be None, a positive int or a pair (height, width) of them, got {size!r}")
-        return int(pair[0]), int(pair[1])
-
     def _make_objective(self):
-        """The :class:`~autonas.objectives.Objective` with the constraints given here.
+        """The :class:`~autonas.objectives.Objective` with the limits given here merged in.
 
         Raises:
             ValueError: for a bad objective or limit, or a limit given here and, differently, in an Objective.
         """
-        from autonas.objectives import Objective, as_objective
+        from autonas.objectives import as_objective
 
         limits = {"max_params": self.max_params, "max_power": self.max_power, "max_latency": self.max_latency}
-        limits = {name: value for name, value in limits.items() if value is not None}
-        if self.objective is None:
-            return Objective(**limits)
-        if isinstance(self.objective, Objective):
-            clashes = sorted(n for n, v in limits.items() if getattr(self.objective, n) not in (None, v))
-            if clashes:
-                raise ValueError(
-                    f"{clashes} differ between AutoImageClassifier and its objective; give each limit once"
-                )
-            if not limits:
-                return self.objective
-            merged = copy.copy(self.objective)  # the user's objective is left as given
-            for name, value in limits.items():
-                setattr(merged, name, value)
-            return merged
-        if callable(self.objective):
-            return Objective.from_callable(self.objective, **limits)
-        return as_objective(self.objective)  # raises the ValueError for anything else
+        return as_objective(self.objective, limits, given_by="AutoImageClassifier")
 
     def _constraint(self):
         """The hard constraints known before training, as one ``graph -> bool``."""
@@ -251,95 +208,25 @@ class AutoImageClassifier:
                     break
         return initial
 
-    def _split(self, x: np.ndarray, y: np.ndarray, validation_split: Any, validation_data: Any):
-        """Training and validation arrays (images (N, H, W, C), class indices)."""
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a pair (x_val, y_val)")
-            x_val = check_images(validation_data[0], "validation_data[0]")
-            self.pixel_scale_.check(x_val, "validation_data[0]")
-            y_val = check_labels(validation_data[1], len(x_val), "validation_data[1]")
-            if x_val.shape[1:] != x.shape[1:]:
-                raise ValueError(
-                    f"validation_data[0] has images of shape {x_val.shape[1:]}, but x has {x.shape[1:]}"
-                )
-            return x, x_val, y, self.encoder_.transform(y_val, "validation_data[1]")
-        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)):
-            raise ValueError(f"validation_split must be a float in (0, 1), got {validation_split!r}")
-        n_val = int(round(len(y) * validation_split))
-        if not 0 < validation_split < 1 or not 0 < n_val < len(y):
-            raise ValueError(
-                f"validation_split must be a float in (0, 1) leaving examples on both sides, got {validation_split!r}"
-            )
-        from sklearn.model_selection import train_test_split
+    def _prepare_data(self, x: Any, y: Any, validation_split: Any, validation_data: Any) -> TrainingData:
+        """Check, encode and split the input, learn the standardisation; sets the data attributes.
 
-        classes = len(self.encoder_.classes_)
-        if min(n_val, len(y) - n_val) >= classes:
-            return train_test_split(x, y, test_size=n_val, stratify=y, random_state=self.seed or 0)
-        # too few examples for a stratified split: keep every class in training
-        train, val = split_keeping_every_class(y, n_val, self.seed or 0)
-        missing = classes - len(np.unique(y[val]))
-        if len(val) < n_val or missing:
-            warnings.warn(
-                f"validation_split={validation_split}: with {len(y)} examples of {classes} classes, every class "
-                f"keeps a training example; the validation set has {len(val)} examples (not {n_val}) and "
-                f"{missing} classes have no validation example. Pass validation_data or more examples per class "
-                "for a more reliable search",
-                UserWarning,
-                stacklevel=4,
-            )
-        return x[train], x[val], y[train], y[val]
-
-    def _prepare_folder(self, path: Any, y: Any, validation_split: Any, validation_data: Any) -> SearchData:
-        """Read a class-per-subfolder tree into arrays on disk (a chunk at a time), split and standardise them.
-
-        The arrays live in a scratch folder beside the project, removed when :meth:`fit` ends.
+        Images read from a folder live on disk in ``self._scratch`` until :meth:`fit` ends.
         """
-        if y is not None:
-            raise ValueError("y must be None when x is a folder: its subfolders name the classes")
-        if validation_data is not None:
-            raise ValueError("validation_data is not supported with a folder x; use validation_split")
-        listing = scan_image_folder(path, "x")
-        Path(self.directory).mkdir(parents=True, exist_ok=True)
-        self._scratch = Path(tempfile.mkdtemp(prefix=".autonas-images-", dir=self.directory))
-        read = write_image_array(listing, self._scratch / "images.npy", self._training_size())
-        labels = np.asarray(read.class_names)[read.labels]
-        self.encoder_ = LabelEncoder().fit(labels, "x (the class subfolders)")
-        self.pixel_scale_ = PixelScale("uint8", 0.0, 255.0)  # what decoding gives, whatever the file held
-        index = np.arange(len(labels))
-        train, val, y_train, y_val = self._split(index, self.encoder_.transform(labels), validation_split, None)
-        train_order, val_order = np.argsort(train), np.argsort(val)  # file order: sequential reads
-        train, y_train, val, y_val = train[train_order], y_train[train_order], val[val_order], y_val[val_order]
-        self.classes_ = self.encoder_.classes_
-        self.image_shape_ = (None, None, read.images.shape[-1])  # the exported model resizes any image
-        self.input_shape_ = tuple(int(s) for s in read.images.shape[1:])
-        self.preprocessing_ = ImagePreprocessing.fit(read.images, train)
-        x_train = self.preprocessing_.transform_to_file(read.images, train, self._scratch / "x_train.npy")
-        x_val = self.preprocessing_.transform_to_file(read.images, val, self._scratch / "x_val.npy")
-        del read
-        (self._scratch / "images.npy").unlink()
-        return SearchData(x_train, y_train, x_val, y_val)
-
-    def _prepare_data(self, x: Any, y: Any, validation_split: Any, validation_data: Any) -> SearchData:
-        """Check and encode the input, split it, learn the preprocessing; sets the data attributes."""
         if isinstance(x, (str, os.PathLike)):
-            return self._prepare_folder(x, y, validation_split, validation_data)
-        if y is None and hasattr(x, "element_spec"):
-            x, y = from_dataset(x)
-        elif y is None:
-            raise ValueError("y is required unless x is a tf.data.Dataset of (image, label) pairs")
-        raw = as_array(x, "x")
-        x = check_images(raw, "x")
-        y = check_labels(y, len(x), "y")
-        self.pixel_scale_ = PixelScale.of(x)
-        self.encoder_ = LabelEncoder().fit(y, "y")
-        x_train, x_val, y_train, y_val = self._split(x, self.encoder_.transform(y), validation_split, validation_data)
-        self.classes_ = self.encoder_.classes_
-        self.image_shape_ = tuple(int(s) for s in raw.shape[1:])
-        self.input_shape_ = tuple(int(s) for s in x.shape[1:])
-        self.preprocessing_ = ImagePreprocessing.fit(x_train)
-        transform = self.preprocessing_.transform
-        return SearchData(transform(x_train), y_train, transform(x_val), y_val)
+            prepared = prepare_folder(
+                x, y, validation_split, validation_data, self.seed, self.directory, check_image_size(self.image_size)
+            )
+        else:
+            prepared = prepare_arrays(x, y, validation_split, validation_data, self.seed)
+        self._scratch = prepared.scratch
+        self.encoder_ = prepared.encoder
+        self.classes_ = prepared.encoder.classes_
+        self.pixel_scale_ = prepared.pixel_scale
+        self.image_shape_ = prepared.image_shape
+        self.input_shape_ = prepared.input_shape
+        self.preprocessing_ = prepared.preprocessing
+        return prepared.data
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -390,7 +277,7 @@ class AutoImageClassifier:
                 shutil.rmtree(self._scratch, ignore_errors=True)
             del self._scratch
 
-    def _search(self, project: Project, data: SearchData, epochs: int | None, start: float) -> AutoImageClassifier:
+    def _search(self, project: Project, data: TrainingData, epochs: int | None, start: float) -> AutoImageClassifier:
         """The search, the final fit and the export, in a locked project (the body of :meth:`fit`)."""
         hp = hyperparameter_space()
         if epochs is not None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autonas.engine import Project
-from autonas.engine.search import SearchBudget, run_search
+from autonas.engine.loop import SearchBudget, run_search
 from autonas.errors import FatalError
 from autonas.execution import SerialExecutor, TrainingSettings
 from autonas.execution.executor import TrainingData

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from autonas.engine import Project, SearchBudget, SearchData, TrialsFailedError, run_search
-from autonas.execution import TrainingSettings, train_graph
+from autonas.engine import Project, SearchBudget, TrialsFailedError, run_search
+from autonas.execution import TrainingData, TrainingSettings, train_graph
 from autonas.graph import generators
 from autonas.morphism import Wider
 
@@ -36,7 +36,7 @@ class _ScriptedSearcher:
 
 def _data(digits):
     x_train, _, y_train, _ = digits
-    return SearchData(x_train[:300], y_train[:300], x_train[300:400], y_train[300:400])
+    return TrainingData(x_train[:300], y_train[:300], x_train[300:400], y_train[300:400])
 
 
 def _broken(graph):
@@ -116,7 +116,7 @@ def test_training_restores_the_best_epoch(digits):
 
 def test_searcher_score_breaks_accuracy_ties_by_validation_loss():
     from autonas.engine import TrialRecord
-    from autonas.engine.search import searcher_score
+    from autonas.engine.loop import searcher_score
 
     def record(accuracy, loss, status="completed"):
         return TrialRecord(id=1, parent=None, operations=[], fingerprint="f", metrics={"val_accuracy": accuracy, "val_loss": loss},

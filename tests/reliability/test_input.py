@@ -7,6 +7,7 @@ import pytest
 
 from autonas.cli import main
 from autonas.tasks.data import LabelEncoder, PixelScale, split_keeping_every_class
+from autonas.tasks.prepare import split_for_validation
 
 from .conftest import quick_classifier
 
@@ -111,10 +112,9 @@ def test_every_class_keeps_a_training_image_when_classes_are_tiny(tmp_path):
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(1000), 2)
     x = rng.integers(0, 256, (len(y), 4, 4)).astype(np.uint8)
-    classifier = quick_classifier(tmp_path)
-    classifier.encoder_ = LabelEncoder().fit(y)
+    encoder = LabelEncoder().fit(y)
     with pytest.warns(UserWarning, match="every class keeps a training example"):
-        x_train, x_val, y_train, y_val = classifier._split(x, y, 0.2, None)
+        x_train, x_val, y_train, y_val = split_for_validation(x, y, 0.2, None, encoder, PixelScale.of(x), seed=None)
     assert len(np.unique(y_train)) == 1000
     assert len(y_val) == 400 and len(y_train) == 1600
     # the split is a partition

@@ -94,7 +94,7 @@ def test_data_copies_of_dead_searches_are_removed_at_the_next_start(tmp_path, sm
 
 def test_cpu_workers_run_together_only_as_far_as_memory_allows(small_digits):
     from autonas.execution import TrainingSettings, TrialJob
-    from autonas.execution.memory import MIB
+    from autonas.execution.memory import MIB, HostMemory
     from autonas.graph import generators
 
     x, x_test, y, y_test = small_digits
@@ -105,7 +105,7 @@ def test_cpu_workers_run_together_only_as_far_as_memory_allows(small_digits):
         executor = LocalExecutor(max_workers=2)
         executor.start(data)
         try:
-            executor._memory_capacity = capacity
+            executor.host_memory = HostMemory(capacity)
             futures = [executor.submit(TrialJob(i + 1, g, settings)) for i, g in enumerate(graphs)]
             results = [f.result() for f in futures]
         finally:

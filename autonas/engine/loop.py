@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,7 +26,10 @@ from autonas.execution.executor import Executor, SerialExecutor, TrainingData, T
 from autonas.execution.runner import TrainingSettings, TrialResult
 from autonas.graph import Graph
 
-__all__ = ["SearchBudget", "SearchData", "TrialsFailedError", "run_search"]
+if TYPE_CHECKING:
+    from autonas.search import Searcher
+
+__all__ = ["SearchBudget", "TrialsFailedError", "run_search"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +40,6 @@ MAX_CONSECUTIVE_FAILURES = 3
 class TrialsFailedError(RuntimeError):
     """Too many trials failed in a row and none completed."""
 
-
-#: Preprocessed training and validation arrays (the executors' :class:`TrainingData`).
-SearchData = TrainingData
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,8 @@ def searcher_score(record: TrialRecord) -> float | None:
 def run_search(
     *,
     project: Project,
-    searcher,
-    data: SearchData,
+    searcher: Searcher,
+    data: TrainingData,
     initial: Sequence[tuple[str, Graph]],
     settings: TrainingSettings,
     fine_tune_settings: TrainingSettings,
@@ -172,102 +173,160 @@ def _run_locked(
     project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor, rank,
     on_epoch=None,
 ) -> list[TrialRecord]:
-    start = time.monotonic()
-    total_seconds = None if budget.deadline is None else budget.deadline - start
+    total_seconds = None if budget.deadline is None else budget.deadline - time.monotonic()
     history = _resume(project, searcher)
-    by_id = {record.id: record for record in history}
-    tried = {record.fingerprint for record in history}
-    write_error: ProjectWriteError | None = None
-
-    executor = executor or SerialExecutor()
+    loop = _SearchLoop(
+        project, searcher, initial, settings, fine_tune_settings, budget, seed, accept, on_trial,
+        executor or SerialExecutor(), rank, history, total_seconds,
+    )
+    executor = loop.executor
     own_log_dir = getattr(executor, "log_dir", "") is None  # worker output goes to the project, off the terminal
     if own_log_dir:
         executor.log_dir = str(project.path / "logs")
     if on_epoch is not None:
         executor.on_epoch = on_epoch
-    trial_cap = None if total_seconds is None else total_seconds * min(0.5, budget.trial_fraction * executor.max_workers)
-    failures = rejected = 0
-    next_id = max(project.max_trial_id(), *(r.id for r in history), 0) + 1
-    pending = [(name, graph) for name, graph in initial if graph.fingerprint() not in tried]
-    running: dict[Future, _Submitted] = {}
     executor.start(data)
     try:
-        while True:
-            while len(running) < executor.max_workers and write_error is None:
-                if budget.max_trials is not None and len(history) + len(running) >= budget.max_trials:
-                    break
-                reserve = final_fit_reserve(history, budget.final_fit_fraction, total_seconds, rank)
-                if history and budget.seconds_left() - reserve < 0.5 * _estimate_trial_seconds(history):
-                    break
-                if pending:
-                    name, graph = pending.pop(0)
-                    parent, operations, trial_settings, reference = None, [], settings, None
-                else:
-                    proposal = searcher.ask()
-                    if proposal is None:
-                        if not running:
-                            logger.info("the searcher has nothing more to propose")
-                        break
-                    graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
-                    name = ", ".join(str(op) for op in operations)
-                    trial_settings = _child_settings(by_id.get(parent), proposal, settings, fine_tune_settings)
-                    reference = getattr(proposal, "parent", None)  # a searcher of the user's may not give it
-                if (accept is not None and not accept(graph)) or not executor.accepts(graph, trial_settings):
-                    logger.info("skipping %s: it breaks a constraint", name)
-                    rejected += 1
-                    searcher.tell(f"rejected-{rejected}", graph, None)
-                    continue
-                trial_id, next_id = next_id, next_id + 1
-                seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
-                if trial_cap is not None:
-                    seconds_left = min(seconds_left, trial_cap)
-                changes_function = not _preserves_function(operations)
-                job = TrialJob(
-                    trial_id, graph, trial_settings, seconds_left, None if seed is None else seed + trial_id,
-                    issued_at=time.time(), hard_seconds=budget.seconds_left() if budget.deadline is not None else None,
-                    reference=reference if changes_function else None,
-                    operations=tuple(operations) if changes_function else (),
-                )
-                running[executor.submit(job)] = _Submitted(job, parent, operations, name)
-            if not running:
-                break
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=lambda f: running[f].job.trial_id):
-                submitted = running.pop(future)
-                record, trained = _record(submitted, future.result())
-                try:
-                    project.save_trial(record, trained)
-                except ProjectWriteError as error:
-                    if write_error is None:
-                        write_error = error
-                        logger.error("%s; no more trials are started, finished ones are kept in memory", error)
-                history.append(record)
-                by_id[record.id] = record
-                searcher.tell(str(record.id), trained, searcher_score(record))
-                if on_trial is not None:
-                    on_trial(record, history)
-                failures = failures + 1 if record.status == "failed" else 0
-            if failures >= MAX_CONSECUTIVE_FAILURES:
-                reasons = "; ".join(f"trial {r.id}: {r.error}" for r in history[-failures:])
-                if not any(r.status == "completed" for r in history):
-                    raise TrialsFailedError(f"{failures} trials failed in a row and none completed: {reasons}")
-                logger.error("stopping the search: %d trials failed in a row (%s)", failures, reasons)
-                break
+        loop.run()
     finally:
         executor.shutdown()
         if own_log_dir:  # the executor may serve another project next
             executor.log_dir = None
         if on_epoch is not None:
             executor.on_epoch = None
-    if write_error is not None:
-        unsaved = sorted(r.id for r in history if not project.trial_path(r.id).exists())
+    if loop.write_error is not None:
+        unsaved = sorted(r.id for r in loop.history if not project.trial_path(r.id).exists())
         warnings.warn(
-            f"the search stopped early: {write_error}. Trials {unsaved} are kept in memory only "
+            f"the search stopped early: {loop.write_error}. Trials {unsaved} are kept in memory only "
             "(free space and fit again to resume from the trials on disk)",
             RuntimeWarning,
             stacklevel=3,
         )
-    return sorted(history, key=lambda r: r.id)
+    return sorted(loop.history, key=lambda r: r.id)
+
+
+class _SearchLoop:
+    """The loop's state and its steps: fill the free workers, collect finished trials, repeat."""
+
+    def __init__(
+        self, project, searcher, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
+        rank, history, total_seconds,
+    ) -> None:
+        self.project, self.searcher, self.executor = project, searcher, executor
+        self.settings, self.fine_tune_settings = settings, fine_tune_settings
+        self.budget, self.seed, self.accept, self.on_trial, self.rank = budget, seed, accept, on_trial, rank
+        self.history: list[TrialRecord] = history
+        self.by_id = {record.id: record for record in history}
+        tried = {record.fingerprint for record in history}
+        self.pending = [(name, graph) for name, graph in initial if graph.fingerprint() not in tried]
+        self.next_id = max(project.max_trial_id(), *(r.id for r in history), 0) + 1
+        self.running: dict[Future, _Submitted] = {}
+        self.failures = self.rejected = 0
+        self.write_error: ProjectWriteError | None = None
+        self.total_seconds = total_seconds
+        share = None if self.total_seconds is None else min(0.5, budget.trial_fraction * executor.max_workers)
+        self.trial_cap = None if share is None else self.total_seconds * share
+
+    def run(self) -> None:
+        """Until the budget, the searcher or the failures stop it."""
+        while True:
+            self.fill_workers()
+            if not self.running:
+                return
+            done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: self.running[f].job.trial_id):
+                self.collect(self.running.pop(future), future.result())
+            if self.too_many_failures():
+                return
+
+    def fill_workers(self) -> None:
+        """Submit trials while a worker is free and the budget allows one more."""
+        while len(self.running) < self.executor.max_workers and self.write_error is None:
+            submitted = self.next_trial()
+            if submitted is None:
+                return
+            self.running[self.executor.submit(submitted.job)] = submitted
+
+    def budget_allows_another(self) -> bool:
+        """Trials left, and time for about half a trial beyond the final fit's reserve."""
+        budget = self.budget
+        if budget.max_trials is not None and len(self.history) + len(self.running) >= budget.max_trials:
+            return False
+        reserve = final_fit_reserve(self.history, budget.final_fit_fraction, self.total_seconds, self.rank)
+        return not self.history or budget.seconds_left() - reserve >= 0.5 * _estimate_trial_seconds(self.history)
+
+    def next_trial(self) -> _Submitted | None:
+        """The next initial architecture, else the searcher's next child meeting the constraints;
+        None when the budget or the searcher has no more."""
+        while self.budget_allows_another():
+            if self.pending:
+                name, graph = self.pending.pop(0)
+                parent, operations, trial_settings, reference = None, [], self.settings, None
+            else:
+                proposal = self.searcher.ask()
+                if proposal is None:
+                    if not self.running:
+                        logger.info("the searcher has nothing more to propose")
+                    return None
+                graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
+                name = ", ".join(str(op) for op in operations)
+                trial_settings = _child_settings(
+                    self.by_id.get(parent), proposal, self.settings, self.fine_tune_settings
+                )
+                reference = getattr(proposal, "parent", None)  # a searcher of the user's may not give it
+            if (self.accept is not None and not self.accept(graph)) or not self.executor.accepts(graph, trial_settings):
+                logger.info("skipping %s: it breaks a constraint", name)
+                self.rejected += 1
+                self.searcher.tell(f"rejected-{self.rejected}", graph, None)
+                continue
+            return _Submitted(self.job(graph, trial_settings, operations, reference), parent, operations, name)
+        return None
+
+    def job(self, graph: Graph, settings: TrainingSettings, operations: list, reference: Graph | None) -> TrialJob:
+        """A job with the next trial id and its share of the time left."""
+        budget = self.budget
+        trial_id, self.next_id = self.next_id, self.next_id + 1
+        reserve = final_fit_reserve(self.history, budget.final_fit_fraction, self.total_seconds, self.rank)
+        seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
+        if self.trial_cap is not None:
+            seconds_left = min(seconds_left, self.trial_cap)
+        changes_function = not _preserves_function(operations)
+        return TrialJob(
+            trial_id, graph, settings, seconds_left, None if self.seed is None else self.seed + trial_id,
+            issued_at=time.time(), hard_seconds=budget.seconds_left() if budget.deadline is not None else None,
+            reference=reference if changes_function else None,
+            operations=tuple(operations) if changes_function else (),
+        )
+
+    def collect(self, submitted: _Submitted, result: TrialResult) -> None:
+        """Write a finished trial, tell the searcher and the caller."""
+        record, trained = _record(submitted, result)
+        try:
+            self.project.save_trial(record, trained)
+        except ProjectWriteError as error:
+            if self.write_error is None:
+                self.write_error = error
+                logger.error("%s; no more trials are started, finished ones are kept in memory", error)
+        self.history.append(record)
+        self.by_id[record.id] = record
+        self.searcher.tell(str(record.id), trained, searcher_score(record))
+        if self.on_trial is not None:
+            self.on_trial(record, self.history)
+        self.failures = self.failures + 1 if record.status == "failed" else 0
+
+    def too_many_failures(self) -> bool:
+        """Whether the last trials all failed: an error if none ever completed, else the end of the search.
+
+        Raises:
+            TrialsFailedError: :data:`MAX_CONSECUTIVE_FAILURES` failures in a row and no completed trial.
+        """
+        if self.failures < MAX_CONSECUTIVE_FAILURES:
+            return False
+        reasons = "; ".join(f"trial {r.id}: {r.error}" for r in self.history[-self.failures :])
+        if not any(r.status == "completed" for r in self.history):
+            raise TrialsFailedError(f"{self.failures} trials failed in a row and none completed: {reasons}")
+        logger.error("stopping the search: %d trials failed in a row (%s)", self.failures, reasons)
+        return True
 
 
 def _child_settings(

@@ -1,0 +1,223 @@
+"""From what a user passes to ``fit`` to the arrays a search trains on.
+
+Checks and encodes the input, holds out the validation set and learns the
+standardisation, for arrays and datasets (:func:`prepare_arrays`) and for a
+folder of image files (:func:`prepare_folder`). Every check runs before any
+training; nothing here knows about the search.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autonas.execution.executor import TrainingData
+from autonas.tasks.data import (
+    ImagePreprocessing,
+    LabelEncoder,
+    PixelScale,
+    as_array,
+    check_images,
+    check_labels,
+    from_dataset,
+    split_keeping_every_class,
+)
+from autonas.tasks.folders import scan_image_folder, write_image_array
+
+__all__ = ["PreparedImages", "check_image_size", "prepare_arrays", "prepare_folder", "split_for_validation"]
+
+
+@dataclass
+class PreparedImages:
+    """The split, standardised data and what ``fit`` learned about the input.
+
+    Attributes:
+        data: Standardised training and validation arrays, class indices as labels.
+        encoder: Class labels to indices and back.
+        pixel_scale: The training images' value range (new images are checked against it).
+        image_shape: Shape of one image as predictions take it (None: any size; a folder's
+            model resizes).
+        input_shape: Shape of one image as the networks take it.
+        preprocessing: The standardisation learned on the training part.
+        scratch: Folder holding the arrays on disk (images read from a folder), else None;
+            the caller removes it when done.
+    """
+
+    data: TrainingData
+    encoder: LabelEncoder
+    pixel_scale: PixelScale
+    image_shape: tuple[int | None, ...]
+    input_shape: tuple[int, ...]
+    preprocessing: ImagePreprocessing
+    scratch: Path | None = None
+
+
+def check_image_size(size: Any) -> tuple[int, int] | None:
+    """``image_size`` as ``(height, width)``.
+
+    Raises:
+        ValueError: naming ``image_size`` unless it is None, a positive int or a pair of them.
+    """
+    if size is None:
+        return None
+    pair = (size, size) if isinstance(size, int) and not isinstance(size, bool) else size
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in pair)
+    ):
+        raise ValueError(f"image_size must be None, a positive int or a pair (height, width) of them, got {size!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def split_for_validation(
+    x: np.ndarray,
+    y: np.ndarray,
+    validation_split: Any,
+    validation_data: Any,
+    encoder: LabelEncoder,
+    pixel_scale: PixelScale,
+    seed: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x_train, x_val, y_train, y_val)``: ``validation_data`` checked and encoded, or a split of ``x``.
+
+    The split is stratified when every class can have an example on both sides;
+    otherwise every class keeps a training example (with a warning).
+
+    Args:
+        x: Checked images (or indices of them), one row per example.
+        y: Class indices of ``x``.
+        validation_split: Fraction held out when ``validation_data`` is None.
+        validation_data: ``(x_val, y_val)`` as the user gave them, or None.
+        encoder: The fitted label encoder (``validation_data``'s labels must be among its classes).
+        pixel_scale: The training images' range (``validation_data`` must match it).
+        seed: Seed of the split (None: 0).
+
+    Raises:
+        ValueError: naming ``validation_data`` or ``validation_split`` when it is malformed.
+    """
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (x_val, y_val)")
+        x_val = check_images(validation_data[0], "validation_data[0]")
+        pixel_scale.check(x_val, "validation_data[0]")
+        y_val = check_labels(validation_data[1], len(x_val), "validation_data[1]")
+        if x_val.shape[1:] != x.shape[1:]:
+            raise ValueError(f"validation_data[0] has images of shape {x_val.shape[1:]}, but x has {x.shape[1:]}")
+        return x, x_val, y, encoder.transform(y_val, "validation_data[1]")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)):
+        raise ValueError(f"validation_split must be a float in (0, 1), got {validation_split!r}")
+    n_val = int(round(len(y) * validation_split))
+    if not 0 < validation_split < 1 or not 0 < n_val < len(y):
+        raise ValueError(
+            f"validation_split must be a float in (0, 1) leaving examples on both sides, got {validation_split!r}"
+        )
+    from sklearn.model_selection import train_test_split
+
+    classes = len(encoder.classes_)
+    if min(n_val, len(y) - n_val) >= classes:
+        return train_test_split(x, y, test_size=n_val, stratify=y, random_state=seed or 0)
+    # too few examples for a stratified split: keep every class in training
+    train, val = split_keeping_every_class(y, n_val, seed or 0)
+    missing = classes - len(np.unique(y[val]))
+    if len(val) < n_val or missing:
+        warnings.warn(
+            f"validation_split={validation_split}: with {len(y)} examples of {classes} classes, every class "
+            f"keeps a training example; the validation set has {len(val)} examples (not {n_val}) and "
+            f"{missing} classes have no validation example. Pass validation_data or more examples per class "
+            "for a more reliable search",
+            UserWarning,
+            stacklevel=5,
+        )
+    return x[train], x[val], y[train], y[val]
+
+
+def prepare_arrays(x: Any, y: Any, validation_split: Any, validation_data: Any, seed: int | None) -> PreparedImages:
+    """Check and encode arrays (or a ``tf.data.Dataset`` of pairs), split them, learn the standardisation.
+
+    Raises:
+        ValueError: naming the argument at fault.
+    """
+    if y is None and hasattr(x, "element_spec"):
+        x, y = from_dataset(x)
+    elif y is None:
+        raise ValueError("y is required unless x is a tf.data.Dataset of (image, label) pairs")
+    raw = as_array(x, "x")
+    x = check_images(raw, "x")
+    y = check_labels(y, len(x), "y")
+    pixel_scale = PixelScale.of(x)
+    encoder = LabelEncoder().fit(y, "y")
+    x_train, x_val, y_train, y_val = split_for_validation(
+        x, encoder.transform(y), validation_split, validation_data, encoder, pixel_scale, seed
+    )
+    preprocessing = ImagePreprocessing.fit(x_train)
+    transform = preprocessing.transform
+    return PreparedImages(
+        data=TrainingData(transform(x_train), y_train, transform(x_val), y_val),
+        encoder=encoder,
+        pixel_scale=pixel_scale,
+        image_shape=tuple(int(s) for s in raw.shape[1:]),
+        input_shape=tuple(int(s) for s in x.shape[1:]),
+        preprocessing=preprocessing,
+    )
+
+
+def prepare_folder(
+    path: Any,
+    y: Any,
+    validation_split: Any,
+    validation_data: Any,
+    seed: int | None,
+    scratch_parent: str | Path,
+    image_size: tuple[int, int] | None = None,
+) -> PreparedImages:
+    """Read a class-per-subfolder tree into arrays on disk (a chunk at a time), split and standardise them.
+
+    The arrays live in a new scratch folder in ``scratch_parent`` (``PreparedImages.scratch``;
+    removed here if reading fails, by the caller otherwise).
+
+    Raises:
+        ValueError: for ``y`` or ``validation_data`` given with a folder, or a folder without images.
+    """
+    if y is not None:
+        raise ValueError("y must be None when x is a folder: its subfolders name the classes")
+    if validation_data is not None:
+        raise ValueError("validation_data is not supported with a folder x; use validation_split")
+    listing = scan_image_folder(path, "x")
+    Path(scratch_parent).mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".autonas-images-", dir=scratch_parent))
+    try:
+        read = write_image_array(listing, scratch / "images.npy", image_size)
+        labels = np.asarray(read.class_names)[read.labels]
+        encoder = LabelEncoder().fit(labels, "x (the class subfolders)")
+        pixel_scale = PixelScale("uint8", 0.0, 255.0)  # what decoding gives, whatever the file held
+        index = np.arange(len(labels))
+        train, val, y_train, y_val = split_for_validation(
+            index, encoder.transform(labels), validation_split, None, encoder, pixel_scale, seed
+        )
+        train_order, val_order = np.argsort(train), np.argsort(val)  # file order: sequential reads
+        train, y_train, val, y_val = train[train_order], y_train[train_order], val[val_order], y_val[val_order]
+        preprocessing = ImagePreprocessing.fit(read.images, train)
+        x_train = preprocessing.transform_to_file(read.images, train, scratch / "x_train.npy")
+        x_val = preprocessing.transform_to_file(read.images, val, scratch / "x_val.npy")
+        channels, input_shape = read.images.shape[-1], tuple(int(s) for s in read.images.shape[1:])
+        del read
+        (scratch / "images.npy").unlink()
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return PreparedImages(
+        data=TrainingData(x_train, y_train, x_val, y_val),
+        encoder=encoder,
+        pixel_scale=pixel_scale,
+        image_shape=(None, None, channels),  # the exported model resizes any image
+        input_shape=input_shape,
+        preprocessing=preprocessing,
+        scratch=scratch,
+    )
