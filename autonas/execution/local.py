@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import threading
 import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
-from pathlib import Path
 
 from autonas._checks import check_positive
 from autonas.errors import FatalError
@@ -28,8 +26,9 @@ from autonas.execution.memory import (
     gpu_free_bytes,
 )
 from autonas.execution.runner import TrainingSettings, TrialResult
+from autonas.execution.pool import PooledWorker, WorkerPool, death_reason, log_tail
 from autonas.execution.shared_data import remove_stale_copies, share_data
-from autonas.execution.worker import WorkerConfig, WorkerProcess
+from autonas.execution.worker import WorkerConfig
 from autonas.graph import Graph
 
 __all__ = ["LocalExecutor"]
@@ -68,21 +67,6 @@ class _Task:
         return job.issued_at + job.hard_seconds
 
 
-@dataclass
-class _Worker:
-    process: WorkerProcess
-    task: _Task | None = None
-    trials: int = 0
-
-    @property
-    def log(self) -> str | None:
-        return self.process.log_path
-
-    @property
-    def connection(self):
-        return self.process.connection
-
-
 def _training_bytes(job: TrialJob) -> int:
     """The job's estimated training memory; 0 for a job that is not a trainable graph.
 
@@ -93,28 +77,6 @@ def _training_bytes(job: TrialJob) -> int:
         return estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
     except Exception:  # noqa: BLE001
         return 0
-
-
-def _log_tail(path: str | None, lines: int = 5) -> str:
-    """The last lines of a worker's log, to show with its death."""
-    if path is None:
-        return ""
-    try:
-        with open(path, "rb") as log:
-            log.seek(max(0, os.path.getsize(path) - 4096))
-            tail = log.read().decode(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return ""
-    return f"; its output ({path}) ended with: " + " | ".join(tail) if tail else f"; no output in {path}"
-
-
-def _death_reason(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
-        try:
-            return f"the worker process died (killed by {signal.Signals(-exitcode).name})"
-        except ValueError:
-            return f"the worker process died (signal {-exitcode})"
-    return f"the worker process exited with code {exitcode} without a result"
 
 
 class LocalExecutor(Executor):
@@ -189,7 +151,7 @@ class LocalExecutor(Executor):
         self.threads_per_worker = threads_per_worker
         self._lock = threading.Condition()
         self._pending: deque[_Task] = deque()
-        self._workers: list[_Worker] = []
+        self.pool = WorkerPool(self._lock)
         self._thread: threading.Thread | None = None
         self._closing = False
         self._data_dir: str | None = None
@@ -201,7 +163,6 @@ class LocalExecutor(Executor):
         self._completed = 0  # trials completed: from the first on, an overrunning trial may be stopped
         self.host_memory: HostMemory | None = None  # on CPU: what the workers are expected to take
         self.log_dir = log_dir
-        self._spawned = 0  # workers started, numbering their log files
 
     # ------------------------------------------------------------------ setup
     def _resolve_device(self) -> None:
@@ -267,7 +228,7 @@ class LocalExecutor(Executor):
     def worker_pids(self) -> list[int]:
         """Process ids of the workers training a trial now."""
         with self._lock:
-            return [w.process.pid for w in self._workers if w.task is not None and w.process.pid]
+            return [w.process.pid for w in self.pool.busy() if w.process.pid]
 
     def shutdown(self) -> None:
         """Kill running workers, fail queued trials, remove the data copy."""
@@ -288,7 +249,7 @@ class LocalExecutor(Executor):
     # ------------------------------------------------------------------ scheduling
     @property
     def _running(self) -> list[_Task]:
-        return [w.task for w in self._workers if w.task is not None]
+        return [w.task for w in self.pool.busy()]
 
     def _too_large(self, task: _Task) -> bool:
         """Whether ``task`` could not start even on an idle GPU (it would wait forever)."""
@@ -316,16 +277,6 @@ class LocalExecutor(Executor):
         if self.host_memory is not None and rss:
             self.host_memory.observe_peak_rss(_training_bytes(task.job), int(rss))
 
-    def _spawn(self, config: WorkerConfig) -> _Worker:
-        log_path = None
-        if self.log_dir is not None:
-            Path(self.log_dir).mkdir(parents=True, exist_ok=True)
-            self._spawned += 1
-            log_path = Path(self.log_dir) / f"worker-{os.getpid()}-{self._spawned:03d}.log"
-        worker = _Worker(WorkerProcess(config, log_path))
-        self._workers.append(worker)
-        return worker
-
     def _warm_up(self) -> None:
         """On CPU, keep ``max_workers`` workers able to take another trial, starting new ones now.
 
@@ -335,16 +286,13 @@ class LocalExecutor(Executor):
         if self.use_gpu or self._closing:
             return
         with self._lock:
-            usable = sum(w.trials < self.trials_per_worker for w in self._workers)
-            for _ in range(self.max_workers - usable):
-                self._spawn(self._cpu_config())
+            for _ in range(self.max_workers - self.pool.usable(self.trials_per_worker)):
+                self.pool.spawn(self._cpu_config(), self.log_dir)
 
     def _assign(self, task: _Task) -> None:
         """Give ``task`` to an idle worker, or to a new one (always a new one on a GPU)."""
-        for worker in [w for w in self._workers if w.task is None and not w.process.is_alive()]:
-            self._retire(worker)  # died while idle
-        idle = None if self.use_gpu else next((w for w in self._workers if w.task is None), None)
-        worker = idle or self._spawn(self._worker_config(task))
+        idle = None if self.use_gpu else self.pool.idle()
+        worker = idle or self.pool.spawn(self._worker_config(task), self.log_dir)
         try:
             worker.connection.send(("job", task.job))
         except (OSError, ValueError):
@@ -374,7 +322,7 @@ class LocalExecutor(Executor):
                     if not self._can_start(task):
                         break
                     self._assign(self._pending.popleft())
-                workers = [w for w in self._workers if w.task is not None]
+                workers = self.pool.busy()
                 if not workers:
                     self._lock.wait(_POLL_SECONDS)
                     continue
@@ -404,7 +352,7 @@ class LocalExecutor(Executor):
             except Exception as error:  # noqa: BLE001 - a progress display never stops the scheduler
                 logger.debug("progress listener failed: %s", error)
 
-    def _stop_overrunning(self, workers: list[_Worker]) -> None:
+    def _stop_overrunning(self, workers: list[PooledWorker]) -> None:
         """Kill the workers whose trial is past its time limit and grace (see :meth:`_Task.kill_time`).
 
         Only once a trial has completed: before that, the search has no model
@@ -421,22 +369,7 @@ class LocalExecutor(Executor):
                 logger.warning("trial %s is past its time limit; stopping its worker", task.job.trial_id)
                 worker.process.kill()
 
-    def _retire(self, worker: _Worker) -> None:
-        """Stop and forget ``worker`` (it may already be dead)."""
-        with self._lock:
-            if worker in self._workers:
-                self._workers.remove(worker)
-        try:
-            worker.connection.send(("stop", None))
-        except (OSError, ValueError):
-            pass
-        worker.process.join(timeout=5)
-        if worker.process.is_alive():
-            worker.process.kill()
-            worker.process.join()
-        worker.connection.close()
-
-    def _finish(self, worker: _Worker, message: tuple | None) -> None:
+    def _finish(self, worker: PooledWorker, message: tuple | None) -> None:
         """Settle the trial of ``worker`` from its message (None: the worker died)."""
         task = worker.task
         with self._lock:
@@ -448,7 +381,7 @@ class LocalExecutor(Executor):
             result: TrialResult = payload
         elif kind == "fatal":  # autonas's own error: the search stops with it
             if worker.trials >= self.trials_per_worker or self.use_gpu:
-                self._retire(worker)
+                self.pool.retire(worker)
                 self._warm_up()
             task.future.set_exception(FatalError(f"trial {task.job.trial_id}: {payload}"))
             return
@@ -461,9 +394,9 @@ class LocalExecutor(Executor):
             )
         else:
             worker.process.join(timeout=5)
-            result = TrialResult("failed", error=_death_reason(worker.process.exitcode) + _log_tail(worker.log))
+            result = TrialResult("failed", error=death_reason(worker.process.exitcode) + log_tail(worker.log))
         if message is None or self.use_gpu or worker.trials >= self.trials_per_worker:
-            self._retire(worker)
+            self.pool.retire(worker)
             self._warm_up()  # replaces a worker that died (a retiring one has its successor already)
         if self.ledger is not None and peak:
             self.ledger.observe_peak(task.estimate, peak)
@@ -500,14 +433,9 @@ class LocalExecutor(Executor):
 
     def _abandon(self) -> None:
         with self._lock:
-            workers, pending = list(self._workers), list(self._pending)
-            self._workers.clear()
+            pending = list(self._pending)
             self._pending.clear()
-        for worker in workers:
-            if worker.process.is_alive():
-                worker.process.kill()
-            worker.process.join()
-            worker.connection.close()
+        for worker in self.pool.kill_all():
             task = worker.task
             if task is not None:
                 if self.ledger is not None:

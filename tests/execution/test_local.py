@@ -111,7 +111,7 @@ def test_a_killed_worker_fails_its_trial_and_the_executor_goes_on(data):
         assert healthy.result(timeout=120).status == "completed"
         after = executor.submit(TrialJob(3, generators.mlp((8, 8, 1), 10), QUICK))
         assert after.result(timeout=120).status == "completed"
-        pids = [worker.process.pid for worker in executor._workers]  # idle workers, kept for reuse
+        pids = [worker.process.pid for worker in executor.pool.workers]  # idle workers, kept for reuse
         assert victim not in pids and pids
     time.sleep(0.5)
     assert not any(_alive(pid) for pid in pids)
@@ -179,7 +179,8 @@ def test_out_of_memory_is_retried_once_alone_at_half_the_batch():
     from concurrent.futures import Future
 
     from autonas.execution import TrialResult
-    from autonas.execution.local import _Task, _Worker
+    from autonas.execution.local import _Task
+    from autonas.execution.pool import PooledWorker
     from autonas.execution.memory import MemoryLedger
 
     executor = LocalExecutor(max_workers=2, device="gpu")
@@ -192,9 +193,9 @@ def test_out_of_memory_is_retried_once_alone_at_half_the_batch():
     assert retry.job.settings.batch_size == 32 and retry.exclusive and retry.retried
     assert retry.future is task.future
     # an exclusive trial waits for an idle device, and nothing starts beside it
-    executor._workers = [_Worker(process=None, task=task)]
+    executor.pool.workers = [PooledWorker(process=None, task=task)]
     assert not executor._can_start(retry)
-    executor._workers = [_Worker(process=None, task=retry)]
+    executor.pool.workers = [PooledWorker(process=None, task=retry)]
     assert not executor._can_start(_Task(TrialJob(2, graph, QUICK), Future(), estimate=1))
     # failing again, alone: no second retry, and models that large are refused from then on
     assert executor.ledger.fits_alone(retry.estimate)
@@ -235,9 +236,9 @@ def test_workers_are_replaced_after_their_trials_and_every_trial_completes(data)
             future = executor.submit(TrialJob(trial_id, generators.mlp((8, 8, 1), 10), tiny))
             seen.update(executor.worker_pids())
             assert future.result(timeout=120).status == "completed"
-            seen.update(w.process.pid for w in executor._workers)
+            seen.update(w.process.pid for w in executor.pool.workers)
         # a worker on its last trial already has its successor: never more than one spare
-        assert len(executor._workers) <= 2
+        assert len(executor.pool.workers) <= 2
     assert len(seen) >= 3  # five trials, two per worker
     time.sleep(0.5)
     assert not any(_alive(pid) for pid in seen)
