@@ -41,7 +41,6 @@ class TrialsFailedError(RuntimeError):
     """Too many trials failed in a row and none completed."""
 
 
-
 @dataclass(frozen=True)
 class SearchBudget:
     """When to stop: ``max_trials`` in the project and/or a ``deadline`` (``time.monotonic()``).
