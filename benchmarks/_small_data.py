@@ -29,3 +29,16 @@ def small_dataset(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     else:
         raise ValueError(f"unknown data set {name!r}; expected one of {SMALL_DATASETS}")
     return x, y
+
+
+def fashion_mnist_subset(train_images: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fashion-MNIST's ``(x_train, x_test, y_train, y_test)`` with ``train_images`` training images.
+
+    The training images are drawn by a fixed generator (the same for every benchmark and run);
+    the test set is the official 10,000 images.
+    """
+    from autonas.datasets import fashion_mnist
+
+    x_train, x_test, y_train, y_test = fashion_mnist()
+    keep = np.random.default_rng(0).permutation(len(x_train))[:train_images]
+    return x_train[keep], x_test, y_train[keep], y_test

@@ -31,6 +31,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from _small_data import fashion_mnist_subset  # noqa: E402
 
 MIB = 1 << 20
 
@@ -73,14 +74,6 @@ class UtilisationSampler:
         if not self.samples:
             return None, None
         return float(np.mean(self.samples)), int(max(self.samples))
-
-
-def load(train_images: int):
-    from autonas.datasets import fashion_mnist
-
-    x_train, x_test, y_train, y_test = fashion_mnist()
-    keep = np.random.default_rng(0).permutation(len(x_train))[:train_images]
-    return x_train[keep], x_test, y_train[keep], y_test
 
 
 def epoch_times(x: np.ndarray, y: np.ndarray, batches: list[int]) -> list[dict]:
@@ -149,7 +142,7 @@ def main() -> None:
 
     from autonas.backend import backend_name
 
-    data = load(args.train_images)
+    data = fashion_mnist_subset(args.train_images)
     report = dict(backend=backend_name(), gpu=UtilisationSampler().available, train_images=args.train_images)
     report["epochs"] = epoch_times(data[0], data[2], args.batches) if args.batches else []
     report["searches"] = [search(name, data, args.budget) for name in args.executors]

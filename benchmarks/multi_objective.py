@@ -28,10 +28,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+from _small_data import fashion_mnist_subset  # noqa: E402
 
 from autonas import AutoImageClassifier  # noqa: E402
-from autonas.datasets import fashion_mnist, load_digits  # noqa: E402
+from autonas.datasets import load_digits  # noqa: E402
 from autonas.graph import generators  # noqa: E402
 from autonas.objectives import Objective, graph_costs, hypervolume, objective_points  # noqa: E402
 
@@ -49,9 +49,7 @@ def main() -> None:
     if args.dataset == "digits":
         x_train, x_test, y_train, y_test = load_digits()
     else:
-        x_train, x_test, y_train, y_test = fashion_mnist()
-        keep = np.random.default_rng(0).permutation(len(x_train))[: args.fashion_train]
-        x_train, y_train = x_train[keep], y_train[keep]
+        x_train, x_test, y_train, y_test = fashion_mnist_subset(args.fashion_train)
     reference = graph_costs(generators.cnn((*x_train.shape[1:3], 1), 10))
     runs = {
         "(a) multi-objective": dict(

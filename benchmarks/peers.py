@@ -31,15 +31,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from autonas import AutoImageClassifier  # noqa: E402
-from autonas.datasets import fashion_mnist, load_digits  # noqa: E402
+from _small_data import fashion_mnist_subset  # noqa: E402
+
+from autonas.datasets import load_digits  # noqa: E402
 
 
 def _load(name: str, fashion_train: int):
     if name == "digits":
         return load_digits()
-    x_train, x_test, y_train, y_test = fashion_mnist()
-    keep = np.random.default_rng(0).permutation(len(x_train))[:fashion_train]
-    return x_train[keep], x_test, y_train[keep], y_test
+    return fashion_mnist_subset(fashion_train)
 
 
 def _run_autonas(data, searcher: str, budget: float, folder: str):

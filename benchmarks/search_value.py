@@ -44,18 +44,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+from _small_data import fashion_mnist_subset  # noqa: E402
 
 ARMS = ("bayesian", "random", "keras-tuner", "more-training", "multi-objective", "multi-objective, no shrinking")
 _MULTI = ("multi-objective", "multi-objective, no shrinking")
-
-
-def load(train_images: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Fashion-MNIST with ``train_images`` training images drawn by a fixed generator."""
-    from autonas.datasets import fashion_mnist
-
-    x_train, x_test, y_train, y_test = fashion_mnist()
-    keep = np.random.default_rng(0).permutation(len(x_train))[:train_images]
-    return x_train[keep], x_test, y_train[keep], y_test
 
 
 def more_training_searcher():
@@ -107,11 +99,10 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
 
 def run_arm(arm: str, seed: int, budget: float, train_images: int, beta: float, gamma: float) -> dict:
     """One run of one arm; the figures the table needs, as plain JSON values."""
-    data = load(train_images)
+    data = fashion_mnist_subset(train_images)
     x_train, x_test, y_train, y_test = data
     with tempfile.TemporaryDirectory() as folder:
         if arm == "keras-tuner":
-            sys.path.insert(0, str(Path(__file__).parent))
             from peers import run_keras_tuner
 
             accuracy, params, trials, seconds, curve = run_keras_tuner(data, budget, folder, seed)
