@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from autonas.backend import import_keras_quietly, is_out_of_memory
+from autonas.backend import import_keras_quietly, is_out_of_memory, max_steps_per_execution
 from autonas.errors import FatalError
 from autonas.execution.batches import array_batches, should_stream
 from autonas.graph import Graph
@@ -31,6 +31,7 @@ __all__ = [
     "TrialResult",
     "compile_for_training",
     "hyperparameter_space",
+    "steps_per_execution_for",
     "train_graph",
 ]
 
@@ -38,9 +39,12 @@ __all__ = [
 FINE_TUNE_FACTOR = 0.1
 
 
-def compile_for_training(model, learning_rate: float, optimizer: str = "adam") -> None:
+def compile_for_training(model, learning_rate: float, optimizer: str = "adam", steps_per_execution: int = 1) -> None:
     """Compile ``model`` the way every trial trains: the optimiser at ``learning_rate``,
-    sparse categorical cross-entropy on class indices, accuracy as the metric."""
+    sparse categorical cross-entropy on class indices, accuracy as the metric.
+
+    ``steps_per_execution``: training steps between two callback calls (see
+    :func:`steps_per_execution_for`)."""
     import_keras_quietly()
     import keras
 
@@ -48,7 +52,26 @@ def compile_for_training(model, learning_rate: float, optimizer: str = "adam") -
         optimizer=keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}}),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
+
+
+#: Callback calls an epoch keeps at least: the deadline and NaN checks run there.
+CHECKS_PER_EPOCH = 20
+
+
+def steps_per_execution_for(steps_per_epoch: int | None, backend: str | None = None) -> int:
+    """Training steps Keras runs between two callback calls, for an epoch of ``steps_per_epoch`` batches.
+
+    As many as the backend allows (:func:`autonas.backend.max_steps_per_execution`:
+    the host's cost per step falls, a GPU runs ahead), but never fewer than
+    :data:`CHECKS_PER_EPOCH` calls an epoch, so a trial still notices its
+    deadline or a NaN loss within a twentieth of an epoch. 1 when the
+    epoch's length is unknown.
+    """
+    if not steps_per_epoch or steps_per_epoch <= 0:
+        return 1
+    return max(1, min(max_steps_per_execution(backend), int(steps_per_epoch) // CHECKS_PER_EPOCH))
 
 logger = logging.getLogger(__name__)
 
@@ -157,27 +180,34 @@ EpochListener = Callable[[int, int], None]
 
 
 def training_pace(
-    seconds: float, epochs: int, batches: int, steps: int | None, after_first_batch: float | None
+    seconds: float,
+    epochs: int,
+    batches: int,
+    steps: int | None,
+    after_first_batch: float | None,
+    first_batches: int = 1,
 ) -> tuple[float, float]:
     """``(seconds_per_epoch, startup_seconds)`` of a training run, compilation kept apart.
 
-    The first batch carries the one-off compilation of the training step
-    (seconds under JAX, even on CPU), so the pace is taken from the batches
-    after it (validation passes included) and scaled to ``steps`` batches an
-    epoch; what the pace does not explain (building the model, compiling) is
-    the start-up, paid once by every training run. With fewer than two
-    batches, or without ``steps``, the pace is ``seconds / epochs`` and the
-    start-up 0.
+    The first execution (``first_batches`` batches, one callback call)
+    carries the one-off compilation of the training step (seconds under JAX,
+    even on CPU), so the pace is taken from the batches after it (validation
+    passes included) and scaled to ``steps`` batches an epoch; what the pace
+    does not explain (building the model, compiling) is the start-up, paid
+    once by every training run. With no batch after the first execution, or
+    without ``steps``, the pace is ``seconds / epochs`` and the start-up 0.
 
     Args:
         seconds: The whole training time (model building and fitting).
         epochs: Epochs run (a cut-off last epoch counts as one).
         batches: Training batches run.
         steps: Batches in one epoch.
-        after_first_batch: Seconds from the end of the first batch to the end of fitting.
+        after_first_batch: Seconds from the end of the first execution to the end of fitting.
+        first_batches: Batches of the first execution (``steps_per_execution``).
     """
-    if batches >= 2 and steps and after_first_batch is not None:
-        per_batch = after_first_batch / (batches - 1)
+    later = batches - max(1, first_batches)
+    if later >= 1 and steps and after_first_batch is not None:
+        per_batch = after_first_batch / later
         return per_batch * steps, max(0.0, seconds - per_batch * batches)
     return seconds / max(epochs, 1), 0.0
 
@@ -209,12 +239,21 @@ def _callbacks(patience: int, deadline: float | None, validated: bool, on_epoch:
             self.timed_out = False
             self.epoch_fraction = 1.0  # of the last epoch, when the deadline cut it
             self.batches_run = 0
-            self.first_batch_end: float | None = None  # perf_counter() after the first batch (compilation)
+            self.batches_before_epoch = 0
+            self.first_batch_end: float | None = None  # perf_counter() after the first execution (compilation)
+            self.first_batches = 1  # batches of the first execution
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.batches_before_epoch = self.batches_run
 
         def on_train_batch_end(self, batch, logs=None):
-            self.batches_run += 1
+            # ``batch``: the epoch's index of the last of the steps run since the previous call
+            steps = (self.params or {}).get("steps")
+            done = batch + 1 if not steps else min(batch + 1, steps)
+            self.batches_run = self.batches_before_epoch + done
             if self.first_batch_end is None:
                 self.first_batch_end = time.perf_counter()
+                self.first_batches = max(1, self.batches_run)
             loss = (logs or {}).get("loss")
             if loss is not None and not math.isfinite(float(loss)):
                 self.reason = "loss became NaN or infinite"
@@ -222,9 +261,8 @@ def _callbacks(patience: int, deadline: float | None, validated: bool, on_epoch:
             elif deadline is not None and time.monotonic() > deadline:
                 self.timed_out = True
                 self.model.stop_training = True
-                steps = (self.params or {}).get("steps")
                 if steps:
-                    self.epoch_fraction = min(1.0, (batch + 1) / steps)
+                    self.epoch_fraction = done / steps
 
         def on_train_begin(self, logs=None):
             self._tell(0)
@@ -269,6 +307,12 @@ def _fit_inputs(x, y, validation, batch_size: int, seed: int | None) -> dict[str
     if validation is not None:
         validation = array_batches([validation[0]], [validation[1]], batch_size, shuffle=False)
     return {"x": array_batches(*parts, batch_size, shuffle=True, seed=seed), "validation_data": validation}
+
+
+def _steps_per_epoch(x, batch_size: int) -> int:
+    """Batches in one epoch over ``x`` (an array, or a list of arrays trained on as one)."""
+    rows = sum(len(part) for part in x) if isinstance(x, (list, tuple)) else len(x)
+    return -(-rows // max(1, int(batch_size)))
 
 
 def train_graph(
@@ -335,7 +379,8 @@ def train_graph(
             f"{_traceback_text()}"
         ) from error
     try:
-        compile_for_training(model, settings.learning_rate, settings.optimizer)
+        per_execution = steps_per_execution_for(_steps_per_epoch(x, settings.batch_size))
+        compile_for_training(model, settings.learning_rate, settings.optimizer, per_execution)
         guard = _callbacks(settings.patience, train_deadline, validation is not None, on_epoch)
         history = model.fit(
             **_fit_inputs(x, y, validation, settings.batch_size, seed),
@@ -367,7 +412,7 @@ def train_graph(
     }
     metrics["seconds_per_epoch"], metrics["startup_seconds"] = training_pace(
         seconds, epochs_run, guard.batches_run, (guard.params or {}).get("steps"),
-        None if guard.first_batch_end is None else fit_end - guard.first_batch_end,
+        None if guard.first_batch_end is None else fit_end - guard.first_batch_end, guard.first_batches,
     )
     metrics["stopped_at_time_limit"] = guard.timed_out
     if guard.timed_out and guard.epoch_fraction < 1.0:

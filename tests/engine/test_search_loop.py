@@ -195,3 +195,38 @@ def test_the_epoch_time_leaves_out_the_first_batch_where_compilation_happens():
     # without a pace to measure (one batch, or unknown steps): the plain average, no start-up
     assert training_pace(12.0, 2, 1, 50, after_first_batch=0.0) == pytest.approx((6.0, 0.0))
     assert training_pace(12.0, 3, 40, None, after_first_batch=2.0) == pytest.approx((4.0, 0.0))
+    # several batches an execution: the first execution (8 batches, 10 s with compilation) is left out;
+    # 40 batches later in 4 s: 0.1 s a batch, 4.8 s an epoch of 48 batches
+    per_epoch, startup = training_pace(14.0, 1, 48, 48, after_first_batch=4.0, first_batches=8)
+    assert per_epoch == pytest.approx(4.8) and startup == pytest.approx(14.0 - 4.8)
+
+
+def test_steps_per_execution_keep_twenty_checks_an_epoch_within_the_backend_cap():
+    from autonas.execution.runner import steps_per_execution_for
+
+    assert steps_per_execution_for(None) == 1
+    assert steps_per_execution_for(39, "tensorflow") == 1  # fewer than 2 × 20 steps: one a call
+    assert steps_per_execution_for(100, "jax") == 5  # 20 calls an epoch
+    assert steps_per_execution_for(10_000, "tensorflow") == steps_per_execution_for(10_000, "jax") == 8
+    assert steps_per_execution_for(10_000, "torch") == 1  # Keras refuses more on PyTorch
+
+
+def test_the_guard_counts_every_batch_when_several_run_between_its_calls(digits):
+    """With steps_per_execution 8 the guard is called once per 8 batches and still counts each one."""
+    import keras
+
+    from autonas.execution.runner import _callbacks, compile_for_training
+
+    x_train, _, y_train, _ = digits
+    model = generators.mlp((8, 8, 1), 10).to_keras()
+    compile_for_training(model, 1e-3, steps_per_execution=8)
+    guard = _callbacks(patience=5, deadline=None, validated=False)
+    calls = []
+
+    class Calls(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            calls.append(batch)
+
+    model.fit(x_train[:84], y_train[:84], batch_size=4, epochs=2, callbacks=[guard, Calls()], verbose=0)  # 21 steps
+    assert len(calls) == 6  # 3 calls an epoch: after steps 8, 16 and the last 5
+    assert guard.batches_run == 42 and guard.first_batches == 8
