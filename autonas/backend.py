@@ -57,6 +57,7 @@ __all__ = [
     "is_out_of_memory",
     "max_steps_per_execution",
     "peak_gpu_bytes",
+    "recap_gpu_memory",
     "worker_environment",
 ]
 
@@ -253,10 +254,31 @@ def configure_worker(limits: WorkerLimits, backend: str | None = None) -> None:
                 torch.set_num_interop_threads(limits.inter_op_threads)
             except RuntimeError:  # only possible before the first parallel work
                 pass
-        if limits.use_gpu and limits.gpu_memory_bytes and torch.cuda.is_available():
-            total = limits.gpu_total_bytes or torch.cuda.get_device_properties(0).total_memory
-            fraction = _fraction(WorkerLimits(use_gpu=True, gpu_memory_bytes=limits.gpu_memory_bytes, gpu_total_bytes=total))
-            torch.cuda.set_per_process_memory_fraction(fraction, 0)
+        if limits.use_gpu and limits.gpu_memory_bytes:
+            recap_gpu_memory(limits.gpu_memory_bytes, limits.gpu_total_bytes, backend="torch")
+
+
+def recap_gpu_memory(cap_bytes: int, total_bytes: int | None = None, backend: str | None = None) -> bool:
+    """Set this process's GPU memory cap again, for the next trial of a reused worker.
+
+    Only PyTorch can (``torch.cuda.set_per_process_memory_fraction``, a
+    fraction of ``total_bytes``, default the device's); TensorFlow's and
+    JAX's caps are fixed when they start, so their GPU workers are not reused
+    (:func:`gpu_workers_reusable`).
+
+    Returns:
+        Whether a cap was set (False: another backend, or no GPU visible).
+    """
+    if _check(backend or backend_name()) != "torch":
+        return False
+    import torch
+
+    if not torch.cuda.is_available():
+        return False
+    total = total_bytes or torch.cuda.get_device_properties(0).total_memory
+    fraction = _fraction(WorkerLimits(use_gpu=True, gpu_memory_bytes=int(cap_bytes), gpu_total_bytes=total))
+    torch.cuda.set_per_process_memory_fraction(fraction, 0)
+    return True
 
 
 def intra_op_threads() -> int | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
 from autonas._checks import check_positive
+from autonas.backend import gpu_workers_reusable
 from autonas.errors import FatalError
 from autonas.execution.executor import Executor, TrainingData, TrialJob
 from autonas.execution.memory import (
@@ -45,7 +46,7 @@ _POLL_SECONDS = 0.1
 class _Task:
     job: TrialJob
     future: Future
-    estimate: int = 0
+    estimate: int = 0  # estimated training memory, bytes (0: not a trainable graph)
     retried: bool = False
     exclusive: bool = False
     notes: list[str] = field(default_factory=list)
@@ -70,8 +71,9 @@ class _Task:
 def _training_bytes(job: TrialJob) -> int:
     """The job's estimated training memory; 0 for a job that is not a trainable graph.
 
-    The worker reports what is wrong with such a job as a failed trial; the
-    scheduler thread that calls this must not die of it.
+    The worker reports what is wrong with such a job (a failed trial, or
+    autonas's own error); ``submit``, which estimates once per trial, must
+    not raise for it.
     """
     try:
         return estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
@@ -100,7 +102,12 @@ class LocalExecutor(Executor):
       (``TrialJob.hard_seconds``) is stopped by force once another trial has
       completed.
     * **GPU**: one fresh process per trial (a new runtime of the backend, so its
-      GPU memory is returned when it ends); a trial starts when its estimated training memory
+      GPU memory is returned when it ends), except under PyTorch, whose
+      workers give their memory back between trials and take a new cap for
+      each (:func:`autonas.backend.gpu_workers_reusable`): there a worker
+      trains up to ``trials_per_worker`` trials, and while idle it keeps a
+      reservation of its process's own memory (retired when a trial needs
+      the room); a trial starts when its estimated training memory
       (:func:`~autonas.execution.memory.estimate_training_bytes`) fits in the
       free GPU memory next to the running trials (a
       :class:`~autonas.execution.memory.MemoryLedger` of reservations), with
@@ -120,8 +127,9 @@ class LocalExecutor(Executor):
             nvidia-ml-py. Tests pass a simulated device.
         threads_per_worker: The backend's compute threads per worker on CPU
             (default: cores // max_workers, at least 1).
-        trials_per_worker: Trials a CPU worker trains before it is replaced
-            (default 8; 1 gives every trial a fresh process). Always 1 on a GPU.
+        trials_per_worker: Trials a worker trains before it is replaced
+            (default 8; 1 gives every trial a fresh process). On a GPU, 1
+            unless the backend gives memory back between trials (PyTorch).
         log_dir: Folder for the workers' stdout and stderr, one file per
             worker, named in each trial's ``metrics["worker_log"]`` (the
             search sets it to the project's ``logs`` folder when None; used
@@ -157,6 +165,9 @@ class LocalExecutor(Executor):
         self._data_dir: str | None = None
         self.ledger: MemoryLedger | None = None
         self.use_gpu = False
+        #: On a GPU, whether a worker trains several trials (see :func:`~autonas.backend.gpu_workers_reusable`).
+        self.reuse_gpu_workers = False
+        self._holding: dict[int, PooledWorker] = {}  # idle GPU workers holding their process's memory
         self.max_workers = max_workers or default_cpu_workers()
         #: Most trials seen running at once (for reports and tests).
         self.peak_concurrency = 0
@@ -177,9 +188,12 @@ class LocalExecutor(Executor):
         if self.use_gpu:
             self.ledger = MemoryLedger(memory)
             self.max_workers = self.requested_workers or _DEFAULT_GPU_WORKERS
+            self.reuse_gpu_workers = gpu_workers_reusable()
         else:
             self.ledger = None
             self.max_workers = self.requested_workers or default_cpu_workers()
+            self.reuse_gpu_workers = False
+        self._holding = {}
 
     def start(self, data: TrainingData) -> None:
         """Write the data once for the workers to memory-map, and start the scheduler."""
@@ -197,10 +211,13 @@ class LocalExecutor(Executor):
             "local executor: up to %d workers on %s", self.max_workers, "the GPU" if self.use_gpu else "CPU"
         )
 
+    def _gpu_limit_mb(self, task: _Task) -> int:
+        """The GPU memory cap of ``task``'s worker: its corrected estimate (at least 256 MiB)."""
+        return max(256, int(task.estimate * self.ledger.correction) // MIB)
+
     def _worker_config(self, task: _Task) -> WorkerConfig:
         if self.use_gpu:
-            limit_mb = max(256, int(task.estimate * self.ledger.correction) // MIB)
-            return WorkerConfig(self._data_dir, use_gpu=True, gpu_memory_limit_mb=limit_mb)
+            return WorkerConfig(self._data_dir, use_gpu=True, gpu_memory_limit_mb=self._gpu_limit_mb(task))
         return self._cpu_config()
 
     def _cpu_config(self) -> WorkerConfig:
@@ -211,9 +228,7 @@ class LocalExecutor(Executor):
     def submit(self, job: TrialJob) -> Future:
         if self._thread is None:
             raise RuntimeError("call start(data) before submit()")
-        task = _Task(job, Future())
-        if self.use_gpu:
-            task.estimate = estimate_training_bytes(job.graph, job.settings.batch_size, job.settings.optimizer)
+        task = _Task(job, Future(), estimate=_training_bytes(job))
         with self._lock:
             self._pending.append(task)
             self._lock.notify_all()
@@ -263,19 +278,51 @@ class LocalExecutor(Executor):
             return False
         if self.ledger is None:
             return self._fits_in_memory(task, running)
-        return self.ledger.try_reserve(id(task), task.estimate)
+        idle = self._idle_worker()
+        if idle is not None:  # the trial's reservation counts the process this worker already is
+            self._unhold(idle)
+        if self.ledger.try_reserve(id(task), task.estimate):
+            return True
+        if idle is not None:
+            self._hold(idle)
+        # idle workers keep their process's memory: let one go if that is what stands in the way
+        held = len(self._holding) * self.ledger.device.per_process_bytes
+        if self.ledger.reserved - held + self.ledger.cost(task.estimate) <= self.ledger.capacity:
+            spare = next((w for w in self._holding.values() if w is not idle), None)
+            if spare is not None:
+                self._unhold(spare)
+                self.pool.retire(spare)
+        return False
+
+    def _idle_worker(self) -> PooledWorker | None:
+        """An idle worker to take the next trial (None on a GPU whose workers are not reused)."""
+        if self.use_gpu and not self.reuse_gpu_workers:
+            return None
+        worker = self.pool.idle()  # retires idle workers that died
+        for gone in [w for w in self._holding.values() if w not in self.pool.workers]:
+            self._unhold(gone)
+        return worker
+
+    def _hold(self, worker: PooledWorker) -> None:
+        """Reserve an idle GPU worker's own memory (its CUDA context) while it waits for a trial."""
+        self._holding[id(worker)] = worker
+        self.ledger.hold(("idle", id(worker)), self.ledger.device.per_process_bytes)
+
+    def _unhold(self, worker: PooledWorker) -> None:
+        if self._holding.pop(id(worker), None) is not None:
+            self.ledger.release(("idle", id(worker)))
 
     def _fits_in_memory(self, task: _Task, running: list[_Task]) -> bool:
         """On CPU, whether ``task``'s worker fits in host memory next to the running ones (see :class:`HostMemory`)."""
         memory = self.host_memory or HostMemory(None)
-        task.footprint = memory.footprint(_training_bytes(task.job))
+        task.footprint = memory.footprint(task.estimate)
         return memory.fits(task.footprint, [t.footprint for t in running])
 
     def _observe_rss(self, task: _Task, result: TrialResult) -> None:
         """Correct CPU footprints from a worker's measured peak resident memory."""
         rss = result.metrics.get("worker_peak_rss_bytes")
         if self.host_memory is not None and rss:
-            self.host_memory.observe_peak_rss(_training_bytes(task.job), int(rss))
+            self.host_memory.observe_peak_rss(task.estimate, int(rss))
 
     def _warm_up(self) -> None:
         """On CPU, keep ``max_workers`` workers able to take another trial, starting new ones now.
@@ -290,11 +337,11 @@ class LocalExecutor(Executor):
                 self.pool.spawn(self._cpu_config(), self.log_dir)
 
     def _assign(self, task: _Task) -> None:
-        """Give ``task`` to an idle worker, or to a new one (always a new one on a GPU)."""
-        idle = None if self.use_gpu else self.pool.idle()
-        worker = idle or self.pool.spawn(self._worker_config(task), self.log_dir)
+        """Give ``task`` to an idle worker, or to a new one (a new one on a GPU unless workers are reused)."""
+        worker = self._idle_worker() or self.pool.spawn(self._worker_config(task), self.log_dir)
+        limit = self._gpu_limit_mb(task) * MIB if self.use_gpu else None
         try:
-            worker.connection.send(("job", task.job))
+            worker.connection.send(("job", task.job, limit))
         except (OSError, ValueError):
             pass  # the worker died meanwhile: the scheduler finds it dead
         worker.task = task
@@ -395,9 +442,13 @@ class LocalExecutor(Executor):
         else:
             worker.process.join(timeout=5)
             result = TrialResult("failed", error=death_reason(worker.process.exitcode) + log_tail(worker.log))
-        if message is None or self.use_gpu or worker.trials >= self.trials_per_worker:
+        fresh_each_trial = self.use_gpu and (not self.reuse_gpu_workers or kind == "error")
+        if message is None or fresh_each_trial or worker.trials >= self.trials_per_worker:
             self.pool.retire(worker)
             self._warm_up()  # replaces a worker that died (a retiring one has its successor already)
+        elif self.ledger is not None:
+            with self._lock:
+                self._hold(worker)
         if self.ledger is not None and peak:
             self.ledger.observe_peak(task.estimate, peak)
             result.metrics["gpu_peak_bytes"] = int(peak)
@@ -425,8 +476,7 @@ class LocalExecutor(Executor):
         logger.warning("trial %s ran out of memory; retrying alone at batch size %d", task.job.trial_id, batch)
         retry = _Task(task.job.with_batch_size(batch), task.future, retried=True, exclusive=True)
         retry.notes = [*task.notes, f"out of memory at batch size {task.job.settings.batch_size}; retried alone at {batch}"]
-        if self.ledger is not None:
-            retry.estimate = estimate_training_bytes(retry.job.graph, batch, retry.job.settings.optimizer)
+        retry.estimate = _training_bytes(retry.job)
         with self._lock:
             self._pending.appendleft(retry)
         return True

@@ -182,6 +182,11 @@ class MemoryLedger:
             self._reserved[key] = cost
             return True
 
+    def hold(self, key: object, nbytes: int) -> None:
+        """Record ``nbytes`` held by ``key`` without a check: memory already taken (an idle worker's context)."""
+        with self._lock:
+            self._reserved[key] = int(nbytes)
+
     def release(self, key: object) -> None:
         """Return ``key``'s reservation."""
         with self._lock:

@@ -199,9 +199,12 @@ def _runtime_metrics() -> dict:
 def worker_main(connection, config: WorkerConfig) -> None:
     """Serve jobs from ``connection`` until told to stop.
 
-    Receives ``("job", TrialJob)`` or ``("stop", None)``; answers each job with
+    Receives ``("job", TrialJob, gpu_limit_bytes)`` or ``("stop", None)``; answers each job with
     ``("result", TrialResult, peak_bytes)`` or ``("error", text, None)``, after any number of
-    ``("progress", (trial_id, epochs_done, epochs_planned), None)``.
+    ``("progress", (trial_id, epochs_done, epochs_planned), None)``. A GPU
+    worker trained several trials (PyTorch only, see
+    :func:`autonas.backend.gpu_workers_reusable`) sets its cap to each job's
+    ``gpu_limit_bytes`` before training it.
     """
     _die_with_parent()
     try:
@@ -217,16 +220,23 @@ def worker_main(connection, config: WorkerConfig) -> None:
         _send(connection, ("error", _describe(error), None))
         connection.close()
         return
+    limit = int(config.gpu_memory_limit_mb) << 20 if config.use_gpu and config.gpu_memory_limit_mb else None
     while True:
         try:
-            kind, job = connection.recv()
-        except (EOFError, OSError):
+            kind, job, *rest = connection.recv()
+        except (EOFError, OSError, ValueError):
             break
         if kind != "job":
             break
         try:
+            wanted = rest[0] if rest and config.use_gpu else None
+            if wanted and wanted != limit:
+                backend.recap_gpu_memory(wanted)
+                limit = wanted
             result = run_job(job, data, lambda *progress: _send(connection, ("progress", progress, None)))
             result.metrics.update(_runtime_metrics())
+            if limit:
+                result.metrics["gpu_limit_bytes"] = limit
             _send(connection, ("result", result, backend.peak_gpu_bytes()))
             backend.clear_session()
         except BaseException as error:  # noqa: BLE001 - report anything, the parent records the trial as failed

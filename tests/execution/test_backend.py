@@ -118,6 +118,17 @@ def test_torch_caps_its_process_to_the_reservation_as_a_fraction(monkeypatch):
     assert calls == [("threads", 2), ("interop", 1), (0.25, 0)]
 
 
+def test_only_torch_sets_a_reused_workers_gpu_cap_again(monkeypatch):
+    assert not backend.recap_gpu_memory(GIB, 8 * GIB, backend="tensorflow")  # fixed when the runtime starts
+    assert not backend.recap_gpu_memory(GIB, 8 * GIB, backend="jax")
+    torch = pytest.importorskip("torch")
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction", lambda fraction, device: calls.append((fraction, device)))
+    assert backend.recap_gpu_memory(2 * GIB, 8 * GIB, backend="torch") and backend.recap_gpu_memory(3 * GIB, 8 * GIB, backend="torch")
+    assert calls == [(0.25, 0), (0.375, 0)]
+
+
 def test_no_peak_is_read_without_a_gpu():
     assert backend.peak_gpu_bytes() is None
 

@@ -160,9 +160,10 @@ def test_gpu_memory_decides_how_many_trials_run_at_once(data):
         assert executor.use_gpu and executor.ledger.capacity == free
         futures = [executor.submit(TrialJob(i, generators.mlp((8, 8, 1), 10), QUICK)) for i in range(3)]
         results = [f.result(timeout=180) for f in futures]
+        idle = [w for w in executor.pool.workers if w.task is None]  # reused workers (PyTorch) keep their process
+        assert executor.ledger.reserved == len(idle) * per_process
     assert [r.status for r in results] == ["completed"] * 3
     assert executor.peak_concurrency == 2
-    assert executor.ledger.reserved == 0
 
 
 def test_a_trial_too_large_for_the_gpu_fails_instead_of_waiting(data):
@@ -242,3 +243,63 @@ def test_workers_are_replaced_after_their_trials_and_every_trial_completes(data)
     assert len(seen) >= 3  # five trials, two per worker
     time.sleep(0.5)
     assert not any(_alive(pid) for pid in seen)
+
+
+@pytest.mark.parametrize("reusable", [True, False], ids=["pytorch-like", "fresh-process"])
+def test_gpu_workers_are_reused_only_where_the_backend_gives_memory_back(data, tmp_path, monkeypatch, reusable):
+    """A simulated GPU with room for two trials: four trials, each worker told its trial's cap.
+
+    PyTorch's workers are reused (here the backend's answer is simulated; the workers train on CPU);
+    TensorFlow's and JAX's get one process per trial. An idle reused worker keeps its process's memory reserved.
+    """
+    from autonas.execution import local
+
+    monkeypatch.setattr(local, "gpu_workers_reusable", lambda: reusable)
+    per_process = 256 * MIB
+    graphs = [generators.mlp((8, 8, 1), 10, hidden_units=(units,)) for units in (16, 256, 32, 512)]
+    estimates = [estimate_training_bytes(g, QUICK.batch_size) for g in graphs]
+    correction = 40.0  # as if measured peaks had been 40× the estimates: caps of GiBs, each its own
+    free = int(2.5 * (per_process + correction * max(estimates)))
+    device = DeviceMemory(lambda: (free, 4 * free), per_process_bytes=per_process, safety_fraction=0.0)
+    with LocalExecutor(max_workers=2, device="gpu", memory=device, log_dir=tmp_path) as executor:
+        executor.start(data)
+        executor.ledger.correction = correction
+        assert executor.reuse_gpu_workers is reusable
+        futures = [executor.submit(TrialJob(i, g, QUICK, measure=False)) for i, g in enumerate(graphs)]
+        results = [f.result(timeout=240) for f in futures]
+        idle = [w for w in executor.pool.workers if w.task is None]
+        assert executor.ledger.reserved == len(idle) * per_process  # only idle workers' own memory is held
+    assert [r.status for r in results] == ["completed"] * 4
+    assert executor.peak_concurrency <= 2
+    for result, estimate in zip(results, estimates):
+        assert result.metrics["gpu_limit_bytes"] == int(estimate * correction) // MIB * MIB  # its own cap
+    logs = {r.metrics["worker_log"] for r in results}
+    assert len(logs) == (2 if reusable else 4)
+
+
+def test_idle_gpu_workers_are_let_go_when_a_trial_needs_their_memory():
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from autonas.execution.local import _Task
+    from autonas.execution.memory import MemoryLedger
+    from autonas.execution.pool import PooledWorker
+
+    def idle_worker():
+        process = SimpleNamespace(is_alive=lambda: True, join=lambda timeout=None: None, kill=lambda: None, pid=1)
+        return PooledWorker(SimpleNamespace(connection=SimpleNamespace(send=lambda m: None, close=lambda: None),
+                                            log_path=None, **vars(process)))
+
+    executor = LocalExecutor(max_workers=4, device="gpu")
+    executor.use_gpu = executor.reuse_gpu_workers = True
+    executor.ledger = MemoryLedger(DeviceMemory(lambda: (4 << 30, 8 << 30), per_process_bytes=1 << 30, safety_fraction=0.0))
+    workers = [idle_worker() for _ in range(3)]
+    executor.pool.workers = list(workers)
+    for worker in workers:
+        executor._hold(worker)
+    assert executor.ledger.reserved == 3 << 30
+    task = _Task(TrialJob(1, generators.mlp((8, 8, 1), 10), QUICK), Future(), estimate=2 << 30)  # 3 GiB with its process
+    assert not executor._can_start(task)  # 3 GiB held + 2 GiB more: one spare worker let go
+    assert len(executor.pool.workers) == 2 and executor.ledger.reserved == 2 << 30
+    assert executor._can_start(task)  # the first idle worker's memory becomes the trial's; the other's stays held
+    assert executor.ledger.reserved == (1 << 30) + (3 << 30)
