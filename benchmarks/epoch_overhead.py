@@ -7,12 +7,13 @@ models on the same Fashion-MNIST images twice in one process, once with one
 step per execution and once with what the runner chooses
 (:func:`autonas.execution.runner.steps_per_execution_for`), each with the
 runner's trial guard, and prints the seconds an epoch takes after compilation
-(the mean of the epochs after the first) and their ratio.
+(the mean of the epochs after the first) and their ratio; with ``--repeats N`` each
+setting runs N times, alternated, and the medians (and ranges) are shown.
 
 Run it under each backend (``KERAS_BACKEND=jax python benchmarks/epoch_overhead.py``);
 on a GPU it also shows how far the epoch is from the device's own pace.
 
-    python benchmarks/epoch_overhead.py [--train-images 20000] [--epochs 3] [--batches 32 256]
+    python benchmarks/epoch_overhead.py [--train-images 20000] [--epochs 3] [--batches 32 256] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -76,6 +78,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each setting, alternated; medians shown")
     parser.add_argument("--output", default=os.environ.get("OUT", "."), help="folder for epoch_overhead.json")
     args = parser.parse_args()
 
@@ -92,11 +95,16 @@ def main() -> None:
         for batch in args.batches:
             steps = -(-len(x) // batch)
             chosen = steps_per_execution_for(steps)
-            one = epoch_seconds(name, x, y, batch, 1, args.epochs)
-            many = epoch_seconds(name, x, y, batch, chosen, args.epochs) if chosen > 1 else one
-            rows.append(dict(model=name, batch=batch, steps=steps, per_execution=chosen,
-                             seconds_at_1=one, seconds_chosen=many, ratio=one / many))
-            print(f"{name:8} {batch:5d} {steps:11d} {chosen:8d} {one:12.3f} {many:14.3f} {one / many:6.2f}", flush=True)
+            ones, manys = [], []
+            for _ in range(args.repeats):  # alternated, so a slow spell of the machine hits both
+                ones.append(epoch_seconds(name, x, y, batch, 1, args.epochs))
+                manys.append(epoch_seconds(name, x, y, batch, chosen, args.epochs) if chosen > 1 else ones[-1])
+            one, many = statistics.median(ones), statistics.median(manys)
+            rows.append(dict(model=name, batch=batch, steps=steps, per_execution=chosen, seconds_at_1=ones,
+                             seconds_chosen=manys, ratio=one / many))
+            spread = f"  ({min(ones):.2f}-{max(ones):.2f} / {min(manys):.2f}-{max(manys):.2f})" if args.repeats > 1 else ""
+            print(f"{name:8} {batch:5d} {steps:11d} {chosen:8d} {one:12.3f} {many:14.3f} {one / many:6.2f}{spread}",
+                  flush=True)
     Path(args.output).mkdir(parents=True, exist_ok=True)
     (Path(args.output) / "epoch_overhead.json").write_text(json.dumps({"backend": backend_name(), "rows": rows}, indent=1))
 

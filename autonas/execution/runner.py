@@ -56,8 +56,11 @@ def compile_for_training(model, learning_rate: float, optimizer: str = "adam", s
     )
 
 
-#: Callback calls an epoch keeps at least: the deadline and NaN checks run there.
-CHECKS_PER_EPOCH = 20
+#: Callback calls an epoch keeps at least: the deadline and NaN checks run there. Also what keeps
+#: short epochs at one step a call: under TensorFlow the multi-step function costs more to trace
+#: (about 0.8 s, estimated from 3-epoch trainings of the initial CNN at 100 steps an epoch on 2 CPU
+#: cores), which a few epochs of fewer than ~100 steps do not win back (benchmarks/epoch_overhead.py).
+CHECKS_PER_EPOCH = 50
 
 
 def steps_per_execution_for(steps_per_epoch: int | None, backend: str | None = None) -> int:
@@ -66,12 +69,14 @@ def steps_per_execution_for(steps_per_epoch: int | None, backend: str | None = N
     As many as the backend allows (:func:`autonas.backend.max_steps_per_execution`:
     the host's cost per step falls, a GPU runs ahead), but never fewer than
     :data:`CHECKS_PER_EPOCH` calls an epoch, so a trial still notices its
-    deadline or a NaN loss within a twentieth of an epoch. 1 when the
-    epoch's length is unknown.
+    deadline or a NaN loss within a fiftieth of an epoch (and an epoch of
+    fewer than 100 steps keeps one step a call). 1 when the epoch's length
+    is unknown.
     """
     if not steps_per_epoch or steps_per_epoch <= 0:
         return 1
     return max(1, min(max_steps_per_execution(backend), int(steps_per_epoch) // CHECKS_PER_EPOCH))
+
 
 logger = logging.getLogger(__name__)
 

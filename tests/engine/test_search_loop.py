@@ -201,12 +201,12 @@ def test_the_epoch_time_leaves_out_the_first_batch_where_compilation_happens():
     assert per_epoch == pytest.approx(4.8) and startup == pytest.approx(14.0 - 4.8)
 
 
-def test_steps_per_execution_keep_twenty_checks_an_epoch_within_the_backend_cap():
+def test_steps_per_execution_keep_fifty_checks_an_epoch_within_the_backend_cap():
     from autonas.execution.runner import steps_per_execution_for
 
     assert steps_per_execution_for(None) == 1
-    assert steps_per_execution_for(39, "tensorflow") == 1  # fewer than 2 × 20 steps: one a call
-    assert steps_per_execution_for(100, "jax") == 5  # 20 calls an epoch
+    assert steps_per_execution_for(99, "tensorflow") == 1  # fewer than 2 × 50 steps: one a call
+    assert steps_per_execution_for(250, "jax") == 5  # 50 calls an epoch
     assert steps_per_execution_for(10_000, "tensorflow") == steps_per_execution_for(10_000, "jax") == 8
     assert steps_per_execution_for(10_000, "torch") == 1  # Keras refuses more on PyTorch
 
