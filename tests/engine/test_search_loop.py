@@ -215,8 +215,11 @@ def test_the_guard_counts_every_batch_when_several_run_between_its_calls(digits)
     """With steps_per_execution 8 the guard is called once per 8 batches and still counts each one."""
     import keras
 
+    from autonas.backend import max_steps_per_execution
     from autonas.execution.runner import _callbacks, compile_for_training
 
+    if max_steps_per_execution() < 8:
+        pytest.skip("Keras runs one step a call on this backend")
     x_train, _, y_train, _ = digits
     model = generators.mlp((8, 8, 1), 10).to_keras()
     compile_for_training(model, 1e-3, steps_per_execution=8)
