@@ -83,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from autonas.backend import backend_name, import_keras_quietly
-    from autonas.execution.runner import steps_per_execution_for
+    from autonas.execution.runner import _steps_per_epoch, steps_per_execution_for
 
     import_keras_quietly()
     x, _, y, _ = fashion_mnist_subset(args.train_images)
@@ -93,7 +93,7 @@ def main() -> None:
     print(f"{'model':8} {'batch':>5} {'steps/epoch':>11} {'per exec':>8} {'s/epoch at 1':>12} {'s/epoch chosen':>14} {'ratio':>6}")
     for name in args.models:
         for batch in args.batches:
-            steps = -(-len(x) // batch)
+            steps = _steps_per_epoch(x, batch)
             chosen = steps_per_execution_for(steps)
             ones, manys = [], []
             for _ in range(args.repeats):  # alternated, so a slow spell of the machine hits both
