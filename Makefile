@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Test processes (pytest-xdist), a file per process at a time. Tests that train start worker
+# processes of their own, so more test processes than cores only slow the suite down.
+TEST_PROCESSES ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadfile
 
 .PHONY: demo test test-quick install clean
 
@@ -19,11 +23,11 @@ demo: install
 	$(BIN)/python -m autonas demo
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # The checks that neither train networks nor start processes (under 2 minutes on 2 cores).
 test-quick: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -25,7 +25,7 @@ setup(
         "pillow>=9",  # decoding image files (fit on a folder, autonas predict)
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7"],
+        "test": ["pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "matplotlib>=3.7"],
         "plot": ["matplotlib>=3.7"],
         "nvml": ["nvidia-ml-py"],
         "docs": ["mkdocs>=1.5,<2", "mkdocs-material>=9,<10", "mkdocstrings[python]>=0.25,<2", "mkdocstrings-python>=1.10,<3"],
