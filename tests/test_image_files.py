@@ -173,3 +173,51 @@ def test_the_local_executor_links_an_npy_file_instead_of_copying_it(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "copied.npy"), mapped[1:])
     share_array(np.ones(3), tmp_path / "plain.npy")
     assert not (tmp_path / "plain.npy").is_symlink()
+
+
+def test_array_batches_round_an_epoch_to_whole_executions_of_full_batches():
+    from autonas.execution.batches import array_batches, epoch_rows
+
+    assert epoch_rows(600, 32) == 608 and epoch_rows(590, 32) == 576  # the nearest multiple
+    assert epoch_rows(3, 4) == 4 and epoch_rows(1000, 32, 8) == 1024
+    for rows, expected_batches in ((17, 4), (23, 6)):  # 16 rows (1 left out), 24 rows (1 repeated)
+        x = np.arange(rows, dtype=np.float32)[:, None]
+        batches = array_batches([x], [np.arange(rows)], batch_size=4, shuffle=True, seed=0, steps_multiple=2)
+        assert len(batches) == expected_batches
+        epochs = []
+        for _ in range(3):
+            seen = []
+            for i in range(len(batches)):
+                xb, yb = batches[i]
+                assert xb.shape == (4, 1)  # every batch full
+                np.testing.assert_array_equal(xb[:, 0], yb)
+                seen.extend(yb.tolist())
+            counts = np.bincount(seen, minlength=rows)
+            if rows == 23:
+                assert counts.min() == 1 and counts.max() == 2 and counts.sum() == 24
+            else:
+                assert counts.max() == 1 and counts.sum() == 16
+            epochs.append(tuple(np.flatnonzero(counts != 1)))
+            batches.on_epoch_end()
+        assert len(set(epochs)) > 1  # the row left out or repeated changes from epoch to epoch
+    with pytest.raises(ValueError, match="steps_multiple needs shuffle"):
+        array_batches([x], [np.arange(rows)], batch_size=4, shuffle=False, steps_multiple=2)
+
+
+@pytest.mark.parametrize("compiles_each_shape", [False, True])
+def test_trainings_read_full_batches_only_where_the_backend_compiles_each_shape(monkeypatch, compiles_each_shape):
+    from autonas.execution import runner
+
+    monkeypatch.setattr(runner, "compiles_each_batch_shape", lambda: compiles_each_shape)
+    x, y = np.zeros((600, 8, 8, 1), np.float32), np.zeros(600, int)
+    validation = (x[:100], y[:100])
+    ragged = runner._fit_inputs(x, y, validation, batch_size=32, seed=0)
+    even = runner._fit_inputs(x[:576], y[:576], validation, batch_size=32, seed=0)  # 18 full batches
+    assert isinstance(even["x"], np.ndarray) and even["batch_size"] == 32 and even["validation_data"] is validation
+    if compiles_each_shape:
+        assert len(ragged["x"]) == 19 and ragged["x"][18][0].shape == (32, 8, 8, 1)  # 608 rows
+        assert ragged["validation_data"] is validation and ragged["validation_batch_size"] == 32
+        executions = runner._fit_inputs(x[:576], y[:576], validation, batch_size=32, seed=0, per_execution=4)
+        assert len(executions["x"]) == 20  # 18 steps rounded to whole executions of 4
+    else:
+        assert ragged["x"] is x and ragged["batch_size"] == 32

@@ -20,7 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from autonas.backend import import_keras_quietly, is_out_of_memory, max_steps_per_execution
+from autonas.backend import (
+    compiles_each_batch_shape,
+    import_keras_quietly,
+    is_out_of_memory,
+    max_steps_per_execution,
+)
 from autonas.errors import FatalError
 from autonas.execution.batches import array_batches, should_stream
 from autonas.graph import Graph
@@ -304,20 +309,42 @@ def _callbacks(patience: int, deadline: float | None, validated: bool, on_epoch:
     return _Guard()
 
 
-def _fit_inputs(x, y, validation, batch_size: int, seed: int | None) -> dict[str, Any]:
-    """``model.fit``'s data arguments: the arrays themselves, or batches read from disk (see :mod:`.batches`)."""
-    if not should_stream(x):
+def _fit_inputs(x, y, validation, batch_size: int, seed: int | None, per_execution: int = 1) -> dict[str, Any]:
+    """``model.fit``'s data arguments: the arrays themselves, or batches read a batch at a time (see :mod:`.batches`).
+
+    Batches are read from the arrays when they are too large to hand over
+    whole, and where the backend compiles the training step for each batch
+    shape (:func:`autonas.backend.compiles_each_batch_shape`) and the epoch
+    would end with a short batch or a short execution of ``per_execution``
+    steps: there every batch is made full, which saves compiling the step a
+    second time.
+    """
+    stream = should_stream(x)
+    rows = _rows(x)
+    same_shapes = (
+        compiles_each_batch_shape() and rows > batch_size and rows % (batch_size * max(1, per_execution)) != 0
+    )
+    if not stream and not same_shapes:
         return {"x": x, "y": y, "validation_data": validation, "batch_size": batch_size}
     parts = (list(x), list(y)) if isinstance(x, (list, tuple)) else ([x], [y])
-    if validation is not None:
+    inputs = {"x": array_batches(*parts, batch_size, shuffle=True, seed=seed,
+                                 steps_multiple=per_execution if same_shapes else None)}
+    if validation is not None and stream:
         validation = array_batches([validation[0]], [validation[1]], batch_size, shuffle=False)
-    return {"x": array_batches(*parts, batch_size, shuffle=True, seed=seed), "validation_data": validation}
+    elif validation is not None:
+        inputs["validation_batch_size"] = batch_size
+    inputs["validation_data"] = validation
+    return inputs
+
+
+def _rows(x) -> int:
+    """Rows of ``x`` (an array, or a list of arrays trained on as one)."""
+    return sum(len(part) for part in x) if isinstance(x, (list, tuple)) else len(x)
 
 
 def _steps_per_epoch(x, batch_size: int) -> int:
     """Batches in one epoch over ``x`` (an array, or a list of arrays trained on as one)."""
-    rows = sum(len(part) for part in x) if isinstance(x, (list, tuple)) else len(x)
-    return -(-rows // max(1, int(batch_size)))
+    return -(-_rows(x) // max(1, int(batch_size)))
 
 
 def train_graph(
@@ -388,7 +415,7 @@ def train_graph(
         compile_for_training(model, settings.learning_rate, settings.optimizer, per_execution)
         guard = _callbacks(settings.patience, train_deadline, validation is not None, on_epoch)
         history = model.fit(
-            **_fit_inputs(x, y, validation, settings.batch_size, seed),
+            **_fit_inputs(x, y, validation, settings.batch_size, seed, per_execution),
             epochs=epochs or settings.max_epochs,
             callbacks=[guard],
             verbose=0,

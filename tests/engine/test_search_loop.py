@@ -233,3 +233,29 @@ def test_the_guard_counts_every_batch_when_several_run_between_its_calls(digits)
     model.fit(x_train[:84], y_train[:84], batch_size=4, epochs=2, callbacks=[guard, Calls()], verbose=0)  # 21 steps
     assert len(calls) == 6  # 3 calls an epoch: after steps 8, 16 and the last 5
     assert guard.batches_run == 42 and guard.first_batches == 8
+
+
+def test_a_training_compiles_its_step_for_one_batch_shape_where_the_backend_compiles_each(digits, monkeypatch):
+    """600 images at batch 32 end each epoch on a short batch; under JAX that would compile the step twice."""
+    import keras
+
+    from autonas.backend import compiles_each_batch_shape
+    from autonas.execution.runner import train_graph
+
+    if not compiles_each_batch_shape():
+        pytest.skip("this backend does not compile its training step for each batch shape")
+    traced = []
+    original = keras.Model.train_step
+
+    def train_step(self, *args):  # JAX's takes (state, data)
+        traced.append(tuple(args[-1][0].shape))
+        return original(self, *args)
+
+    monkeypatch.setattr(keras.Model, "train_step", train_step)
+    x_train, x_test, y_train, y_test = digits
+    settings = TrainingSettings(max_epochs=3, patience=3, batch_size=32, learning_rate=3e-3)
+    result = train_graph(generators.mlp((8, 8, 1), 10), x_train[:600], y_train[:600], settings,
+                         validation=(x_test[:100], y_test[:100]), seed=0)
+    assert result.status == "completed" and result.epochs == 3, result.error
+    assert traced == [(32, 8, 8, 1)]  # one shape, traced once, over 3 epochs of 19 full batches
+    assert result.metrics["val_accuracy"] > 0.5
