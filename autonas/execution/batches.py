@@ -38,7 +38,7 @@ def epoch_rows(rows: int, batch_size: int, steps_multiple: int = 1) -> int:
     ``batch_size * steps_multiple`` rows an epoch.
     """
     block = max(1, int(batch_size)) * max(1, int(steps_multiple))
-    return max(1, int(math.floor(rows / block + 0.5))) * block
+    return max(1, (int(rows) + block // 2) // block) * block
 
 
 def array_batches(
@@ -76,10 +76,10 @@ def array_batches(
             super().__init__()
             self.x_parts, self.y_parts = list(x_parts), list(y_parts)
             self.offsets = np.cumsum([0] + [len(part) for part in self.x_parts])
-            total = int(self.offsets[-1])
-            self.rows = total if steps_multiple is None else epoch_rows(total, batch_size, steps_multiple)
+            self.total = int(self.offsets[-1])
+            self.rows = self.total if steps_multiple is None else epoch_rows(self.total, batch_size, steps_multiple)
             self.rng = np.random.default_rng(seed)
-            self.order = np.arange(total)
+            self.order = np.arange(self.total)
             self.on_epoch_end()
 
         def __len__(self) -> int:
@@ -98,7 +98,7 @@ def array_batches(
         def on_epoch_end(self) -> None:
             if not shuffle:
                 return
-            total = int(self.offsets[-1])
+            total = self.total
             order = self.rng.permutation(total)
             if self.rows < total:
                 order = order[:self.rows]
