@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from autonas.backend import import_keras_quietly
@@ -10,6 +11,7 @@ from autonas.backend import import_keras_quietly
 import_keras_quietly()  # the first import of Keras in most processes: no C++ log lines on the terminal
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 from autonas.graph import layers as L  # noqa: E402
 from autonas.graph.graph import Graph
@@ -104,13 +106,64 @@ def graph_to_keras(graph: Graph, name: str | None = None) -> keras.Model:
             continue
         layer = layer_to_keras(spec, node)
         inputs = [tensors[source] for source in graph.inputs(node)]
-        tensors[node] = layer(inputs if spec.merges else inputs[0])
-        if graph.weights(node) is not None:
-            weighted.append((layer, graph.weights(node)))
+        weights = graph.weights(node)
+        with _starting_from(layer, weights) as started:
+            tensors[node] = layer(inputs if spec.merges else inputs[0])
+        if weights is not None and not (started and len(layer.weights) == len(weights)):
+            weighted.append((layer, weights))  # Keras checks them and names what does not fit
     model = keras.Model(tensors[graph.input_node], tensors[graph.output], name=name)
     for layer, weights in weighted:
         layer.set_weights(weights)
     return model
+
+
+#: The initializer attribute behind each weight of a Keras layer, in the order ``get_weights`` lists them.
+_INITIALIZER_ATTRIBUTES = {
+    keras.layers.Conv2D: ("kernel_initializer", "bias_initializer"),
+    keras.layers.Dense: ("kernel_initializer", "bias_initializer"),
+    keras.layers.BatchNormalization: (
+        "gamma_initializer", "beta_initializer", "moving_mean_initializer", "moving_variance_initializer"
+    ),
+}
+
+
+class _Values(keras.initializers.Initializer):
+    """An initializer returning given values: a layer whose weights are known starts from them.
+
+    Keras draws a new variable's values with its initializer; under JAX that
+    compiles a random-number program for every new weight shape (about 0.1 s
+    each on CPU, seconds for a whole model) only for the values to be
+    overwritten at once.
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = values
+
+    def __call__(self, shape, dtype=None):
+        if tuple(shape) != self.values.shape:
+            raise ValueError(f"weights of shape {self.values.shape} for a variable of shape {tuple(shape)}")
+        return self.values.astype(keras.backend.standardize_dtype(dtype) if dtype else self.values.dtype)
+
+
+@contextmanager
+def _starting_from(layer: keras.layers.Layer, weights: list | None) -> Iterator[bool]:
+    """While ``layer`` builds, its variables start from ``weights``; yields whether they do (False: a
+    layer type whose initializers are not known here, to be given its weights after).
+
+    The layer's own initializers are put back after, so its config stays Keras's.
+    """
+    attributes = _INITIALIZER_ATTRIBUTES.get(type(layer), ())
+    if weights is None or len(attributes) < len(weights):
+        yield False
+        return
+    saved = {attribute: getattr(layer, attribute) for attribute in attributes}
+    try:
+        for attribute, values in zip(attributes, weights):
+            setattr(layer, attribute, _Values(np.asarray(values)))
+        yield True
+    finally:
+        for attribute, initializer in saved.items():
+            setattr(layer, attribute, initializer)
 
 
 # ---------------------------------------------------------------------- reading Keras

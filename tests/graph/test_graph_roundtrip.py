@@ -58,6 +58,39 @@ def test_to_keras_uses_the_graph_weights(name, random_weights):
             np.testing.assert_array_equal(ours, theirs)
 
 
+def test_layers_with_known_weights_start_from_them_and_keep_keras_initializers(
+    monkeypatch, tmp_path, random_weights, predict
+):
+    """A graph with weights builds without drawing initial values (under JAX each new shape would compile
+    a random-number program), and the model's config still names Keras's initializers, so it saves and loads."""
+    graph = _generated("resnet", (8, 8, 1), random_weights)
+    x = _inputs((8, 8, 1))
+
+    def no_drawing(self, shape, dtype=None):
+        raise AssertionError(f"{type(self).__name__} drew values for a weight the graph has")
+
+    for initializer in (keras.initializers.GlorotUniform, keras.initializers.Zeros, keras.initializers.Ones):
+        monkeypatch.setattr(initializer, "__call__", no_drawing)
+    model = graph.to_keras()
+    monkeypatch.undo()
+
+    for node in (n for n in graph.nodes if graph.weights(n) is not None):
+        for ours, theirs in zip(graph.weights(node), model.get_layer(node).get_weights()):
+            np.testing.assert_array_equal(ours, theirs)
+    conv = next(n for n in graph.nodes if type(graph.layer(n)).__name__ == "Conv2D")
+    assert model.get_layer(conv).get_config()["kernel_initializer"]["class_name"] == "GlorotUniform"
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(predict(loaded, x), predict(model, x), atol=TOL)
+    # Without weights, Keras initialises as usual.
+    fresh = graph.copy()
+    fresh.clear_weights()
+    for initializer in (keras.initializers.GlorotUniform, keras.initializers.Zeros, keras.initializers.Ones):
+        monkeypatch.setattr(initializer, "__call__", no_drawing)
+    with pytest.raises(AssertionError, match="drew values"):
+        fresh.to_keras()
+
+
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("name", GENERATORS)
 def test_json_and_npz_round_trip(name, shape, tmp_path, random_weights, predict):
