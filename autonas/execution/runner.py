@@ -25,6 +25,7 @@ from autonas.backend import (
     import_keras_quietly,
     is_out_of_memory,
     max_steps_per_execution,
+    set_random_seed,
 )
 from autonas.errors import FatalError
 from autonas.execution.batches import array_batches, should_stream
@@ -399,7 +400,7 @@ def train_graph(
     if deadline is not None and measure:  # keep a tenth of the time (at most 10 s) for measuring
         train_deadline = deadline - min(10.0, 0.1 * max(0.0, deadline - time.monotonic()))
     if seed is not None:
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
     try:
         model = graph.to_keras()
     except Exception as error:  # noqa: BLE001 - sorted below: out of memory fails the trial, the rest is ours

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autonas.backend import set_random_seed
+
 if TYPE_CHECKING:
     from autonas.graph import Graph
 
@@ -42,7 +44,7 @@ def activation_codes(graph: Graph, x: np.ndarray, seed: int | None = 0) -> np.nd
     if not relus:
         raise ValueError("graph has no ReLU activation to read codes from")
     if seed is not None and not graph.has_weights:
-        keras.utils.set_random_seed(seed)
+        set_random_seed(seed)
     model = graph.to_keras()
     probe = keras.Model(model.inputs[0], [model.get_layer(n).output for n in relus])
     outputs = probe(np.asarray(x, dtype=np.float32), training=False)
