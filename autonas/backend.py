@@ -419,14 +419,11 @@ def set_random_seed(seed: int) -> None:
     TensorFlow already imported (a ``tf.data`` input read here) is seeded too.
     """
     import keras
+    from keras.src.utils import module_utils
 
-    tensorflow = None
-    if backend_name() != "tensorflow" and "tensorflow" not in sys.modules:
-        from keras.src.utils import module_utils  # Keras's lazy handle on TensorFlow
-
-        tensorflow = getattr(module_utils, "tensorflow", None)
-    if tensorflow is None or not hasattr(tensorflow, "_available"):
-        keras.utils.set_random_seed(seed)
+    tensorflow = getattr(module_utils, "tensorflow", None)  # Keras's lazy handle on TensorFlow
+    if backend_name() == "tensorflow" or "tensorflow" in sys.modules or not hasattr(tensorflow, "_available"):
+        keras.utils.set_random_seed(seed)  # also where a Keras release no longer has that handle
         return
     known = tensorflow._available
     tensorflow._available = False  # read as not installed for this call only

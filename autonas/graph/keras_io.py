@@ -109,7 +109,7 @@ def graph_to_keras(graph: Graph, name: str | None = None) -> keras.Model:
         weights = graph.weights(node)
         with _starting_from(layer, weights) as started:
             tensors[node] = layer(inputs if spec.merges else inputs[0])
-        if weights is not None and not (started and len(layer.weights) == len(weights)):
+        if weights is not None and not (started and _in_order(layer, weights)):
             weighted.append((layer, weights))  # Keras checks them and names what does not fit
     model = keras.Model(tensors[graph.input_node], tensors[graph.output], name=name)
     for layer, weights in weighted:
@@ -131,18 +131,21 @@ class _Values(keras.initializers.Initializer):
     """An initializer returning given values: a layer whose weights are known starts from them.
 
     Keras draws a new variable's values with its initializer; under JAX that
-    compiles a random-number program for every new weight shape (about 0.1 s
+    compiles a random-number program for every new weight shape (about 0.07 s
     each on CPU, seconds for a whole model) only for the values to be
-    overwritten at once.
+    overwritten at once. For a variable of another shape (a Keras release
+    that lists a layer's weights in another order) it gives zeros, and
+    :func:`graph_to_keras` sets the weights after (see :func:`_in_order`).
     """
 
     def __init__(self, values: np.ndarray) -> None:
         self.values = values
 
     def __call__(self, shape, dtype=None):
+        dtype = keras.backend.standardize_dtype(dtype) if dtype else self.values.dtype
         if tuple(shape) != self.values.shape:
-            raise ValueError(f"weights of shape {self.values.shape} for a variable of shape {tuple(shape)}")
-        return self.values.astype(keras.backend.standardize_dtype(dtype) if dtype else self.values.dtype)
+            return np.zeros(shape, dtype)
+        return self.values.astype(dtype)
 
 
 @contextmanager
@@ -159,11 +162,18 @@ def _starting_from(layer: keras.layers.Layer, weights: list | None) -> Iterator[
     saved = {attribute: getattr(layer, attribute) for attribute in attributes}
     try:
         for attribute, values in zip(attributes, weights):
-            setattr(layer, attribute, _Values(np.asarray(values)))
+            setattr(layer, attribute, _Values(values))
         yield True
     finally:
         for attribute, initializer in saved.items():
             setattr(layer, attribute, initializer)
+
+
+def _in_order(layer: keras.layers.Layer, weights: list) -> bool:
+    """Whether ``layer``'s variables, in ``get_weights`` order, are those its initializers were set for
+    (``kernel`` from ``kernel_initializer``, ...): then each holds its own weight."""
+    attributes = _INITIALIZER_ATTRIBUTES[type(layer)][: len(weights)]
+    return [variable.name for variable in layer.weights] == [a.removesuffix("_initializer") for a in attributes]
 
 
 # ---------------------------------------------------------------------- reading Keras

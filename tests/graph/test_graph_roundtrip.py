@@ -91,6 +91,24 @@ def test_layers_with_known_weights_start_from_them_and_keep_keras_initializers(
         fresh.to_keras()
 
 
+def test_layers_get_their_own_weights_if_keras_lists_them_in_another_order(monkeypatch, random_weights):
+    """Should a Keras release create a layer's weights in another order than the one assumed, every
+    layer still ends with exactly its node's weights (they are set after the build instead)."""
+    from autonas.graph import keras_io
+
+    monkeypatch.setitem(keras_io._INITIALIZER_ATTRIBUTES, keras.layers.Conv2D, ("bias_initializer", "kernel_initializer"))
+    monkeypatch.setitem(
+        keras_io._INITIALIZER_ATTRIBUTES,
+        keras.layers.BatchNormalization,
+        ("beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer"),
+    )
+    graph = _generated("resnet", (8, 8, 1), random_weights)
+    model = graph.to_keras()
+    for node in (n for n in graph.nodes if graph.weights(n) is not None):
+        for ours, theirs in zip(graph.weights(node), model.get_layer(node).get_weights(), strict=True):
+            np.testing.assert_array_equal(ours, theirs)
+
+
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("name", GENERATORS)
 def test_json_and_npz_round_trip(name, shape, tmp_path, random_weights, predict):
