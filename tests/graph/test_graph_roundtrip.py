@@ -75,7 +75,7 @@ def test_layers_with_known_weights_start_from_them_and_keep_keras_initializers(
     monkeypatch.undo()
 
     for node in (n for n in graph.nodes if graph.weights(n) is not None):
-        for ours, theirs in zip(graph.weights(node), model.get_layer(node).get_weights()):
+        for ours, theirs in zip(graph.weights(node), model.get_layer(node).get_weights(), strict=True):
             np.testing.assert_array_equal(ours, theirs)
     conv = next(n for n in graph.nodes if type(graph.layer(n)).__name__ == "Conv2D")
     assert model.get_layer(conv).get_config()["kernel_initializer"]["class_name"] == "GlorotUniform"
