@@ -18,6 +18,7 @@ import pytest  # noqa: E402
 #: TensorFlow only: they add no backend-specific path.
 BACKEND_SENSITIVE = (
     "graph/test_graph_roundtrip.py",
+    "graph/test_augmentation.py",
     "morphism/test_growing.py",
     "morphism/test_digits_child.py",
     "morphism/test_shrinking.py::test_dropout_and_augmentation_are_identities_at_inference",

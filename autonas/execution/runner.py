@@ -402,7 +402,7 @@ def train_graph(
     if seed is not None:
         set_random_seed(seed)
     try:
-        model = graph.to_keras()
+        model = graph.to_keras(for_training=True)
     except Exception as error:  # noqa: BLE001 - sorted below: out of memory fails the trial, the rest is ours
         if is_out_of_memory(error):
             return TrialResult("failed", error=f"out of memory: {error}"[:2000], seconds=time.perf_counter() - start,

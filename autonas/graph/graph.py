@@ -482,15 +482,17 @@ class Graph:
         return graph
 
     # ------------------------------------------------------------------ keras
-    def to_keras(self, name: str | None = None) -> keras.Model:
+    def to_keras(self, name: str | None = None, for_training: bool = False) -> keras.Model:
         """Build a functional ``keras.Model`` with this graph's weights.
 
         Layers are named after the nodes. Nodes without weights keep Keras's
-        initialisation.
+        initialisation. With ``for_training``, a model to train and read back
+        with :meth:`update_weights`, not to save: under JAX and PyTorch its
+        translations and zooms are autonas's faster separable layers.
         """
         from autonas.graph.keras_io import graph_to_keras
 
-        return graph_to_keras(self, name=name)
+        return graph_to_keras(self, name=name, for_training=for_training)
 
     @classmethod
     def from_keras(cls, model: keras.Model) -> Graph:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from autonas.backend import import_keras_quietly
+from autonas.backend import has_native_affine_transform, import_keras_quietly
 
 import_keras_quietly()  # the first import of Keras in most processes: no C++ log lines on the terminal
 
@@ -14,13 +14,19 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from autonas.graph import layers as L  # noqa: E402
+from autonas.graph.augmentation import SeparableRandomTranslation, SeparableRandomZoom  # noqa: E402
 from autonas.graph.graph import Graph
 
 __all__ = ["graph_to_keras", "keras_to_graph", "layer_to_keras"]
 
 
-def layer_to_keras(spec: L.LayerSpec, name: str) -> keras.layers.Layer:
-    """The Keras layer computing ``spec``, named ``name``."""
+def layer_to_keras(spec: L.LayerSpec, name: str, for_training: bool = False) -> keras.layers.Layer:
+    """The Keras layer computing ``spec``, named ``name``.
+
+    With ``for_training``, a translation or zoom is autonas's separable layer
+    where the backend has no native ``affine_transform`` (see
+    :func:`graph_to_keras`).
+    """
     if isinstance(spec, L.Conv2D):
         return keras.layers.Conv2D(
             spec.filters, spec.kernel_size, strides=spec.strides, padding=spec.padding, use_bias=spec.use_bias, name=name
@@ -42,7 +48,7 @@ def layer_to_keras(spec: L.LayerSpec, name: str) -> keras.layers.Layer:
     if isinstance(spec, L.Dropout):
         return keras.layers.Dropout(spec.rate, name=name)
     if isinstance(spec, L.Augmentation):
-        return _augmentation_layer(spec, name)
+        return _augmentation_layer(spec, name, separable=for_training and not has_native_affine_transform())
     if isinstance(spec, L.Add):
         return keras.layers.Add(name=name)
     if isinstance(spec, L.Concatenate):
@@ -54,10 +60,15 @@ def layer_to_keras(spec: L.LayerSpec, name: str) -> keras.layers.Layer:
 _CONTRAST_RANGE = (-1.0e4, 1.0e4)
 
 
-def _augmentation_layer(spec: L.Augmentation, name: str) -> keras.layers.Layer:
-    """Keras's preprocessing layer for ``spec`` (random while training, the identity at inference)."""
+def _augmentation_layer(spec: L.Augmentation, name: str, separable: bool = False) -> keras.layers.Layer:
+    """Keras's preprocessing layer for ``spec`` (random while training, the identity at inference), or
+    with ``separable`` autonas's layer drawing the same translations and zooms."""
     if spec.transform == "flip":
         return keras.layers.RandomFlip("horizontal", name=name)
+    if separable and spec.transform == "translate":
+        return SeparableRandomTranslation(spec.factor, name=name)
+    if separable and spec.transform == "zoom":
+        return SeparableRandomZoom(spec.factor, name=name)
     if spec.transform == "translate":
         return keras.layers.RandomTranslation(spec.factor, spec.factor, fill_mode="reflect", name=name)
     if spec.transform == "zoom":
@@ -77,6 +88,10 @@ def _augmentation_spec(layer: keras.layers.Layer) -> L.Augmentation | None:
         return None
 
     cls = type(layer)
+    if cls is SeparableRandomTranslation:
+        return L.Augmentation("translate", layer.factor)
+    if cls is SeparableRandomZoom:
+        return L.Augmentation("zoom", layer.factor)
     if cls is keras.layers.RandomFlip and config.get("mode") == "horizontal":
         return L.Augmentation("flip")
     if cls is keras.layers.RandomTranslation:
@@ -94,8 +109,16 @@ def _augmentation_spec(layer: keras.layers.Layer) -> L.Augmentation | None:
     return None
 
 
-def graph_to_keras(graph: Graph, name: str | None = None) -> keras.Model:
-    """Build a functional Keras model from ``graph`` (see :meth:`Graph.to_keras`)."""
+def graph_to_keras(graph: Graph, name: str | None = None, for_training: bool = False) -> keras.Model:
+    """Build a functional Keras model from ``graph`` (see :meth:`Graph.to_keras`).
+
+    With ``for_training``, the model is one to train and read back with
+    :meth:`Graph.update_weights`: where the backend has no native
+    ``affine_transform`` (JAX, PyTorch), translations and zooms are
+    autonas's separable layers (:mod:`autonas.graph.augmentation`; the same
+    transforms, several times faster there), which a saved model would need
+    autonas to load.
+    """
     graph.validate()
     tensors: dict[str, Any] = {}
     weighted: list[tuple[keras.layers.Layer, list]] = []
@@ -104,7 +127,7 @@ def graph_to_keras(graph: Graph, name: str | None = None) -> keras.Model:
         if isinstance(spec, L.Input):
             tensors[node] = keras.Input(shape=spec.shape, name=node)
             continue
-        layer = layer_to_keras(spec, node)
+        layer = layer_to_keras(spec, node, for_training)
         inputs = [tensors[source] for source in graph.inputs(node)]
         weights = graph.weights(node)
         with _starting_from(layer, weights) as started:
