@@ -16,7 +16,9 @@ the transforms Keras's layers draw (the same ranges, linear interpolation,
 ``fill_mode="reflect"``: ``d c b a | a b c d | d c b a``), are the identity
 at inference, and have no weights. autonas trains with them
 (:func:`~autonas.graph.keras_io.graph_to_keras` with ``augmentation="training"``)
-and exports Keras's own layers, so a saved model needs only Keras.
+and exports Keras's own layers, so an exported model needs only Keras; both
+layers are registered with Keras (package ``autonas``), so a model saved with
+them loads where autonas is imported.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class _SeparableResampling(keras.layers.Layer):
         return {**super().get_config(), "factor": self.factor, "seed": self.seed}
 
 
+@keras.saving.register_keras_serializable(package="autonas")
 class SeparableRandomTranslation(_SeparableResampling):
     """Shifts each image by up to ``factor`` of its height and of its width while training.
 
@@ -100,6 +103,7 @@ class SeparableRandomTranslation(_SeparableResampling):
         return ones, -self._uniform(batch) * height, ones, -self._uniform(batch) * width
 
 
+@keras.saving.register_keras_serializable(package="autonas")
 class SeparableRandomZoom(_SeparableResampling):
     """Zooms each image in or out by up to ``factor``, keeping its aspect ratio, while training.
 

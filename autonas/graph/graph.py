@@ -482,13 +482,14 @@ class Graph:
         return graph
 
     # ------------------------------------------------------------------ keras
-    def to_keras(self, name: str | None = None, for_training: bool = False) -> keras.Model:
+    def to_keras(self, name: str | None = None, *, for_training: bool = False) -> keras.Model:
         """Build a functional ``keras.Model`` with this graph's weights.
 
         Layers are named after the nodes. Nodes without weights keep Keras's
         initialisation. With ``for_training``, a model to train and read back
-        with :meth:`update_weights`, not to save: under JAX and PyTorch its
-        translations and zooms are autonas's faster separable layers.
+        with :meth:`update_weights`: under JAX and PyTorch its translations
+        and zooms are autonas's faster separable layers (saved, it loads only
+        where autonas is imported; the default model needs Keras alone).
         """
         from autonas.graph.keras_io import graph_to_keras
 

@@ -20,7 +20,7 @@ from autonas.graph.graph import Graph
 __all__ = ["graph_to_keras", "keras_to_graph", "layer_to_keras"]
 
 
-def layer_to_keras(spec: L.LayerSpec, name: str, for_training: bool = False) -> keras.layers.Layer:
+def layer_to_keras(spec: L.LayerSpec, name: str, *, for_training: bool = False) -> keras.layers.Layer:
     """The Keras layer computing ``spec``, named ``name``.
 
     With ``for_training``, a translation or zoom is autonas's separable layer
@@ -109,15 +109,15 @@ def _augmentation_spec(layer: keras.layers.Layer) -> L.Augmentation | None:
     return None
 
 
-def graph_to_keras(graph: Graph, name: str | None = None, for_training: bool = False) -> keras.Model:
+def graph_to_keras(graph: Graph, name: str | None = None, *, for_training: bool = False) -> keras.Model:
     """Build a functional Keras model from ``graph`` (see :meth:`Graph.to_keras`).
 
     With ``for_training``, the model is one to train and read back with
     :meth:`Graph.update_weights`: where the backend has no native
     ``affine_transform`` (JAX, PyTorch), translations and zooms are
     autonas's separable layers (:mod:`autonas.graph.augmentation`; the same
-    transforms, several times faster there), which a saved model would need
-    autonas to load.
+    transforms, several times faster there), registered with Keras, so a
+    saved model loads where autonas is imported.
     """
     graph.validate()
     tensors: dict[str, Any] = {}
@@ -127,7 +127,7 @@ def graph_to_keras(graph: Graph, name: str | None = None, for_training: bool = F
         if isinstance(spec, L.Input):
             tensors[node] = keras.Input(shape=spec.shape, name=node)
             continue
-        layer = layer_to_keras(spec, node, for_training)
+        layer = layer_to_keras(spec, node, for_training=for_training)
         inputs = [tensors[source] for source in graph.inputs(node)]
         weights = graph.weights(node)
         with _starting_from(layer, weights) as started:

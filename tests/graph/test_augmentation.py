@@ -76,6 +76,16 @@ def test_separable_layers_reject_a_factor_outside_zero_one(factor):
         SeparableRandomZoom(factor)
 
 
+def test_a_model_saved_with_separable_layers_loads_with_them(tmp_path):
+    inputs = keras.Input((HEIGHT, WIDTH, 2))
+    outputs = SeparableRandomZoom(0.15, name="zoom")(SeparableRandomTranslation(0.1, seed=3, name="shift")(inputs))
+    keras.Model(inputs, outputs).save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    shift, zoom = loaded.get_layer("shift"), loaded.get_layer("zoom")
+    assert (type(shift), shift.factor, shift.seed) == (SeparableRandomTranslation, 0.1, 3)
+    assert (type(zoom), zoom.factor) == (SeparableRandomZoom, 0.15)
+
+
 def test_models_for_training_use_separable_layers_only_where_keras_has_no_native_transform():
     graph = generators.cnn((HEIGHT, WIDTH, 2), 3)
     for transform in ("translate", "zoom", "flip"):
