@@ -42,3 +42,23 @@ def fashion_mnist_subset(train_images: int) -> tuple[np.ndarray, np.ndarray, np.
     x_train, x_test, y_train, y_test = fashion_mnist()
     keep = np.random.default_rng(0).permutation(len(x_train))[:train_images]
     return x_train[keep], x_test, y_train[keep], y_test
+
+
+def timed_trial_on_random_images(graph, epochs: int = 1, images: int = 2048):
+    """``(seconds, result)`` of ``train_graph`` on ``images`` random images of ``graph``'s input shape.
+
+    A trial's recipe at batch 64 (learning rate 1e-3, seed 0, no cost measurement), validated on the
+    first 256 images; the seconds cover the call only. Raises if the trial did not complete.
+    """
+    import time
+
+    from autonas.execution import runner
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(images, *graph.input_shape)).astype("float32")
+    y = rng.integers(0, 10, size=images)
+    settings = runner.TrainingSettings(max_epochs=epochs, patience=epochs, batch_size=64, learning_rate=1e-3)
+    start = time.perf_counter()
+    result = runner.train_graph(graph, x, y, settings, validation=(x[:256], y[:256]), seed=0, measure=False)
+    assert result.status == "completed", result.error
+    return time.perf_counter() - start, result

@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 AUGMENTATIONS = ("none", "translate", "zoom")
@@ -31,9 +30,8 @@ WAYS = ("keras", "separable")
 
 def one_process(augmentation: str, shape: tuple[int, ...], way: str) -> dict[str, float]:
     """Train the augmented initial CNN in this fresh process with Keras's layers or the separable ones."""
-    import numpy as np
+    from _small_data import timed_trial_on_random_images
 
-    from autonas.execution.runner import TrainingSettings, train_graph
     from autonas.graph import generators, keras_io
     from autonas.morphism import to_augmented
 
@@ -41,15 +39,8 @@ def one_process(augmentation: str, shape: tuple[int, ...], way: str) -> dict[str
     graph = generators.cnn(shape, 10)
     if augmentation != "none":
         graph = to_augmented(graph, augmentation)
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(2048, *shape)).astype("float32")
-    y = rng.integers(0, 10, size=2048)
-    settings = TrainingSettings(max_epochs=2, patience=2, batch_size=64, learning_rate=1e-3)
-    start = time.perf_counter()
-    result = train_graph(graph, x, y, settings, validation=(x[:256], y[:256]), seed=0, measure=False)
-    assert result.status == "completed", result.error
-    return {"trial": time.perf_counter() - start, "startup": result.metrics["startup_seconds"],
-            "epoch": result.metrics["seconds_per_epoch"]}
+    seconds, result = timed_trial_on_random_images(graph, epochs=2)
+    return {"trial": seconds, "startup": result.metrics["startup_seconds"], "epoch": result.metrics["seconds_per_epoch"]}
 
 
 def main() -> None:

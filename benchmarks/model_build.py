@@ -46,9 +46,8 @@ def _with_random_weights(graph, seed: int = 0):
 def one_process(graph_name: str, shape: tuple[int, ...], way: str, what: str) -> float:
     """Seconds to build ``graph_name``'s model from its weights, or to train it one epoch (``what``), in this
     fresh process."""
-    import numpy as np
+    from _small_data import timed_trial_on_random_images
 
-    from autonas.execution.runner import TrainingSettings, train_graph
     from autonas.graph import generators, keras_io
 
     if way == WAYS[0]:  # what graph_to_keras did before: Keras's initializers, then set_weights
@@ -63,14 +62,7 @@ def one_process(graph_name: str, shape: tuple[int, ...], way: str, what: str) ->
         start = time.perf_counter()
         graph.to_keras()
         return time.perf_counter() - start
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(2048, *shape)).astype("float32")
-    y = rng.integers(0, 10, size=2048)
-    settings = TrainingSettings(max_epochs=1, patience=1, batch_size=64, learning_rate=1e-3)
-    start = time.perf_counter()
-    result = train_graph(graph, x, y, settings, validation=(x[:256], y[:256]), seed=0, measure=False)
-    assert result.status == "completed", result.error
-    return time.perf_counter() - start
+    return timed_trial_on_random_images(graph)[0]
 
 
 def main() -> None:
