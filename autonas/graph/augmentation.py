@@ -4,12 +4,12 @@ Keras's ``RandomTranslation`` and ``RandomZoom`` apply a general affine map
 (``keras.ops.image.affine_transform``). Under JAX that is
 ``jax.scipy.ndimage.map_coordinates`` over height, width *and* channels:
 measured on 2 CPU cores (keras 3.15.1, jax 0.10.2, a small CNN at batch 64 on
-28×28×1), either layer added about 3.5 s to the first training step's
-compilation and 25 ms to every step, five times the step of the network
-itself. A translation and an aspect-preserving zoom move rows and columns
+28×28×1, one run each), either layer added 3.3–3.6 s to the first training
+step and about 23 ms to every later one, nearly five times the network's own
+4.8 ms step. A translation and an aspect-preserving zoom move rows and columns
 independently, so the same image is two one-dimensional linear
 interpolations: two gathers along the height, two along the width, and
-weighted sums; every backend compiles and runs that quickly.
+weighted sums, which JAX and PyTorch compile and run quickly.
 
 :class:`SeparableRandomTranslation` and :class:`SeparableRandomZoom` draw
 the transforms Keras's layers draw (the same ranges, linear interpolation,
