@@ -6,7 +6,11 @@ import math
 import numbers
 from typing import Any
 
-__all__ = ["check_int", "check_positive"]
+__all__ = ["SEED_RANGE", "check_int", "check_positive", "check_seed"]
+
+#: Seeds are ints in ``[0, SEED_RANGE)``: what NumPy's and scikit-learn's ``random_state`` and
+#: ``keras.utils.set_random_seed`` all take.
+SEED_RANGE = 2**32
 
 
 def _is_number(value: Any) -> bool:
@@ -45,3 +49,15 @@ def check_int(value: Any, name: str, *, optional: bool = False) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an int{' or None' if optional else ''}, got {value!r}")
+
+
+def check_seed(value: Any, name: str = "seed", *, optional: bool = False) -> None:
+    """Refuse anything but an int from 0 to ``2**32 - 1`` (see :data:`SEED_RANGE`), or None when ``optional``.
+
+    Raises:
+        ValueError: ``"<name> must be an int[ or None], got <value>"`` for a
+            non-int, ``"<name> must be from 0 to 2**32 - 1 ..."`` for an int outside.
+    """
+    check_int(value, name, optional=optional)
+    if value is not None and not 0 <= value < SEED_RANGE:
+        raise ValueError(f"{name} must be from 0 to 2**32 - 1 ({SEED_RANGE - 1}), got {value!r}")

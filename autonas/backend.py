@@ -40,11 +40,13 @@ inside the functions of its backend, so autonas works with TensorFlow alone.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +55,7 @@ __all__ = [
     "WorkerLimits",
     "backend_name",
     "clear_session",
+    "compilation_cache",
     "compiles_each_batch_shape",
     "configure_worker",
     "gpu_workers_reusable",
@@ -490,3 +493,44 @@ def gpu_workers_reusable(backend: str | None = None) -> bool:
     these two every GPU trial gets a fresh process.
     """
     return _check(backend or backend_name()) == "torch"
+
+
+#: Largest size of a project's JAX compilation cache (JAX evicts the oldest entries beyond it).
+COMPILATION_CACHE_BYTES = 1 << 30
+
+
+@contextlib.contextmanager
+def compilation_cache(folder: str | os.PathLike, backend: str | None = None) -> Iterator[bool]:
+    """Under JAX, let the worker processes started in this block keep compiled programs in ``folder``.
+
+    A worker's training step is compiled once per architecture and batch
+    shape; with the cache a worker that meets the same program again (a
+    retried trial, a resumed search, the same network on another worker)
+    loads it instead of compiling for seconds. Set through JAX's environment
+    variables, which a worker reads when it imports JAX; this process's JAX,
+    already running, is left as it is. A cache the user configured
+    (``JAX_COMPILATION_CACHE_DIR``) is kept. Other backends: nothing.
+
+    Yields:
+        Whether the cache was set up.
+    """
+    if (backend or backend_name()) != "jax" or os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        yield False
+        return
+    settings = {
+        "JAX_COMPILATION_CACHE_DIR": str(folder),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",  # small CPU programs compile in under a second
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+        "JAX_COMPILATION_CACHE_MAX_SIZE": str(COMPILATION_CACHE_BYTES),  # also turns on the cache's file lock
+    }
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield True
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+

@@ -18,7 +18,7 @@ def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | Non
     parser.add_argument("--searcher", choices=["bayesian", "random"], default="bayesian", help="default bayesian")
     parser.add_argument("--directory", default="autonas_projects", help="folder of project folders (default autonas_projects)")
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
         "--workers", type=int, default=None,
@@ -26,6 +26,18 @@ def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | Non
         "the free GPU memory holds); 0 trains one at a time in this process",
     )
     parser.add_argument("--ray-address", default=None, help="run trials on this Ray cluster ('local' for a local Ray)")
+
+
+def _seed(text: str) -> int:
+    """``--seed``: an int from 0 to ``2**32 - 1``, refused before anything runs."""
+    from autonas._checks import check_seed
+
+    try:
+        seed = int(text)
+        check_seed(seed, "--seed")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int from 0 to 2**32 - 1 (4294967295), got {text!r}") from None
+    return seed
 
 
 def _executor(args: argparse.Namespace):
@@ -153,7 +165,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from autonas.engine import ProjectLockedError
+    from autonas.engine import ProjectLockedError, ProjectWriteError
 
     project_name = Path(args.data).resolve().stem if args.project_name is None else args.project_name
     try:
@@ -166,6 +178,9 @@ def _fit(args: argparse.Namespace) -> int:
     except (ValueError, ProjectLockedError) as error:
         print(f"autonas fit: {error}", file=sys.stderr)
         return 2
+    except ProjectWriteError as error:  # a read-only or full --directory: the message names the path
+        print(f"autonas fit: {error.strerror or error}; give a writable --directory", file=sys.stderr)
+        return 1
     classifier.leaderboard(top=10)
     try:
         print(f"exported model: {_save(classifier, args.output)}")

@@ -69,3 +69,59 @@ def test_executor_options_are_checked(tmp_path, capsys):
     assert "--workers must be 0 (in this process) or a positive int" in capsys.readouterr().err
     assert main(["fit", "--data", str(data), "--workers", "2", "--ray-address", "local"]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_fit_on_a_directory_that_cannot_be_written_says_so(tmp_path, capsys):
+    """A --directory that cannot be created or written is named in one line, not a traceback, before training."""
+    x_train, _, y_train, _ = load_digits()
+    data = tmp_path / "digits.npz"
+    np.savez(data, x=x_train[:100], y=y_train[:100])
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where a folder should be: no project can be written under it, even by root")
+    code = main(
+        ["fit", "--data", str(data), "--directory", str(blocker / "projects"), "--max-trials", "1", "--quiet",
+         "--workers", "0", "--output", str(tmp_path / "m.keras")]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("autonas fit: cannot write the project folder to ") and str(blocker / "projects") in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.keras").exists()
+
+
+def _zip(path, entries):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in entries.items():
+            archive.writestr(name, text)
+    return path
+
+
+def _tiny_model_file(path):
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model.save(path)
+    return path
+
+
+def test_predict_names_a_model_file_keras_cannot_read(tmp_path, capsys):
+    images = tmp_path / "x.npz"
+    np.savez(images, x=np.zeros((2, 8, 8, 1), np.float32))
+    models = {
+        "not keras": _zip(tmp_path / "a.keras", {"readme.txt": "a zip of something else"}),
+        "broken config": _zip(tmp_path / "b.keras", {"config.json": '{"class_name": ', "metadata.json": "{}"}),
+        "broken metadata": _zip(tmp_path / "c.keras", {"config.json": "{}", "metadata.json": "{bad"}),
+    }
+    import zipfile
+
+    broken_info = _tiny_model_file(tmp_path / "d.keras")
+    with zipfile.ZipFile(broken_info, "a") as archive:
+        archive.writestr("autonas.json", '{"classes": [')
+    models["broken class names"] = broken_info
+    for what, model in models.items():
+        code = main(["predict", "--model", str(model), "--data", str(images), "--output", str(tmp_path / "p.csv")])
+        err = capsys.readouterr().err
+        assert code == 2, what
+        assert err.startswith(f"autonas predict: --model {str(model)!r}"), (what, err)
+        assert "Traceback" not in err, what
+    assert not (tmp_path / "p.csv").exists()

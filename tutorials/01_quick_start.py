@@ -52,11 +52,13 @@ def main() -> None:
     # The project (every trial's record, architecture and weights) is written to
     # directory/project_name; overwrite=True starts afresh instead of resuming (see tutorial 5).
     #
-    # fit() trains three initial architectures (a CNN, a ResNet and a DenseNet sized for 8x8
-    # images), then repeatedly morphs a trained one into a child (deeper, wider, a new skip
-    # connection) that starts from its parent's weights, chosen by Bayesian optimization. Finally
-    # the best architecture is fine-tuned on training + validation data. One line is printed per
-    # trial. `epochs` caps every trial's epochs; in quick mode it keeps the trials short.
+    # fit() trains two small initial architectures (a CNN and a ResNet sized for 8x8 images),
+    # then repeatedly morphs a trained one into a child (deeper, wider, a new skip connection)
+    # that starts from its parent's weights, chosen by Bayesian optimization. Every trial trains a
+    # fixed number of epochs on a cosine learning-rate schedule that ends annealed. Finally the
+    # best architecture is fine-tuned on training + validation data. One line is printed per
+    # trial. `epochs` sets the initial architectures' epochs and caps the children's; in quick
+    # mode it keeps the trials short.
     # --------------------------------------------------------------------------------------------
     from autonas import AutoImageClassifier
 
@@ -95,7 +97,7 @@ def main() -> None:
     best = classifier.best_trial_
     print(
         f"best trial: {best.id} ({best.name}), val_accuracy {best.metrics['val_accuracy']:.4f}, "
-        f"{best.metrics['params']:,} parameters, {best.metrics['latency_ms']:.2f} ms per image"
+        f"{best.metrics['params']:,} parameters, {best.metrics['macs']:,} multiply-adds per image"
     )
     print(f"{len(ranked)} trials shown; project folder: {classifier.project_path_}")
 

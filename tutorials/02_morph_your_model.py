@@ -145,9 +145,11 @@ def main() -> None:
     # 6. Train the child further.
     #
     # The child starts from the parent's function, so its accuracy starts where the parent's
-    # ended. Fine-tune with a smaller learning rate than for training from scratch: a fresh Adam
-    # at the full rate moves every weight at once and undoes part of what was learned (autonas's
-    # search uses a tenth of the rate for children).
+    # ended. At a constant learning rate, as here, fine-tune with a smaller rate than for training
+    # from scratch: a fresh Adam at the full rate moves every weight at once and undoes part of
+    # what was learned (docs/morphism.md). autonas's search trains children otherwise: each
+    # restarts a cosine schedule at the full rate and anneals it to zero over its epochs, a warm
+    # restart as in SGDR and NASH (docs/execution.md, "The training recipe").
     # --------------------------------------------------------------------------------------------
     child.compile(optimizer=keras.optimizers.Adam(3e-4), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     _, before = child.evaluate(x_test, y_test, verbose=0)

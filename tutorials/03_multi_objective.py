@@ -40,7 +40,8 @@ def main() -> None:
     # Some costs are known from the architecture alone, before any training: parameters, bytes,
     # multiply-accumulates (MACs) and an *estimate* of the energy of one inference (from the MACs
     # and the memory traffic, with 45 nm per-operation energies). graph_costs reads them from a
-    # Graph. Here: the default CNN autonas would start from on 8x8 digits.
+    # Graph. Here: the generators' default CNN on 8x8 digits (larger than the small CNN a
+    # search starts from).
     # --------------------------------------------------------------------------------------------
     reference = graph_costs(generators.cnn((8, 8, 1), 10))
     print(
@@ -94,8 +95,11 @@ def main() -> None:
     #
     # After training, each trial is measured: latency at batch 1, and energy per image from a
     # meter when one answers (an NVIDIA GPU through NVML, or the CPU's RAPL counters), else the
-    # estimate. `energy_source` says which. The reward is what the classifier ranks by; the
-    # chosen model is the trial of highest reward (not necessarily the most accurate one).
+    # estimate. `energy_source` says which. (Trials are timed like this because this objective
+    # counts the measured energy; under an objective that reads no measured cost, a trial records
+    # the graph's costs and the energy estimate only, with no latency.) The reward is what the
+    # classifier ranks by; the chosen model is the trial of highest reward (not necessarily the
+    # most accurate one).
     # --------------------------------------------------------------------------------------------
     print(f"{'trial':>5} {'val_acc':>7} {'params':>7} {'energy mJ':>10} {'source':>9} {'latency ms':>10} {'reward':>8}")
     for record in classifier.history_:

@@ -68,11 +68,13 @@ def main() -> None:
     # 1. The default, LocalExecutor: trials in worker processes on this machine.
     #
     # With executor=None, AutoImageClassifier uses LocalExecutor(): one worker per CPU core (or,
-    # on a GPU, as many as the free GPU memory holds). Here it is given explicitly, with
-    # max_workers=2. Each trial runs in a worker process, so a crashing trial cannot take the
-    # search down (it becomes a failed trial). On a CPU each worker gets cores // max_workers
-    # TensorFlow threads and trains several trials in turn (up to trials_per_worker, default 8)
-    # before a fresh one replaces it: starting a process and importing TensorFlow costs seconds.
+    # on a GPU, as many as the free GPU memory holds); only with a time_limit under 60 s does it
+    # train in your process instead, since starting workers would take much of so short a budget.
+    # Here it is given explicitly, with max_workers=2. Each trial runs in a worker process, so a
+    # crashing trial cannot take the search down (it becomes a failed trial). On a CPU each
+    # worker gets cores // max_workers TensorFlow threads and trains several trials in turn (up
+    # to trials_per_worker, default 8) before a fresh one replaces it: starting a process and
+    # importing TensorFlow costs seconds.
     # On a GPU (seen through nvidia-ml-py or nvidia-smi) every trial gets
     # a fresh process, so its GPU memory is returned when it ends, and a trial starts only when
     # its estimated training memory fits in the free GPU memory next to the running ones.

@@ -81,6 +81,7 @@ def main() -> None:
 
     # A project remembers what it searches (input shape and classes, in project.json). Fitting it
     # on other data is refused rather than mixed in: pass overwrite=True or another project_name.
+    # A refused fit leaves the classifier as it was (a fitted one keeps its model).
     try:
         AutoImageClassifier(max_trials=second_budget, **settings).fit(x_train[y_train < 5], y_train[y_train < 5])
     except ValueError as error:

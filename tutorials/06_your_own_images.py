@@ -66,12 +66,13 @@ def main() -> None:
     # --------------------------------------------------------------------------------------------
     # 2. fit() on the folder.
     #
-    # Files are decoded with Pillow a chunk at a time and written to a scratch file beside the
-    # project (a folder larger than memory is never held whole); files that cannot be read are
-    # skipped with one warning naming them. Every image is resized to one training size: by
-    # default the median height and width of the folder, scaled so that the longer side is at
-    # most 64 pixels; image_size=(height, width) chooses another. Grey images are read as RGB
-    # when the folder also holds colour ones.
+    # Files are decoded with Pillow a chunk at a time and written to a scratch folder beside the
+    # project (directory/.autonas-images-<host>-<pid>-XXXX, removed when fit ends; a folder larger
+    # than memory is never held whole); files that cannot be read are skipped with one warning
+    # naming them. Every image is resized to one training size: by default the median height and
+    # width of the folder, scaled so that the longer side is at most 64 pixels;
+    # image_size=(height, width) chooses another. Grey images are read as RGB when the folder
+    # also holds colour ones.
     # --------------------------------------------------------------------------------------------
     classifier = AutoImageClassifier(
         max_trials=2 if quick else 8, time_limit=60 if quick else 600, directory=output,

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autonas._checks import SEED_RANGE
+from autonas.backend import compilation_cache
 from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit_epochs, final_fit_reserve, final_fit_seconds  # noqa: F401 - re-exported
 from autonas.engine.project import Project, ProjectFileError, ProjectWriteError, TrialRecord
@@ -29,7 +31,7 @@ from autonas.graph import Graph
 if TYPE_CHECKING:
     from autonas.search import Searcher
 
-__all__ = ["SearchBudget", "TrialsFailedError", "run_search"]
+__all__ = ["SearchBudget", "TrialsFailedError", "run_search", "trial_seed"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +68,28 @@ class SearchBudget:
         return np.inf if self.deadline is None else self.deadline - time.monotonic()
 
 
+def trial_seed(seed: int | None, trial_id: int) -> int | None:
+    """The seed trial ``trial_id`` trains with: ``(seed + trial_id) mod 2**32`` (None without a seed).
+
+    Wrapping keeps every trial's seed in the range NumPy and Keras take, whatever
+    allowed base seed (0 to ``2**32 - 1``) the user chose.
+    """
+    return None if seed is None else (seed + trial_id) % SEED_RANGE
+
+
 def _estimate_trial_seconds(history: Sequence[TrialRecord]) -> float:
     seconds = [r.seconds for r in history if r.status == "completed"]
     return float(np.median(seconds[-8:])) if seconds else 0.0
 
+
+def _largest_startup_seconds(history: Sequence[TrialRecord]) -> float:
+    """The longest start-up (building, compiling: no deadline check can stop it) of the last completed trials."""
+    startups = [r.metrics.get("startup_seconds") or 0.0 for r in history if r.status == "completed"]
+    return float(max(startups[-8:], default=0.0))
+
+
+#: A trial starts only with this many times the longest recent start-up left (see ``budget_allows_another``).
+STARTUP_MARGIN = 1.5
 
 #: Weight of the validation loss in the score the searcher learns from: a tie-breaker only.
 LOSS_TIE_BREAK = 1e-3
@@ -108,6 +128,7 @@ def run_search(
     executor: Executor | None = None,
     rank: Callable[[TrialRecord], tuple] | None = None,
     on_epoch: Callable[[int, int, int], None] | None = None,
+    timed_costs: bool = True,
 ) -> list[TrialRecord]:
     """Run the search; returns every trial (resumed ones included), in order of trial id.
 
@@ -123,7 +144,7 @@ def run_search(
         settings: Training settings of initial architectures.
         fine_tune_settings: Training settings of morphed children.
         budget: When to stop.
-        seed: Base seed; trial ``i`` trains with ``seed + i``.
+        seed: Base seed; trial ``i`` trains with ``(seed + i) mod 2**32`` (:func:`trial_seed`).
         accept: Hard constraint known before training; rejected graphs never train.
         on_trial: Called after each trial with the record and the history.
         executor: Runs the trials; default :class:`~autonas.execution.SerialExecutor`
@@ -134,21 +155,27 @@ def run_search(
             default :func:`searcher_score`.
         on_epoch: Told ``(trial_id, epochs_done, epochs_planned)`` as trials
             train, by executors that report progress (serial and local ones).
+        timed_costs: Whether trials time their trained model (latency,
+            measured energy) for their metrics; False when nothing ranks by
+            those (see :attr:`autonas.objectives.Objective.needs_measured_costs`).
 
     The project is locked for the whole search (:meth:`Project.lock`). When a
     trial cannot be written (disk full), the search warns naming the path,
     submits no more trials, and keeps the unwritten trials in memory
-    (:meth:`Project.load_graph` still returns them).
+    (:meth:`Project.load_graph` still returns them). Under JAX the workers
+    keep their compiled programs in ``<project>/jax-cache``
+    (:func:`autonas.backend.compilation_cache`), so a resumed search does not
+    compile them again.
 
     Raises:
         TrialsFailedError: when :data:`MAX_CONSECUTIVE_FAILURES` trials in a row
             fail and none has completed.
         autonas.engine.ProjectLockedError: when another process searches in the project.
     """
-    with sigterm_exits_cleanly(), project.lock():
+    with sigterm_exits_cleanly(), project.lock(), compilation_cache(project.path / "jax-cache"):
         return _run_locked(
             project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
-            rank or searcher_score, on_epoch,
+            rank or searcher_score, on_epoch, timed_costs,
         )
 
 
@@ -170,13 +197,13 @@ def _resume(project: Project, searcher) -> list[TrialRecord]:
 
 def _run_locked(
     project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor, rank,
-    on_epoch=None,
+    on_epoch=None, timed_costs=True,
 ) -> list[TrialRecord]:
     total_seconds = None if budget.deadline is None else budget.deadline - time.monotonic()
     history = _resume(project, searcher)
     loop = _SearchLoop(
         project, searcher, initial, settings, fine_tune_settings, budget, seed, accept, on_trial,
-        executor or SerialExecutor(), rank, history, total_seconds,
+        executor or SerialExecutor(), rank, history, total_seconds, timed_costs,
     )
     executor = loop.executor
     own_log_dir = getattr(executor, "log_dir", "") is None  # worker output goes to the project, off the terminal
@@ -209,7 +236,7 @@ class _SearchLoop:
 
     def __init__(
         self, project, searcher, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
-        rank, history, total_seconds,
+        rank, history, total_seconds, timed_costs=True,
     ) -> None:
         self.project, self.searcher, self.executor = project, searcher, executor
         self.settings, self.fine_tune_settings = settings, fine_tune_settings
@@ -223,6 +250,7 @@ class _SearchLoop:
         self.failures = self.rejected = 0
         self.write_error: ProjectWriteError | None = None
         self.total_seconds = total_seconds
+        self.timed_costs = timed_costs
         share = None if self.total_seconds is None else min(0.5, budget.trial_fraction * executor.max_workers)
         self.trial_cap = None if share is None else self.total_seconds * share
 
@@ -247,12 +275,15 @@ class _SearchLoop:
             self.running[self.executor.submit(submitted.job)] = submitted
 
     def budget_allows_another(self) -> bool:
-        """Trials left, and time for about half a trial beyond the final fit's reserve."""
+        """Trials left, and time beyond the final fit's reserve for about half a trial and for a trial's
+        start-up (which no deadline check interrupts: a trial started too late overruns the limit)."""
         budget = self.budget
         if budget.max_trials is not None and len(self.history) + len(self.running) >= budget.max_trials:
             return False
         reserve = final_fit_reserve(self.history, budget.final_fit_fraction, self.total_seconds, self.rank)
-        return not self.history or budget.seconds_left() - reserve >= 0.5 * _estimate_trial_seconds(self.history)
+        history = self.history
+        needed = max(0.5 * _estimate_trial_seconds(history), STARTUP_MARGIN * _largest_startup_seconds(history))
+        return not history or budget.seconds_left() - reserve >= needed
 
     def next_trial(self) -> _Submitted | None:
         """The next initial architecture, else the searcher's next child meeting the constraints;
@@ -270,7 +301,7 @@ class _SearchLoop:
                 graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
                 name = ", ".join(str(op) for op in operations)
                 trial_settings = _child_settings(
-                    self.by_id.get(parent), proposal, self.settings, self.fine_tune_settings
+                    self.by_id.get(parent), proposal, self.settings, self.fine_tune_settings, self.trial_cap
                 )
                 reference = getattr(proposal, "parent", None)  # a searcher of the user's may not give it
             if (self.accept is not None and not self.accept(graph)) or not self.executor.accepts(graph, trial_settings):
@@ -282,17 +313,20 @@ class _SearchLoop:
         return None
 
     def job(self, graph: Graph, settings: TrainingSettings, operations: list, reference: Graph | None) -> TrialJob:
-        """A job with the next trial id and its share of the time left."""
+        """A job with the next trial id, the search's time left and the trial's share of it.
+
+        The time left counts from now (waiting for a worker uses it up); the
+        share counts from when the trial starts training.
+        """
         budget = self.budget
         trial_id, self.next_id = self.next_id, self.next_id + 1
         reserve = final_fit_reserve(self.history, budget.final_fit_fraction, self.total_seconds, self.rank)
         seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
-        if self.trial_cap is not None:
-            seconds_left = min(seconds_left, self.trial_cap)
         changes_function = not _preserves_function(operations)
         return TrialJob(
-            trial_id, graph, settings, seconds_left, None if self.seed is None else self.seed + trial_id,
-            issued_at=time.time(), hard_seconds=budget.seconds_left() if budget.deadline is not None else None,
+            trial_id, graph, settings, seconds_left, trial_seed(self.seed, trial_id), max_seconds=self.trial_cap,
+            timed_costs=self.timed_costs, issued_at=time.time(),
+            hard_seconds=budget.seconds_left() if budget.deadline is not None else None,
             reference=reference if changes_function else None,
             operations=tuple(operations) if changes_function else (),
         )
@@ -328,14 +362,31 @@ class _SearchLoop:
         return True
 
 
+#: How much slower than its parent a child is assumed to train when its length is fitted to its share.
+CHILD_SLOWDOWN = 1.5
+
+
 def _child_settings(
-    parent: TrialRecord | None, proposal, settings: TrainingSettings, fine_tune: TrainingSettings
+    parent: TrialRecord | None,
+    proposal,
+    settings: TrainingSettings,
+    fine_tune: TrainingSettings,
+    share: float | None = None,
 ) -> TrainingSettings:
     """A child's training settings: fine-tuning, at the initial learning rate if its parent was cut
-    short (it had not finished learning) or an operation changed the function (it must learn again)."""
+    short (it had not finished learning) or an operation changed the function (it must learn again).
+
+    With a fixed schedule and a time ``share`` per trial, the child trains no
+    more epochs than its parent's pace (times :data:`CHILD_SLOWDOWN`) fits in
+    the share, so that its schedule ends annealed rather than cut by the clock.
+    """
     cut_short = parent is not None and parent.metrics.get("stopped_at_time_limit")
     if cut_short or not _preserves_function(proposal.operations):
-        return replace(fine_tune, learning_rate=settings.learning_rate)
+        fine_tune = replace(fine_tune, learning_rate=settings.learning_rate)
+    pace = None if parent is None else parent.metrics.get("seconds_per_epoch")
+    if share is not None and pace and not fine_tune.early_stopping:
+        fitting = int(share / (pace * CHILD_SLOWDOWN))
+        fine_tune = replace(fine_tune, max_epochs=max(1, min(fine_tune.max_epochs, fitting)))
     return fine_tune
 
 

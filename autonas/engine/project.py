@@ -19,9 +19,20 @@ the project is next locked. On resume every trial's files are checked against
 their checksums; one that fails is reported by path and moved to ``damaged/``
 (never deleted, never used).
 
+``project.json`` is ``{"format": "autonas-project", "version": 1, ...}`` with
+the search's configuration (``task``, ``input_shape``, ``classes``) beside the
+marker. A ``project.json`` is autonas's own when it carries that marker, or
+when it was written by an earlier autonas, which wrote no marker: an empty
+object (a project whose search never started), or exactly the keys ``task``,
+``input_shape`` and ``classes`` with ``"task": "image_classification"``. Any
+other ``project.json`` (a JavaScript workspace's, say) or one that cannot be
+read makes the folder someone else's: it is neither resumed nor emptied; nor
+is a project of a newer format version than this autonas reads.
+
 Safety rules: a project name is one plain folder name (:func:`project_folder`);
-``overwrite`` empties only a folder that holds ``project.json``; only one
-process at a time searches in a project (:meth:`Project.lock`).
+``overwrite`` empties only a folder whose ``project.json`` is autonas's own
+(checked by content, as above); only one process at a time searches in a
+project (:meth:`Project.lock`).
 """
 
 from __future__ import annotations
@@ -36,12 +47,14 @@ import socket
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autonas.graph import Graph
+from autonas.graph.graph import _atomic_write
 
 __all__ = [
     "DamagedTrialWarning",
@@ -56,6 +69,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _CONFIG_FILE = "project.json"
+#: The marker of autonas's ``project.json``: ``{"format": _FORMAT, "version": _FORMAT_VERSION, ...}``.
+_FORMAT = "autonas-project"
+_FORMAT_VERSION = 1
+#: The keys of the configuration that autonas wrote, without a marker, before the marker existed.
+_LEGACY_KEYS = {"task", "input_shape", "classes"}
 _LOCK_FILE = ".lock"
 _CHECKSUMS = "checksums.json"
 _TRIAL_FILES = ("record.json", "graph.json", "weights.npz")
@@ -154,7 +172,9 @@ def _sha256(path: Path) -> str:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+    """Write ``data`` as JSON through a temporary file renamed over ``path`` (never half a file)."""
+    text = json.dumps(data, indent=1, sort_keys=True).encode()
+    _atomic_write(path, lambda handle: handle.write(text))
 
 
 def _read_json(path: Path) -> Any:
@@ -171,8 +191,41 @@ def _read_json(path: Path) -> Any:
         raise ProjectFileError(f"{str(path)!r} cannot be read: {error}") from None
 
 
+def _marker() -> dict[str, Any]:
+    return {"format": _FORMAT, "version": _FORMAT_VERSION}
+
+
+def _is_autonas_config(data: Any) -> bool:
+    """Whether the content of a ``project.json`` is autonas's own (see the module's docstring)."""
+    if not isinstance(data, dict):
+        return False
+    if "format" in data or "version" in data:
+        version = data.get("version")
+        good_version = isinstance(version, int) and not isinstance(version, bool) and version >= 1
+        return data.get("format") == _FORMAT and good_version
+    return not data or (set(data) == _LEGACY_KEYS and data["task"] == "image_classification")
+
+
+def _search_config(data: dict[str, Any]) -> dict[str, Any]:
+    """An autonas ``project.json``'s configuration of the search, without the format marker."""
+    return {key: value for key, value in data.items() if key not in ("format", "version")}
+
+
 def _write_error(what: str, path: Path, error: OSError) -> ProjectWriteError:
     return ProjectWriteError(error.errno, f"cannot write {what} to {str(path)!r}: {error.strerror or error}")
+
+
+def _load_trial_file(path: Path, load: Callable[[Path], Any]) -> Any:
+    """``load(path)``, with any sign of a damaged file turned into an error naming it.
+
+    Raises:
+        ProjectFileError: naming ``path`` when it cannot be read or parsed (a
+            truncated ``weights.npz`` is not a zip archive any more, say).
+    """
+    try:
+        return load(path)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, UnicodeDecodeError, zipfile.BadZipFile) as error:
+        raise ProjectFileError(f"{str(path)!r} cannot be loaded ({type(error).__name__}: {error})") from None
 
 
 class _FileLock:
@@ -241,7 +294,9 @@ class Project:
 
     Raises:
         ValueError: for an existing file, or a folder that holds files but no
-            ``project.json`` (it is not an autonas project; nothing in it is touched).
+            ``project.json`` of autonas's (it is not an autonas project; nothing
+            in it is touched).
+        ProjectWriteError: naming the folder when it cannot be created or locked.
     """
 
     def __init__(self, path: str | os.PathLike, overwrite: bool = False) -> None:
@@ -255,9 +310,19 @@ class Project:
         self._create()
 
     def _refuse_foreign_folder(self) -> None:
+        """Refuse a folder that is not an autonas project (nothing in it is touched).
+
+        Raises:
+            ValueError: for a file, a folder whose ``project.json`` is not
+                autonas's, or a folder that holds files but no ``project.json``.
+            ProjectFileError: naming ``project.json`` when it cannot be read.
+        """
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"the project folder {str(self.path)!r} is a file; choose another project_name")
-        if not self.path.exists() or (self.path / _CONFIG_FILE).is_file():
+        if not self.path.exists():
+            return
+        if (self.path / _CONFIG_FILE).is_file():
+            self._read_config()
             return
         if any(entry.name != _LOCK_FILE for entry in self.path.iterdir()):
             raise ValueError(
@@ -270,9 +335,33 @@ class Project:
         try:
             self.trials_path.mkdir(parents=True, exist_ok=True)
             if not (self.path / _CONFIG_FILE).exists():
-                _write_json(self.path / _CONFIG_FILE, {})
+                _write_json(self.path / _CONFIG_FILE, _marker())
         except OSError as error:
             raise _write_error("the project folder", self.path, error) from None
+
+    def _read_config(self) -> dict[str, Any]:
+        """The search configuration in ``project.json`` (without the marker; empty when none is stored).
+
+        Raises:
+            ProjectFileError: naming ``project.json`` when it cannot be read.
+            ValueError: naming the folder when ``project.json`` is not autonas's
+                (another program's file of that name), or written by a newer autonas.
+        """
+        path = self.path / _CONFIG_FILE
+        data = _read_json(path)
+        if not _is_autonas_config(data):
+            raise ValueError(
+                f"{str(self.path)!r} is not an autonas project: its {_CONFIG_FILE} is another program's "
+                f"(it lacks autonas's \"format\": \"{_FORMAT}\" marker); nothing in it was changed: "
+                "choose another project_name or directory"
+            )
+        if data.get("version", _FORMAT_VERSION) > _FORMAT_VERSION:
+            raise ValueError(
+                f"project {str(self.path)!r} was written by a newer autonas (project format version "
+                f"{data['version']}, this one reads up to {_FORMAT_VERSION}); upgrade autonas or choose another "
+                "project_name"
+            )
+        return _search_config(data)
 
     @property
     def trials_path(self) -> Path:
@@ -293,8 +382,11 @@ class Project:
         if self._lock.held:
             yield self
             return
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._lock.acquire()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+        except OSError as error:  # a read-only folder, say
+            raise _write_error("the lock", self._lock.path, error) from None
         try:
             self._remove_leftovers()
             yield self
@@ -313,8 +405,9 @@ class Project:
         """Delete the project's contents (``overwrite``), keeping the folder and its lock.
 
         Raises:
-            ValueError: if the folder holds files but no ``project.json``: it is
-                not an autonas project, and nothing in it is deleted.
+            ValueError: if the folder holds files but no ``project.json`` of
+                autonas's (see the module's docstring): it is not an autonas
+                project, and nothing in it is deleted.
         """
         if not self.path.exists():
             return
@@ -329,11 +422,12 @@ class Project:
         """Record what the search is about, or check that a resumed project is about the same.
 
         Raises:
-            ValueError: if the project holds a search on other data (shape or classes).
+            ValueError: if the project holds a search on other data (shape or
+                classes), or its ``project.json`` is not autonas's.
             ProjectFileError: if ``project.json`` cannot be read.
         """
         path = self.path / _CONFIG_FILE
-        stored = _read_json(path) if path.exists() else {}
+        stored = self._read_config() if path.exists() else {}
         if stored:
             if stored != json.loads(json.dumps(config)):
                 raise ValueError(
@@ -342,7 +436,7 @@ class Project:
                 )
             return
         try:
-            _write_json(path, config)
+            _write_json(path, {**config, **_marker()})
         except OSError as error:
             raise _write_error("the project's configuration", path, error) from None
 
@@ -457,10 +551,10 @@ class Project:
             return self._unsaved[trial_id].copy()
         folder = self.trial_path(trial_id)
         record = self._verified_record(folder)
-        try:
-            graph = Graph.load(folder)
-        except (OSError, ValueError, KeyError) as error:
-            raise ProjectFileError(f"trial {trial_id} in {str(folder)!r} cannot be loaded: {error}") from None
+        graph = _load_trial_file(folder / "graph.json", lambda path: Graph.from_json(path.read_text()))
+        weights = folder / "weights.npz"
+        if weights.exists():
+            graph = _load_trial_file(weights, graph.load_weights)
         if record.status == "completed" and not graph.has_weights:
             raise ProjectFileError(f"{str(folder / 'weights.npz')!r} holds no weights")
         return graph

@@ -46,9 +46,15 @@ class TrialJob:
         graph: The architecture, with the weights it inherits (if any).
         settings: How to train it.
         seconds_left: Wall-clock seconds it may take from ``issued_at`` (None:
-            no limit), waiting for a worker included.
+            no limit), waiting for a worker included: the search's own clock.
+        max_seconds: Seconds it may take from when its worker starts it
+            (None: no limit): its share of the search, which the time spent
+            waiting for a worker does not use up.
         seed: Seed of its initialisation and shuffling.
-        measure: Measure its costs (latency, energy) after training.
+        measure: Record its costs after training.
+        timed_costs: Time the trained model for them (latency, measured
+            energy); False records the graph's costs and the energy estimate
+            only (what a search whose objective reads no measured cost needs).
         issued_at: ``time.time()`` when the job was issued (None: when it starts
             training); a worker subtracts the time since then, so a job that
             waited for a worker to start or for GPU memory keeps to the search's clock.
@@ -70,7 +76,9 @@ class TrialJob:
     settings: TrainingSettings
     seconds_left: float | None = None
     seed: int | None = None
+    max_seconds: float | None = None
     measure: bool = True
+    timed_costs: bool = True
     issued_at: float | None = None
     hard_seconds: float | None = None
     reference: Graph | None = None
@@ -111,6 +119,9 @@ def run_job(job: TrialJob, data: TrainingData, on_epoch: TrialProgress | None = 
     if job.seconds_left is not None:
         waited = 0.0 if job.issued_at is None else max(0.0, time.time() - job.issued_at)
         deadline = time.monotonic() + job.seconds_left - waited
+    if job.max_seconds is not None:
+        share_ends = time.monotonic() + job.max_seconds
+        deadline = share_ends if deadline is None else min(deadline, share_ends)
     changes = None
     if job.reference is not None and job.operations and job.reference.has_weights:
         try:
@@ -126,6 +137,7 @@ def run_job(job: TrialJob, data: TrainingData, on_epoch: TrialProgress | None = 
         deadline=deadline,
         seed=job.seed,
         measure=job.measure,
+        timed=job.timed_costs,
         on_epoch=None if on_epoch is None else functools.partial(on_epoch, job.trial_id),
     )
     if changes is not None:

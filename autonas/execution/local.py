@@ -411,8 +411,8 @@ class LocalExecutor(Executor):
         for worker in workers:
             task = worker.task
             kill_time = None if task is None else task.kill_time()
-            if kill_time is not None and now > kill_time and worker.process.is_alive():
-                task.overran = True
+            if kill_time is not None and now > kill_time and not task.overran and worker.process.is_alive():
+                task.overran = True  # killed once: the next polls wait for it to be gone
                 logger.warning("trial %s is past its time limit; stopping its worker", task.job.trial_id)
                 worker.process.kill()
 

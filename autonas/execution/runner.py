@@ -1,11 +1,15 @@
 """Training one trial: build the graph's Keras model, fit it, measure it.
 
-The runner knows nothing about how the graph was chosen. It trains with early
-stopping (patience counts epochs in which neither the validation loss fell nor
-the validation accuracy rose; the epoch of best validation accuracy is
-restored), stops at a
-wall-clock deadline, and turns failures (NaN loss, out of memory, any other
-exception) into a failed result instead of raising.
+The runner knows nothing about how the graph was chosen. By default a trial
+trains a fixed number of epochs on a cosine schedule that ends annealed (the
+learning rate falls to zero), and its score is the end-of-schedule snapshot:
+trials trained for the same number of epochs are compared at equal budgets.
+With ``schedule="constant"`` it trains at one learning rate with early
+stopping instead (patience counts epochs in which neither the validation loss
+fell nor the validation accuracy rose; the epoch of best validation accuracy
+is restored). Either way it stops at a wall-clock deadline and turns failures
+(NaN loss, out of memory, any other exception) into a failed result instead
+of raising.
 """
 
 from __future__ import annotations
@@ -122,17 +126,30 @@ def hyperparameter_space():
     return hp
 
 
+#: Learning-rate schedules a trial can train on.
+SCHEDULES = ("cosine", "constant")
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     """How a trial trains.
 
     Attributes:
-        learning_rate: Adam's learning rate.
+        learning_rate: The optimiser's learning rate (with ``"cosine"``, where
+            the schedule starts).
         batch_size: Examples per step.
-        max_epochs: Epoch cap.
-        patience: Epochs without progress (a lower validation loss or a higher
-            validation accuracy) before stopping.
+        max_epochs: Epochs to train (with ``"constant"``, the cap before early stopping).
+        patience: With ``"constant"``: epochs without progress (a lower
+            validation loss or a higher validation accuracy) before stopping.
+            Not used by ``"cosine"``, which always runs its epochs.
         optimizer: Optimiser name known to ``keras.optimizers.get``.
+        schedule: ``"cosine"`` (default): the learning rate falls from
+            ``learning_rate`` to zero over ``max_epochs`` epochs (half a cosine,
+            step by step; faster when a deadline would cut it, so that it
+            still ends annealed) and the last epoch's weights are kept, so the
+            trial ends annealed and its score is comparable with any other
+            trial of the same length; ``"constant"``: one learning rate, early stopping,
+            the best epoch restored.
     """
 
     learning_rate: float = 1e-3
@@ -140,6 +157,16 @@ class TrainingSettings:
     max_epochs: int = 30
     patience: int = 4
     optimizer: str = "adam"
+    schedule: str = "cosine"
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+
+    @property
+    def early_stopping(self) -> bool:
+        """Whether training stops on patience and restores its best epoch (``"constant"`` schedule)."""
+        return self.schedule == "constant"
 
     @classmethod
     def from_hyperparameters(cls, hp, fine_tune: bool = False) -> TrainingSettings:
@@ -151,6 +178,7 @@ class TrainingSettings:
             max_epochs=hp.get("fine_tune_epochs") if fine_tune else hp.get("max_epochs"),
             patience=hp.get("patience"),
             optimizer=hp.get("optimizer"),
+            schedule=hp.get("schedule") if "schedule" in hp.values else "constant",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -223,7 +251,14 @@ def training_pace(
     return seconds / max(epochs, 1), 0.0
 
 
-def _callbacks(patience: int, deadline: float | None, validated: bool, on_epoch: EpochListener | None = None):
+def _callbacks(
+    patience: int,
+    deadline: float | None,
+    validated: bool,
+    on_epoch: EpochListener | None = None,
+    keep_best: bool = True,
+):
+    """The trial's guard callback (see ``_Guard``); ``keep_best=False`` keeps the last epoch and never stops early."""
     import_keras_quietly()
     import keras
 
@@ -289,6 +324,9 @@ def _callbacks(patience: int, deadline: float | None, validated: bool, on_epoch:
             self._tell(epoch + 1)
             if self.reason or not validated:
                 return
+            if not keep_best:  # a fixed schedule: its last epoch is the trial's snapshot
+                self.best_epoch = epoch
+                return
             loss = _finite_or((logs or {}).get("val_loss"), math.inf)
             accuracy = _finite_or((logs or {}).get("val_accuracy"), -math.inf)
             if (accuracy, -loss) > self.kept:
@@ -308,6 +346,48 @@ def _callbacks(patience: int, deadline: float | None, validated: bool, on_epoch:
                 self.model.set_weights(self.best_weights)
 
     return _Guard()
+
+
+def _annealing(learning_rate: float, total_steps: int, deadline: float | None):
+    """A callback setting the learning rate on half a cosine from ``learning_rate`` to zero.
+
+    The schedule's progress is the share of ``total_steps`` done or, when a
+    ``deadline`` (``time.monotonic()``) is given, the share of the time from
+    the first step's end (compilation left out) to the deadline, whichever is
+    further: a trial that the clock cuts short still ends annealed, not at a
+    high rate (budgeted training). The rate is set before every execution of
+    steps (under JAX, Keras writes its training state back to the variables
+    when a callback reads ``self.model``, so the assignment reaches the step).
+    """
+    import_keras_quietly()
+    import keras
+
+    class _CosineAnnealing(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch = 0
+            self.started: float | None = None  # monotonic() after the first execution
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_begin(self, batch, logs=None):
+            params = self.params or {}
+            steps, epochs = params.get("steps"), params.get("epochs")
+            # the steps fit runs, when it knows them (under JAX an epoch may be a whole number of full batches)
+            total = steps * epochs if steps and epochs else total_steps
+            steps = steps or max(1, total_steps // max(1, epochs or 1))
+            progress = (self.epoch * steps + batch) / max(1, total)
+            if deadline is not None and self.started is not None:
+                progress = max(progress, (time.monotonic() - self.started) / max(1e-6, deadline - self.started))
+            progress = min(1.0, max(0.0, progress))
+            self.model.optimizer.learning_rate = learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.started is None:
+                self.started = time.monotonic()
+
+    return _CosineAnnealing()
 
 
 def _fit_inputs(x, y, validation, batch_size: int, seed: int | None, per_execution: int = 1) -> dict[str, Any]:
@@ -359,6 +439,7 @@ def train_graph(
     deadline: float | None = None,
     seed: int | None = None,
     measure: bool = True,
+    timed: bool = True,
     on_epoch: EpochListener | None = None,
 ) -> TrialResult:
     """Train ``graph`` (from its weights, if any) and measure it.
@@ -379,6 +460,9 @@ def train_graph(
         seed: Seed for Keras's initialisation and shuffling.
         measure: Add the costs of :func:`autonas.objectives.measure_costs`
             (model bytes, latency, energy with its source, ...) to the metrics.
+        timed: With ``measure``, time the trained model (latency, measured
+            energy; a tenth of the time left, at most 10 s, is kept for it);
+            False records the graph's costs and the energy estimate only.
         on_epoch: Told ``(epochs_done, epochs_planned)`` when training starts
             and after each epoch (a progress display; its errors are ignored).
 
@@ -397,7 +481,7 @@ def train_graph(
     start = time.perf_counter()
     guard = None
     train_deadline = deadline
-    if deadline is not None and measure:  # keep a tenth of the time (at most 10 s) for measuring
+    if deadline is not None and measure and timed:  # keep a tenth of the time (at most 10 s) for measuring
         train_deadline = deadline - min(10.0, 0.1 * max(0.0, deadline - time.monotonic()))
     if seed is not None:
         set_random_seed(seed)
@@ -412,13 +496,20 @@ def train_graph(
             f"{_traceback_text()}"
         ) from error
     try:
-        per_execution = steps_per_execution_for(_steps_per_epoch(x, settings.batch_size))
+        steps = _steps_per_epoch(x, settings.batch_size)
+        per_execution = steps_per_execution_for(steps)
+        epochs = epochs or settings.max_epochs
         compile_for_training(model, settings.learning_rate, settings.optimizer, per_execution)
-        guard = _callbacks(settings.patience, train_deadline, validation is not None, on_epoch)
+        guard = _callbacks(
+            settings.patience, train_deadline, validation is not None, on_epoch, keep_best=settings.early_stopping
+        )
+        callbacks = [guard]
+        if settings.schedule == "cosine":
+            callbacks.insert(0, _annealing(settings.learning_rate, steps * epochs, train_deadline))
         history = model.fit(
             **_fit_inputs(x, y, validation, settings.batch_size, seed, per_execution),
-            epochs=epochs or settings.max_epochs,
-            callbacks=[guard],
+            epochs=epochs,
+            callbacks=callbacks,
             verbose=0,
         )
     except Exception as error:  # noqa: BLE001 - a failed trial is recorded (with its traceback), the search goes on
@@ -458,5 +549,5 @@ def train_graph(
             budget = max(0.5, min(budget, deadline - time.monotonic()))
         # short of time, time batch 1 only, after one warm-up call (large images: seconds a call)
         quick = {} if budget >= 5.0 else {"batch_sizes": (1,), "warmup": 1, "repeats": 5}
-        metrics.update(measure_costs(trained, model, max_latency_seconds=budget, **quick))
+        metrics.update(measure_costs(trained, model, max_latency_seconds=budget, timed=timed, **quick))
     return TrialResult("completed", trained, metrics, epochs_run, seconds)

@@ -45,11 +45,17 @@ def share_array(array: np.ndarray, path: Path) -> None:
         np.save(path, np.ascontiguousarray(array))
 
 
-def remove_stale_copies() -> None:
-    """Remove data copies left in the temporary folder by searches that died (their pid is gone)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{DATA_PREFIX}*-*"):
-        pid = folder.name[len(DATA_PREFIX):].split("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+def remove_stale_copies(parent: str | os.PathLike | None = None, prefix: str = DATA_PREFIX) -> None:
+    """Remove data copies left by searches that died: folders ``<parent>/<prefix><pid>-*`` whose pid is gone.
+
+    Args:
+        parent: Where they are (default: the temporary folder).
+        prefix: Their names before the pid (default: :data:`DATA_PREFIX`, the workers' data copies).
+    """
+    parent = Path(tempfile.gettempdir() if parent is None else parent)
+    for folder in parent.glob(f"{prefix}*-*"):
+        pid = folder.name[len(prefix):].split("-")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)) and folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
             logger.info("removed %s, left by a search that ended without cleaning up", folder)
 

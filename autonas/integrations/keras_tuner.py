@@ -44,7 +44,7 @@ import keras  # noqa: E402
 import keras_tuner  # noqa: E402
 from keras_tuner.engine.trial import TrialStatus
 
-from autonas._checks import check_int, check_positive
+from autonas._checks import check_positive, check_seed
 from autonas.execution.runner import FINE_TUNE_FACTOR, compile_for_training
 from autonas.graph import Graph, generators
 from autonas.morphism import Operation
@@ -170,7 +170,7 @@ class MorphismOracle(keras_tuner.Oracle):
         objective: The keras-tuner objective (default ``"val_accuracy"``); for a
             ``"min"`` objective the searcher maximises its negative.
         max_trials: Trials in all, initial ones included (default 10).
-        seed: Seed of the searcher built from a name (None: a random one).
+        seed: Seed of the searcher built from a name, 0 to ``2**32 - 1`` (None: a random one).
         hyperparameters: Optional extra keras-tuner search space; its
             hyperparameters take their default values.
         allow_new_entries: As for ``keras_tuner.Oracle``.
@@ -180,7 +180,7 @@ class MorphismOracle(keras_tuner.Oracle):
 
     Raises:
         ValueError: naming the argument, for a bad ``initial``, ``input_shape``,
-            ``num_classes``, ``searcher`` or ``max_trials``.
+            ``num_classes``, ``searcher``, ``max_trials`` or ``seed``.
     """
 
     def __init__(
@@ -207,7 +207,7 @@ class MorphismOracle(keras_tuner.Oracle):
             raise ValueError(
                 f"searcher must be one of {sorted(_SEARCHERS)} or a Searcher object, got {searcher!r}"
             )
-        check_int(seed, "seed", optional=True)
+        check_seed(seed, "seed", optional=True)
         initial_architectures = _initial_architectures(initial, input_shape, num_classes)
         super().__init__(
             objective=objective,

@@ -28,7 +28,7 @@ import numpy as np
 from autonas.graph import Graph
 from autonas.graph import layers as L
 
-__all__ = ["ChannelMap", "apply_maps", "propagate"]
+__all__ = ["ChannelMap", "apply_maps", "propagate", "tied_channels"]
 
 #: Layers that act on each channel separately: a remapped input remaps their output alike.
 _CHANNELWISE = (
@@ -166,6 +166,45 @@ def propagate(graph: Graph, sources: dict[str, ChannelMap]) -> tuple[dict[str, C
     if graph.output in maps:
         raise ValueError(f"the change would alter the width of the output node {graph.output!r}")
     return maps, fixed
+
+
+def tied_channels(graph: Graph, node: str, width: int) -> dict[str, np.ndarray]:
+    """Which channel of ``node`` each output channel of the layers remapped with it carries.
+
+    A change of ``node``'s ``width`` output channels can reach an Add whose
+    other inputs must change alike (the ``fixed`` layers of :func:`propagate`).
+    When it reaches the Add through a Concatenate, such a layer is wider than
+    ``node`` and only the channels at ``node``'s offset are tied to it.
+
+    Two propagations find the ties: with every channel of ``node`` kept, each
+    position of a fixed layer's layout names that layer's old channel; with
+    every channel of ``node`` fresh, the positions that hold ``node``'s
+    channels are the fresh ones. Channelwise layers, Concatenate and Flatten
+    keep the order of a tensor's channels, so the ``k``-th such position
+    carries ``node``'s channel ``k mod width``.
+
+    Args:
+        graph: The graph, unchanged.
+        node: The layer whose output channels change.
+        width: Its number of output channels.
+
+    Returns:
+        For ``node`` and each layer remapped with it: per output channel of
+        that layer, the channel of ``node`` it is tied to, or -1 if none.
+
+    Raises:
+        ValueError: as :func:`propagate`, if ``node``'s layout cannot change.
+    """
+    _, kept = propagate(graph, {node: ChannelMap.identity(width)})
+    fresh_map = ChannelMap(np.full(width, -1, dtype=np.int64), np.ones(width, dtype=np.float32), width)
+    _, fresh = propagate(graph, {node: fresh_map})
+    tied = {}
+    for member, cmap in kept.items():
+        carried = fresh[member].index < 0
+        origin = np.full(cmap.old_width, -1, dtype=np.int64)
+        origin[cmap.index[carried]] = np.arange(np.count_nonzero(carried)) % width
+        tied[member] = origin
+    return tied
 
 
 def _zero_sum_noise(shape: tuple[int, ...], groups: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:

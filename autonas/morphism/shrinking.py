@@ -23,7 +23,7 @@ import numpy as np
 
 from autonas.graph import Graph
 from autonas.graph import layers as L
-from autonas.morphism._channels import ChannelMap, apply_maps, propagate
+from autonas.morphism._channels import ChannelMap, apply_maps, propagate, tied_channels
 
 __all__ = ["output_change", "skip_inputs", "to_narrower", "to_removed_skip", "to_shallower"]
 
@@ -41,12 +41,45 @@ def _column_norms(graph: Graph, node: str) -> np.ndarray | None:
     return norms / max(float(norms.mean()), 1e-12)
 
 
+def _importance(graph: Graph, tied: dict[str, np.ndarray], width: int) -> np.ndarray | None:
+    """Importance of each of the ``width`` channels of the narrowed layer (None without weights).
+
+    The relative L1 norms of the kernel columns tied to a channel (see
+    :func:`~autonas.morphism._channels.tied_channels`), summed over the layers
+    narrowed together. A layer that reaches a shared Add through a
+    Concatenate is wider: only its columns at the narrowed layer's offset count.
+    """
+    importance = np.zeros(width)
+    for member, origin in tied.items():
+        norms = _column_norms(graph, member)
+        if norms is None:
+            return None
+        carried = origin >= 0
+        np.add.at(importance, origin[carried], norms[carried])
+    return importance
+
+
+def _kept_channels(graph: Graph, node: str, keep: int) -> np.ndarray:
+    """The ``keep`` most important output channels of ``node``, in order (without weights, the first ones).
+
+    Raises:
+        ValueError: if ``node``'s channels cannot change (see :func:`propagate`).
+    """
+    width = graph.shape(node)[-1]
+    importance = _importance(graph, tied_channels(graph, node, width), width)
+    if importance is None:
+        return np.arange(keep)
+    return np.sort(np.argsort(-importance, kind="stable")[:keep])
+
+
 def to_narrower(graph: Graph, node: str, n: int) -> Graph:
     """Remove the ``n`` least important output channels of the Conv2D or Dense ``node``.
 
     Importance is the L1 norm of a channel's kernel column; when ``node`` feeds
     an Add, the layers feeding the same Add lose the same channels and the
-    norms of all of them are summed. Without weights the last ``n`` go.
+    norms of all of them are summed (a layer that meets ``node``'s channels
+    behind a Concatenate loses, and counts, only the columns at their offset).
+    Without weights the last ``n`` go.
 
     Raises:
         ValueError: naming ``node`` if it is not Conv2D/Dense, ``n`` is not in
@@ -60,18 +93,11 @@ def to_narrower(graph: Graph, node: str, n: int) -> Graph:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n < width:
         raise ValueError(f"cannot narrow node {node!r} by {n!r} channels: it has {width}; remove 1 to {width - 1}")
     child = graph.copy()
-    provisional = ChannelMap.replicate(np.arange(width - n), width)
     try:
-        _, group = propagate(child, {node: provisional})
+        keep = _kept_channels(graph, node, width - n)
+        maps, fixed = propagate(child, {node: ChannelMap.replicate(keep, width)})
     except ValueError as error:
         raise ValueError(f"cannot narrow node {node!r}: {error}") from None
-    norms = [_column_norms(graph, member) for member in group]
-    if all(norm is not None for norm in norms):
-        importance = np.sum(norms, axis=0)
-        keep = np.sort(np.argsort(-importance, kind="stable")[: width - n])
-    else:
-        keep = np.arange(width - n)
-    maps, fixed = propagate(child, {node: ChannelMap.replicate(keep, width)})
     apply_maps(child, maps, fixed, np.random.default_rng(0))
     return child.validate()
 

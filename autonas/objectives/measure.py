@@ -25,9 +25,14 @@ def measure_costs(
     idle_seconds: float = 1.0,
     energy_model: EnergyModel = DEFAULT_ENERGY_MODEL,
     max_latency_seconds: float | None = None,
+    timed: bool = True,
     **energy_kwargs: Any,
 ) -> dict[str, Any]:
     """The costs of a trial: graph costs, latency and energy with its source.
+
+    With ``timed=False`` nothing runs the model: the graph's costs and the
+    energy estimate only (no latency fields; ``energy_source`` ``"estimate"``),
+    in microseconds.
 
     Args:
         graph: The trial's architecture.
@@ -43,6 +48,8 @@ def measure_costs(
         energy_model: Constants of the estimate; default Horowitz ISSCC 2014, 45 nm.
         max_latency_seconds: Time budget of the latency measurement (None: no
             limit); see :func:`measure_latency`.
+        timed: Measure latency and energy by running the model (default), or
+            record the estimates only.
         **energy_kwargs: Passed on to :func:`measure_energy` (``device_index``,
             ``rapl_root``, ``poll_interval``, ...).
 
@@ -61,6 +68,9 @@ def measure_costs(
         "dram_bytes": costs["dram_bytes"],
         "estimated_energy_mj": costs["energy_mj"],
     }
+    if not timed:
+        metrics.update(measure_energy(model, graph.input_shape, method="estimate", graph=graph, energy_model=energy_model))
+        return metrics
     model = graph.to_keras() if model is None else model
     shape = graph.input_shape
     metrics.update(

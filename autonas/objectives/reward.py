@@ -150,6 +150,22 @@ class Objective:
         """
         return self.beta > 0 or self.gamma > 0 or bool(self._limits()) or isinstance(self, _CallableObjective)
 
+    @property
+    def needs_measured_costs(self) -> bool:
+        """Whether a trial's reward may depend on costs measured by running the trained model.
+
+        True when a latency or power limit is set, or when energy counts (``beta``
+        or ``max_energy``) and is read from the measured ``energy_key``, and
+        always for an objective from a callable (it may read any metric).
+        Otherwise trials record the graph's costs and the energy estimate
+        only: timing every trained network would cost seconds a trial for
+        figures nothing reads.
+        """
+        if isinstance(self, _CallableObjective) or self.max_latency is not None or self.max_power is not None:
+            return True
+        energy_counts = self.beta > 0 or self.max_energy is not None
+        return energy_counts and self.energy_key != "estimated_energy_mj"
+
     def rank_key(self, record: Any) -> tuple[float, float]:
         """The one ranking of trials, higher first: ``(reward, −validation loss)``.
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import shutil
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from autonas._checks import check_int, check_positive
+from autonas._checks import check_positive, check_seed
+from autonas.backend import import_keras_quietly
+from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit
 from autonas.engine.project import Project, ProjectWriteError, TrialRecord, project_folder
 from autonas.engine.loop import SearchBudget, TrialsFailedError, run_search
-from autonas.execution.executor import Executor, TrainingData
-from autonas.execution.runner import TrainingSettings, hyperparameter_space
+from autonas.engine.recipe import ChildTimeLimit, Recipe
+from autonas.execution.executor import Executor, SerialExecutor, TrainingData
 from autonas.graph import Graph, generators
 from autonas.search import SEARCHERS, is_searcher
 from autonas.tasks.data import as_array, check_images, check_labels
@@ -31,18 +35,21 @@ from autonas.tasks.tensorboard_log import TensorBoardLog
 __all__ = ["AutoImageClassifier"]
 
 _SEARCHERS = tuple(SEARCHERS)
-#: Ever slimmer settings of each initial architecture, to try under size constraints.
-_SLIMMER = {
-    "cnn": (
-        {},
+#: The initial architectures, small (the morphisms grow them), each with ever slimmer settings to
+#: try under size constraints: the first that meets them is trained.
+_INITIAL = (
+    ("cnn", (
         {"filters": 16, "max_filters": 64, "hidden_units": 32},
         {"filters": 8, "max_filters": 32, "hidden_units": 0},
         {"filters": 4, "max_filters": 16, "hidden_units": 0},
-    ),
-    "resnet": ({}, {"filters": 8}, {"filters": 4}, {"filters": 2}),
-    "densenet": ({}, {"growth_rate": 6, "initial_filters": 12}, {"growth_rate": 3, "initial_filters": 6}),
-}
-_INITIAL = tuple((name, _SLIMMER[name]) for name in generators.INITIAL)
+    )),
+    ("resnet", ({"filters": 8}, {"filters": 4}, {"filters": 2})),
+)
+#: Below this ``time_limit`` (seconds) the default executor trains in the search's own process:
+#: starting worker processes and importing the backend in them would take much of the budget.
+_IN_PROCESS_BELOW_SECONDS = 60.0
+#: What a search that found no model within the constraints leaves, to inspect its trials.
+_SEARCH_RECORD = ("objective_", "training_settings_", "history_", "project_path_")
 
 
 class AutoImageClassifier:
@@ -76,9 +83,10 @@ class AutoImageClassifier:
             ``fn(metrics) -> float``.
         executor: Where trials run: None (default) is a
             :class:`~autonas.execution.LocalExecutor` (worker processes, one per
-            core on CPU, as many as the free GPU memory holds on a GPU);
-            ``SerialExecutor()`` trains in this process one trial after the
-            other; ``RayExecutor()`` runs trials on Ray. With more than one
+            core on CPU, as many as the free GPU memory holds on a GPU), or,
+            with a ``time_limit`` under 60 s, this process (worker start-up
+            would take much of it); ``SerialExecutor()`` trains in this
+            process one trial after the other; ``RayExecutor()`` runs trials on Ray. With more than one
             worker, trials finish in an order that depends on timing, so the
             same ``seed`` gives the same search only with ``SerialExecutor()``
             or ``LocalExecutor(max_workers=1)``.
@@ -132,7 +140,7 @@ class AutoImageClassifier:
         check_positive(self.max_trials, "max_trials", integer=True, optional=True)
         check_positive(self.time_limit, "time_limit", optional=True, unit=" of seconds")
         check_positive(self.max_model_size, "max_model_size", integer=True, optional=True)
-        check_int(self.seed, "seed", optional=True)
+        check_seed(self.seed, "seed", optional=True)
         if not isinstance(self.verbose, numbers.Integral):  # bools too: verbose=True prints
             raise ValueError(f"verbose must be an int (0: quiet, 1: a line per trial), got {self.verbose!r}")
         check_image_size(self.image_size)
@@ -159,24 +167,30 @@ class AutoImageClassifier:
         limits = {"max_params": self.max_params, "max_power": self.max_power, "max_latency": self.max_latency}
         return as_objective(self.objective, limits, given_by="AutoImageClassifier")
 
-    def _constraint(self):
-        """The hard constraints known before training, as one ``graph -> bool``."""
+    def _constraint(self, child_limit: ChildTimeLimit | None = None):
+        """The hard constraints known before training, as one ``graph -> bool`` (with ``child_limit``,
+        also the predicted trial time of a time-limited search's children)."""
         objective, size = self.objective_, self.max_model_size
 
         def feasible(graph: Graph) -> bool:
             too_big = size is not None and graph.num_params() * 4 > size
-            return not too_big and objective.feasible_before_training(graph)
+            too_slow = child_limit is not None and not child_limit.allows(graph)
+            return not too_big and not too_slow and objective.feasible_before_training(graph)
 
         return feasible
 
     def _make_executor(self) -> Executor:
+        """The user's executor, else worker processes (:class:`LocalExecutor`), or this process
+        (:class:`SerialExecutor`) for a time limit too short to start workers in."""
         if self.executor is not None:
             return self.executor
+        if self.time_limit is not None and self.time_limit < _IN_PROCESS_BELOW_SECONDS:
+            return SerialExecutor()
         from autonas.execution.local import LocalExecutor
 
         return LocalExecutor()
 
-    def _make_searcher(self):
+    def _make_searcher(self, constraint):
         if not isinstance(self.searcher, str):
             return self.searcher
         from autonas import search
@@ -188,23 +202,23 @@ class AutoImageClassifier:
         return search.SEARCHERS[self.searcher](
             seed=self.seed,
             objective=self.objective_.predicted_reward,
-            constraint=self._constraint(),
+            constraint=constraint,
             kinds=None if shrink else GROWING | REGULARISING,
         )
 
     def _initial_graphs(self) -> list[tuple[str, Graph]]:
         """The initial architectures, each slimmed (halved widths) until it meets the constraints.
 
-        An architecture still too big at an eighth of its widths is left out.
+        An architecture still too big at a quarter of its widths is left out.
         """
         num_classes = len(self.classes_)
         feasible = self._constraint()
         initial = []
         for name, ladder in _INITIAL:
-            for kwargs in ladder:
+            for rung, kwargs in enumerate(ladder):
                 graph = generators.BY_NAME[name](self.input_shape_, num_classes, **kwargs)
                 if feasible(graph):
-                    initial.append((name if not kwargs else f"{name} (slim: {kwargs})", graph))
+                    initial.append((name if not rung else f"{name} (slim: {kwargs})", graph))
                     break
         return initial
 
@@ -229,6 +243,7 @@ class AutoImageClassifier:
         return prepared.data
 
     # ------------------------------------------------------------------ fit
+    @sigterm_exits_cleanly()  # SIGTERM runs fit's finally (the images read from a folder are removed)
     def fit(
         self,
         x: Any,
@@ -249,8 +264,11 @@ class AutoImageClassifier:
             validation_split: Fraction of ``x`` held out (stratified) when
                 ``validation_data`` is not given.
             validation_data: ``(x_val, y_val)`` to use for validation instead.
-            epochs: Epoch cap per trial (default 30 for initial architectures
-                and 12 for morphed children, with early stopping).
+            epochs: Epochs of an initial architecture's trial; children train
+                at most as many. Default (:class:`~autonas.engine.recipe.Recipe`):
+                as many as see 48,000 training examples for an initial
+                architecture and 8,000 for a child (1 to 40 epochs), each on
+                a cosine schedule that ends annealed.
 
         Returns:
             self
@@ -262,59 +280,102 @@ class AutoImageClassifier:
         start = time.monotonic()
         self._check_params()
         check_positive(epochs, "epochs", integer=True, optional=True)
-        self.objective_ = self._make_objective()
-        folder = project_folder(self.directory, self.project_name)
-        self._scratch = None
+        with self._all_or_nothing():  # a refused or failed fit leaves the estimator as it was
+            self.objective_ = self._make_objective()
+            folder = project_folder(self.directory, self.project_name)
+            self._scratch = None
+            try:
+                data = self._prepare_data(x, y, validation_split, validation_data)
+                project = Project(folder)  # created only once the input checked out; emptied only under the lock
+                with project.lock():  # held for the whole fit: a second search on this folder fails at once
+                    if self.overwrite:
+                        project.clear()
+                    return self._search(project, data, epochs, start)
+            finally:
+                if self._scratch is not None:  # images read from a folder
+                    shutil.rmtree(self._scratch, ignore_errors=True)
+                del self._scratch
+
+    def _learned_state(self) -> dict[str, Any]:
+        """What :meth:`fit` sets: the attributes ending in ``_`` and the private ones (``_project``)."""
+        return {name: value for name, value in vars(self).items() if name.endswith("_") or name.startswith("_")}
+
+    def _set_learned_state(self, state: dict[str, Any]) -> None:
+        """Make ``state`` the whole learned state (the parameters set in ``__init__`` stay)."""
+        for name in self._learned_state():
+            delattr(self, name)
+        vars(self).update(state)
+
+    @contextlib.contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """Put the learned state back as it was when the block raises: never a half-updated estimator.
+
+        A fit refused (e.g. the project holds a search on other data) or failed
+        keeps the previous model, classes, pixel scale and image shape, or stays
+        unfitted. One exception: a search that ran but has no trial within the
+        constraints (:class:`TrialsFailedError`) leaves an unfitted estimator that
+        holds that search's record (``history_``, for ``leaderboard()`` and
+        ``report()``), as documented, and nothing of an earlier fit.
+        """
+        before = self._learned_state()
         try:
-            data = self._prepare_data(x, y, validation_split, validation_data)
-            project = Project(folder)  # created only once the input checked out; emptied only under the lock
-            with project.lock():  # held for the whole fit: a second search on this folder fails at once
-                if self.overwrite:
-                    project.clear()
-                return self._search(project, data, epochs, start)
-        finally:
-            if self._scratch is not None:  # images read from a folder
-                shutil.rmtree(self._scratch, ignore_errors=True)
-            del self._scratch
+            yield
+        except TrialsFailedError:
+            after = self._learned_state()
+            searched = "history_" in after and after["history_"] is not before.get("history_")
+            self._set_learned_state({n: after[n] for n in _SEARCH_RECORD if n in after} if searched else before)
+            raise
+        except BaseException:
+            self._set_learned_state(before)
+            raise
 
     def _search(self, project: Project, data: TrainingData, epochs: int | None, start: float) -> AutoImageClassifier:
         """The search, the final fit and the export, in a locked project (the body of :meth:`fit`)."""
-        hp = hyperparameter_space()
-        if epochs is not None:
-            hp.values["max_epochs"] = epochs
-            hp.values["fine_tune_epochs"] = min(epochs, hp.get("fine_tune_epochs"))
-        self.hyperparameters_ = hp
-        fine_tune = TrainingSettings.from_hyperparameters(hp, fine_tune=True)
+        import_keras_quietly()  # before TensorBoard's writer imports TensorFlow: its native logging off the terminal
+        recipe, rows = Recipe(), len(data.x_train)
+        initial, fine_tune = recipe.initial_settings(rows, epochs), recipe.child_settings(rows, epochs)
+        self.training_settings_ = {"initial": initial, "child": fine_tune}
         project.check_config(
             {"task": "image_classification", "input_shape": list(self.input_shape_), "classes": self.classes_.tolist()}
         )
         max_trials = 10 if self.max_trials is None and self.time_limit is None else self.max_trials
         deadline = None if self.time_limit is None else start + float(self.time_limit)
+        executor = self._make_executor()
+        child_limit = None
+        if self.time_limit is not None:
+            child_limit = ChildTimeLimit.for_budget(
+                (1.0 - SearchBudget.final_fit_fraction) * float(self.time_limit), executor.max_workers,
+                fine_tune.max_epochs, recipe.trials,
+            )
+        constraint = self._constraint(child_limit)
         progress = Progress(self.verbose, max_trials, deadline, self.objective_)
-        on_trial = progress.trial
-        if self.tensorboard:
-            log = TensorBoardLog(project.path, self.objective_)
+        log = TensorBoardLog(project.path, self.objective_) if self.tensorboard else None
+        if log is not None:
             log.start()
 
-            def on_trial(record: TrialRecord, history: list[TrialRecord]) -> None:
-                progress.trial(record, history)
+        def on_trial(record: TrialRecord, history: list[TrialRecord]) -> None:
+            if child_limit is not None:
+                child_limit.observe(record)
+            progress.trial(record, history)
+            if log is not None:
                 log.trial(record)
 
         with progress:  # live bars of the running trials, on a terminal
             self.history_ = run_search(
                 project=project,
-                searcher=self._make_searcher(),
+                searcher=self._make_searcher(constraint),
                 data=data,
                 initial=self._initial_graphs(),
-                settings=TrainingSettings.from_hyperparameters(hp),
+                settings=initial,
                 fine_tune_settings=fine_tune,
                 budget=SearchBudget(max_trials, deadline),
                 seed=self.seed,
-                accept=self._constraint(),
+                accept=constraint,
                 on_trial=on_trial,
-                executor=self._make_executor(),
+                executor=executor,
                 rank=self.objective_.rank_key,
                 on_epoch=progress.epoch,
+                timed_costs=self.objective_.needs_measured_costs,
             )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()
@@ -330,23 +391,27 @@ class AutoImageClassifier:
                 f"{error}; the fitted classifier is complete in memory: predict() works and "
                 "export_model().save(path) can write the model elsewhere",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=4,  # the caller of fit (fit is wrapped by sigterm_exits_cleanly)
             )
         progress.done(self.best_trial_, time.monotonic() - start)
         return self
 
     def _warn_if_too_short(self, best: TrialRecord) -> None:
-        """Say so when ``time_limit`` did not leave the best trial one whole epoch."""
+        """Say so when ``time_limit`` did not leave the best trial one whole epoch, with the trial's own pace."""
         fraction = best.metrics.get("last_epoch_fraction")
         if self.time_limit is None or best.epochs > 1 or fraction is None:
             return
-        epoch = best.metrics.get("seconds_per_epoch") or best.seconds / max(fraction, 1e-3)  # compilation left out
+        if best.metrics.get("startup_seconds"):  # the pace was measured after the first steps
+            pace = (f"an epoch takes about {best.metrics['seconds_per_epoch']:.1f} s after "
+                    f"{best.metrics['startup_seconds']:.1f} s of start-up: building and compiling the model")
+        else:
+            pace = f"it ran only its first steps, which build and compile the model: {best.seconds:.1f} s in all"
         warnings.warn(
             f"time_limit={self.time_limit:g} s is shorter than one epoch of training takes here: the best trial "
-            f"(trial {best.id}) stopped after {fraction:.0%} of its first epoch (a whole epoch takes about "
-            f"{epoch:.0f} s), so the model is far from trained; raise time_limit",
+            f"(trial {best.id}) stopped after {fraction:.0%} of its first epoch ({pace}), so the model is far from "
+            "trained; raise time_limit",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,  # the caller of fit (fit is wrapped by sigterm_exits_cleanly)
         )
 
     def _best_trial(self) -> TrialRecord:

@@ -20,7 +20,9 @@ def _load_model(path: str | os.PathLike):
     """The Keras model saved at ``path``.
 
     Raises:
-        ValueError: naming ``--model`` when the file is missing or not a ``.keras`` archive.
+        ValueError: naming ``--model`` when the file is missing, not a ``.keras``
+            archive, or a zip archive Keras cannot read a model from (another
+            program's zip, a damaged ``config.json``).
     """
     if not os.path.isfile(path):
         raise ValueError(f"--model {str(path)!r} does not exist")
@@ -29,7 +31,28 @@ def _load_model(path: str | os.PathLike):
     import_keras_quietly()
     import keras
 
-    return keras.models.load_model(path)
+    try:
+        return keras.models.load_model(path)
+    except (KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"--model {str(path)!r} is not a model Keras can load (a .keras file saved by autonas fit or "
+            f"model.save): {type(error).__name__}: {error}"
+        ) from None
+
+
+def _read_info(path: str | os.PathLike) -> tuple:
+    """The class names and training scale autonas saved with the model (see :func:`read_classifier_info`).
+
+    Raises:
+        ValueError: naming ``--model`` when that entry of the file is damaged.
+    """
+    try:
+        return read_classifier_info(path)
+    except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"--model {str(path)!r}: its class names (saved by autonas fit) cannot be read: "
+            f"{type(error).__name__}: {error}"
+        ) from None
 
 
 def load_inputs(data: str | os.PathLike, image_shape: tuple) -> tuple[list[str], list[np.ndarray]]:
@@ -91,7 +114,7 @@ def predict_to_csv(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"--batch-size must be a positive int, got {batch_size!r}")
     model = _load_model(model_path)
-    classes, scale = read_classifier_info(model_path)
+    classes, scale = _read_info(model_path)
     image_shape = tuple(model.input_shape[1:])
     names, images = load_inputs(data, image_shape)
     from_files = Path(data).suffix.lower() != ".npz"

@@ -8,7 +8,10 @@ training; nothing here knows about the search.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import socket
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from autonas.execution.executor import TrainingData
+from autonas.execution.shared_data import remove_stale_copies
 from autonas.tasks.data import (
     ImagePreprocessing,
     LabelEncoder,
@@ -31,6 +35,20 @@ from autonas.tasks.data import (
 from autonas.tasks.folders import scan_image_folder, write_image_array
 
 __all__ = ["PreparedImages", "check_image_size", "prepare_arrays", "prepare_folder", "split_for_validation"]
+
+#: Scratch folders of images read from a folder: ``<directory>/.autonas-images-<host>-<pid>-XXXX``.
+SCRATCH_PREFIX = ".autonas-images-"
+
+
+def _host_scratch_prefix() -> str:
+    """The scratch folders' name up to the pid, for this machine.
+
+    The host is in the name because ``directory`` may be on a disk that other
+    machines share: a stale folder is one whose pid is gone *on this host*,
+    and the folders of searches running elsewhere are left alone. Dashes in
+    the host's name become ``_``, so that no host's prefix starts another's.
+    """
+    return f"{SCRATCH_PREFIX}{re.sub(r'[^A-Za-z0-9.]', '_', socket.gethostname())}-"
 
 
 @dataclass
@@ -180,7 +198,9 @@ def prepare_folder(
     """Read a class-per-subfolder tree into arrays on disk (a chunk at a time), split and standardise them.
 
     The arrays live in a new scratch folder in ``scratch_parent`` (``PreparedImages.scratch``;
-    removed here if reading fails, by the caller otherwise).
+    removed here if reading fails, by the caller otherwise). Its name carries this
+    host and process id; scratch folders there of processes of this host that died
+    without removing theirs (killed) are removed first.
 
     Raises:
         ValueError: for ``y`` or ``validation_data`` given with a folder, or a folder without images.
@@ -191,7 +211,8 @@ def prepare_folder(
         raise ValueError("validation_data is not supported with a folder x; use validation_split")
     listing = scan_image_folder(path, "x")
     Path(scratch_parent).mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".autonas-images-", dir=scratch_parent))
+    remove_stale_copies(scratch_parent, _host_scratch_prefix())
+    scratch = Path(tempfile.mkdtemp(prefix=f"{_host_scratch_prefix()}{os.getpid()}-", dir=scratch_parent))
     try:
         read = write_image_array(listing, scratch / "images.npy", image_size)
         labels = np.asarray(read.class_names)[read.labels]

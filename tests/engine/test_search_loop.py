@@ -1,11 +1,11 @@
 """The search loop: failed trials are recorded and the search goes on; all-failing searches stop clearly."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 
-from autonas.engine import Project, SearchBudget, TrialsFailedError, run_search
+from autonas.engine import Project, SearchBudget, TrialRecord, TrialsFailedError, run_search
 from autonas.execution import TrainingData, TrainingSettings, train_graph
 from autonas.graph import generators
 from autonas.morphism import Wider
@@ -135,8 +135,12 @@ def test_one_trial_may_take_only_its_share_of_the_time_limit(tmp_path, digits):
 
     mlp = generators.mlp((8, 8, 1), 10)
     wider = Wider([n for n in mlp.nodes if mlp.layer(n).type == "Dense"][0], 160).apply(mlp)
-    endless = TrainingSettings(max_epochs=100_000, patience=100_000, learning_rate=1e-3, batch_size=8)
-    fine_tune = TrainingSettings(max_epochs=100_000, patience=100_000, learning_rate=1e-4, batch_size=8)
+    # early stopping without progress in sight: only the share ends these (a fixed schedule's child is
+    # sized to its share instead, see test_a_childs_fixed_schedule_is_sized_to_its_share)
+    endless = TrainingSettings(
+        max_epochs=100_000, patience=100_000, learning_rate=1e-3, batch_size=8, schedule="constant"
+    )
+    fine_tune = replace(endless, learning_rate=1e-4)
     start = time.monotonic()
     history = run_search(
         project=Project(tmp_path / "p"),
@@ -259,3 +263,285 @@ def test_a_training_compiles_its_step_for_one_batch_shape_where_the_backend_comp
     assert result.status == "completed" and result.epochs == 3, result.error
     assert traced == [(32, 8, 8, 1)]  # one shape, traced once, over 3 epochs of 19 full batches
     assert result.metrics["val_accuracy"] > 0.5
+
+
+def test_a_childs_fixed_schedule_is_sized_to_its_share():
+    """A cosine child trains no more epochs than its parent's pace fits in the share; early stopping is left alone."""
+    from autonas.engine.loop import CHILD_SLOWDOWN, _child_settings
+    from autonas.search import Proposal
+
+    parent = TrialRecord(1, None, [], "f", metrics={"seconds_per_epoch": 2.0})
+    proposal = Proposal("1", [], generators.mlp((8, 8, 1), 10))
+    initial = TrainingSettings(max_epochs=40, learning_rate=3e-3)
+    child = TrainingSettings(max_epochs=20, learning_rate=1e-3)
+    sized = _child_settings(parent, proposal, initial, child, share=30.0)
+    assert sized.max_epochs == int(30.0 / (2.0 * CHILD_SLOWDOWN)) == 10
+    assert sized.learning_rate == 1e-3
+    assert _child_settings(parent, proposal, initial, child, share=1000.0).max_epochs == 20  # the recipe's length
+    assert _child_settings(parent, proposal, initial, child, share=0.1).max_epochs == 1  # at least one epoch
+    assert _child_settings(parent, proposal, initial, child, share=None).max_epochs == 20
+    stopping = replace(child, schedule="constant")
+    assert _child_settings(parent, proposal, initial, stopping, share=30.0).max_epochs == 20
+
+
+# ------------------------------------------------------------------ the default recipe (issue 28)
+def test_a_schedule_must_be_known_and_only_the_constant_one_stops_early():
+    with pytest.raises(ValueError, match="schedule"):
+        TrainingSettings(schedule="linear")
+    assert TrainingSettings().schedule == "cosine"
+    assert not TrainingSettings().early_stopping
+    assert not TrainingSettings(schedule="cosine").early_stopping
+    assert TrainingSettings(schedule="constant").early_stopping
+
+
+def _stalling(digits):
+    """Digits to train on, and validation digits labelled one class off: the better the network learns,
+    the worse it validates, so the validation accuracy is best after the first epoch and stalls."""
+    x_train, _, y_train, _ = digits
+    return x_train[:600], y_train[:600], (x_train[600:800], (y_train[600:800] + 1) % 10)
+
+
+def _recording_annealing(monkeypatch):
+    """Wrap the runner's learning-rate schedule: returns ``(made, rates)``, the ``_annealing`` calls
+    and the learning rate it set before each training step."""
+    from autonas.execution import runner
+
+    made, rates = [], []
+    original = runner._annealing
+
+    def annealing(learning_rate, total_steps, deadline):
+        callback = original(learning_rate, total_steps, deadline)
+        made.append((learning_rate, total_steps, deadline))
+        set_rate = callback.on_train_batch_begin
+
+        def on_train_batch_begin(batch, logs=None):
+            set_rate(batch, logs)
+            rates.append(_rate(callback.model))
+
+        callback.on_train_batch_begin = on_train_batch_begin
+        return callback
+
+    monkeypatch.setattr(runner, "_annealing", annealing)
+    return made, rates
+
+
+def _rate(model) -> float:
+    import keras
+
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def _evaluated_loss(graph, x, y) -> float:
+    model = graph.to_keras()
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model.evaluate(x, y, verbose=0)[0]
+
+
+def test_a_cosine_trial_runs_all_its_epochs_and_keeps_the_last_even_when_validation_stalls(digits):
+    x, y, validation = _stalling(digits)
+    settings = TrainingSettings(max_epochs=5, patience=1, batch_size=32, learning_rate=3e-3)  # cosine by default
+    result = train_graph(generators.mlp((8, 8, 1), 10), x, y, settings, validation=validation, seed=0, measure=False)
+    assert result.status == "completed", result.error
+    history = result.metrics["history"]
+    assert max(history["val_accuracy"]) > history["val_accuracy"][-1]  # an earlier epoch validated better
+    assert result.epochs == 5 and len(history["val_accuracy"]) == 5  # no early stopping
+    assert result.metrics["best_epoch"] == 5
+    assert result.metrics["val_accuracy"] == pytest.approx(history["val_accuracy"][-1], abs=1e-6)
+    assert result.metrics["val_loss"] == pytest.approx(history["val_loss"][-1], rel=1e-5)
+    assert _evaluated_loss(result.graph, *validation) == pytest.approx(result.metrics["val_loss"], rel=1e-4)  # the last weights
+
+
+def test_a_constant_trial_stops_on_patience_and_restores_its_best_epoch(digits, monkeypatch):
+    made, _ = _recording_annealing(monkeypatch)
+    x, y, validation = _stalling(digits)
+    settings = TrainingSettings(max_epochs=5, patience=1, batch_size=32, learning_rate=3e-3, schedule="constant")
+    result = train_graph(generators.mlp((8, 8, 1), 10), x, y, settings, validation=validation, seed=0, measure=False)
+    assert result.status == "completed", result.error
+    assert made == []  # one learning rate throughout
+    history = result.metrics["history"]
+    assert result.epochs < 5  # stopped on patience
+    best = max(range(result.epochs), key=lambda i: (history["val_accuracy"][i], -history["val_loss"][i]))
+    assert best + 1 < result.epochs  # the kept epoch is not the last one
+    assert result.metrics["best_epoch"] == best + 1
+    assert result.metrics["val_accuracy"] == pytest.approx(history["val_accuracy"][best], abs=1e-6)
+    assert _evaluated_loss(result.graph, *validation) == pytest.approx(result.metrics["val_loss"], rel=1e-4)  # restored
+    assert result.metrics["val_loss"] == pytest.approx(history["val_loss"][best], rel=1e-5)
+
+
+def test_a_cosine_trial_anneals_its_learning_rate_to_zero_step_by_step(digits, monkeypatch):
+    import math
+
+    made, rates = _recording_annealing(monkeypatch)
+    x_train, x_test, y_train, y_test = digits
+    settings = TrainingSettings(max_epochs=3, batch_size=32, learning_rate=3e-3)  # 600 images: 19 steps an epoch
+    result = train_graph(generators.mlp((8, 8, 1), 10), x_train[:600], y_train[:600], settings,
+                         validation=(x_test[:100], y_test[:100]), seed=0, measure=False)
+    assert result.status == "completed", result.error
+    assert made == [(3e-3, 57, None)]
+    expected = [3e-3 * 0.5 * (1.0 + math.cos(math.pi * step / 57)) for step in range(57)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-5, atol=1e-9)
+    assert rates[-1] < 0.05 * 3e-3
+
+
+def _tiny_model():
+    import keras
+
+    from autonas.execution.runner import compile_for_training
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    compile_for_training(model, 0.01)
+    rng = np.random.default_rng(0)
+    return model, rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 3, 64)
+
+
+def _rate_recorder(rates):
+    import keras
+
+    class Rates(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            rates.append(_rate(self.model))
+
+    return Rates()
+
+
+def test_annealing_falls_on_half_a_cosine_from_the_learning_rate_to_zero_over_its_steps():
+    from autonas.execution.runner import _annealing
+
+    model, x, y = _tiny_model()
+    rates = []
+    model.fit(x, y, batch_size=8, epochs=3, callbacks=[_annealing(0.01, 24, None), _rate_recorder(rates)], verbose=0)
+    assert len(rates) == 24
+    assert rates[0] == pytest.approx(0.01)
+    assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
+    assert rates[-1] < 0.05 * 0.01
+
+
+def test_annealing_reaches_zero_by_a_deadline_that_cuts_training_short():
+    """Budgeted training: a trial the clock stops still ends at a low rate, not halfway down its schedule."""
+    import time
+
+    import keras
+
+    from autonas.execution.runner import _annealing
+
+    model, x, y = _tiny_model()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # compile the training step first: the clock is for training
+    deadline = time.monotonic() + 1.5
+
+    class StopAtDeadline(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if time.monotonic() > deadline:
+                self.model.stop_training = True
+
+    rates = []
+    epochs = 100_000  # 800,000 steps: by its steps alone the schedule would hardly have begun
+    callbacks = [_annealing(0.01, 8 * epochs, deadline), _rate_recorder(rates), StopAtDeadline()]
+    model.fit(x, y, batch_size=8, epochs=epochs, callbacks=callbacks, verbose=0)
+    assert time.monotonic() - deadline < 5  # stopped by the clock
+    assert len(rates) > 10
+    assert rates[0] == pytest.approx(0.01)
+    assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))
+    assert rates[-1] < 0.05 * 0.01
+
+
+def test_an_untimed_trial_records_estimated_costs_without_running_its_model(digits, monkeypatch):
+    from autonas.objectives import measure as measure_module
+
+    x_train, x_test, y_train, y_test = digits
+    args = (generators.mlp((8, 8, 1), 10), x_train[:200], y_train[:200], TrainingSettings(max_epochs=1))
+    timed = train_graph(*args, validation=(x_test[:100], y_test[:100]), measure=True, timed=True)
+    assert timed.status == "completed", timed.error
+    assert timed.metrics["latency_ms"] > 0
+
+    def never(*args, **kwargs):
+        raise AssertionError("an untimed trial timed its model")
+
+    monkeypatch.setattr(measure_module, "measure_latency", never)
+    untimed = train_graph(*args, validation=(x_test[:100], y_test[:100]), measure=True, timed=False)
+    assert untimed.status == "completed", untimed.error
+    metrics = untimed.metrics
+    assert "latency_ms" not in metrics
+    assert metrics["energy_source"] == "estimate"
+    assert metrics["energy_mj"] == pytest.approx(metrics["estimated_energy_mj"]) and metrics["energy_mj"] > 0
+    assert metrics["params"] > 0 and metrics["macs"] > 0 and metrics["model_bytes"] > 0
+
+
+def test_the_recipe_counts_its_lengths_in_training_examples():
+    from autonas.engine.recipe import Recipe, epochs_for
+
+    assert epochs_for(48_000, 1_300, 40) == 37  # 36.9, rounded
+    assert epochs_for(26, 10, 40) == 3 and epochs_for(24, 10, 40) == 2  # rounded, not floored or ceiled
+    assert epochs_for(48_000, 60_000, 40) == 1  # 0.8, rounded
+    assert epochs_for(8_000, 60_000, 40) == 1  # 0.13: at least one epoch
+    assert epochs_for(48_000, 100, 40) == 40  # at most max_epochs
+    recipe = Recipe()
+    initial = recipe.initial_settings(1_300)
+    assert initial.schedule == "cosine" and not initial.early_stopping
+    assert (initial.max_epochs, initial.learning_rate, initial.batch_size) == (37, recipe.learning_rate, recipe.batch_size)
+    assert recipe.initial_settings(1_300, epochs=5).max_epochs == 5
+    assert recipe.initial_settings(60_000).max_epochs == 1
+    child = recipe.child_settings(1_300)
+    assert child.schedule == "cosine" and child.learning_rate == recipe.child_learning_rate
+    assert child.max_epochs == 6  # 8,000 examples over 1,300 images: 6.2
+    assert recipe.child_settings(1_300, epochs=3).max_epochs == 3  # at most the epochs asked for
+    assert recipe.child_settings(1_300, epochs=30).max_epochs == 6  # and no more than the recipe's length
+    assert recipe.child_settings(60_000).max_epochs == 1
+    assert Recipe(max_epochs=10).initial_settings(100).max_epochs == 10
+
+
+def _recording_executor():
+    """An executor that records the jobs it is given and 'completes' them untrained."""
+    from concurrent.futures import Future
+
+    from autonas.execution import Executor, TrialResult
+
+    class Recording(Executor):
+        def __init__(self):
+            self.jobs = []
+
+        def start(self, data):
+            pass
+
+        def submit(self, job):
+            self.jobs.append(job)
+            future = Future()
+            future.set_result(TrialResult("completed", job.graph, {"val_accuracy": 0.5, "val_loss": 1.0}))
+            return future
+
+    return Recording()
+
+
+def test_the_search_passes_timed_costs_and_each_trials_share_to_its_jobs(tmp_path):
+    import time
+
+    rng = np.random.default_rng(0)
+    data = TrainingData(rng.random((8, 8, 8, 1), dtype=np.float32), rng.integers(0, 10, 8),
+                        rng.random((4, 8, 8, 1), dtype=np.float32), rng.integers(0, 10, 4))
+    initial = [("mlp", generators.mlp((8, 8, 1), 10)), ("cnn", generators.cnn((8, 8, 1), 10, filters=4))]
+
+    def search(folder, budget, **kwargs):
+        executor = _recording_executor()
+        run_search(project=Project(tmp_path / folder), searcher=_ScriptedSearcher([]), data=data, initial=initial,
+                   settings=SETTINGS, fine_tune_settings=SETTINGS, budget=budget, executor=executor, **kwargs)
+        return executor.jobs
+
+    jobs = search("untimed", SearchBudget(max_trials=2, deadline=time.monotonic() + 100, trial_fraction=0.2),
+                  timed_costs=False)
+    assert [job.timed_costs for job in jobs] == [False, False]
+    for job in jobs:
+        assert job.max_seconds == pytest.approx(0.2 * 100, abs=2.0)  # its share, counted when it starts
+        assert job.seconds_left > job.max_seconds  # the search's own clock, the share not folded in
+    defaults = search("timed", SearchBudget(max_trials=2, deadline=None))
+    assert [(job.timed_costs, job.max_seconds) for job in defaults] == [(True, None), (True, None)]
+
+
+def test_a_cosine_trial_ends_annealed_however_the_backend_batches_an_epoch(monkeypatch):
+    """Where the backend compiles each batch shape (JAX), 610 images at batch 32 train 19 full batches an
+    epoch, not 20: the schedule must follow the steps fit runs, not ceil(rows / batch_size)."""
+    made, rates = _recording_annealing(monkeypatch)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((610, 8, 8, 1), dtype=np.float32), rng.integers(0, 10, 610)
+    settings = TrainingSettings(max_epochs=4, batch_size=32, learning_rate=1e-2)
+    result = train_graph(generators.mlp((8, 8, 1), 10), x, y, settings, validation=(x[:32], y[:32]), measure=False)
+    assert result.status == "completed", result.error
+    assert rates[-1] < 1e-3 * 1e-2  # the last of 76 or 80 steps: under 0.1 % of the rate (0.04 %)

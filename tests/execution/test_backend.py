@@ -238,3 +238,55 @@ def _write(data: TrainingData, folder) -> str:
     for name in ("x_train", "y_train", "x_val", "y_val"):
         np.save(folder / f"{name}.npy", getattr(data, name))
     return str(folder)
+
+
+def test_compilation_cache_is_set_for_jax_workers_only_and_restored(tmp_path, monkeypatch):
+    """Under JAX the cache variables point at the folder inside the block and are gone after; a user's own
+    cache and other backends are left alone."""
+    import os
+
+    from autonas.backend import compilation_cache
+
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.delenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", raising=False)
+    with compilation_cache(tmp_path / "cache", backend="jax") as active:
+        assert active
+        assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "cache")
+        assert os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+    assert "JAX_COMPILATION_CACHE_DIR" not in os.environ
+    assert "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ
+    for backend in ("tensorflow", "torch"):
+        with compilation_cache(tmp_path / "cache", backend=backend) as active:
+            assert not active and "JAX_COMPILATION_CACHE_DIR" not in os.environ
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/user/cache")
+    with compilation_cache(tmp_path / "cache", backend="jax") as active:
+        assert not active and os.environ["JAX_COMPILATION_CACHE_DIR"] == "/user/cache"
+
+
+def test_a_learning_rate_set_during_fit_reaches_the_training_step():
+    """The annealing callback's rate is what the steps use, under every backend (under JAX Keras keeps the
+    training state apart from the variables between steps): a deadline already past anneals the rate to zero
+    after the first step, so three epochs leave the weights where that one step put them."""
+    import time
+
+    import keras
+
+    from autonas.execution.runner import _annealing
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, size=64)
+
+    def trained(epochs: int, steps: int | None, callbacks: list) -> list:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile(optimizer=keras.optimizers.Adam(0.1), loss="sparse_categorical_crossentropy")
+        data = (x[:16], y[:16]) if steps == 1 else (x, y)
+        model.fit(*data, batch_size=16, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+        return model.get_weights()
+
+    one_step = trained(1, 1, [])
+    annealed = trained(3, None, [_annealing(0.1, total_steps=12, deadline=time.monotonic() - 1.0)])
+    unannealed = trained(3, None, [])
+    for after_one, after_three in zip(one_step, annealed):
+        np.testing.assert_allclose(after_three, after_one, atol=1e-6)
+    assert not np.allclose(unannealed[0], one_step[0], atol=1e-3)

@@ -303,3 +303,56 @@ def test_idle_gpu_workers_are_let_go_when_a_trial_needs_their_memory():
     assert len(executor.pool.workers) == 2 and executor.ledger.reserved == 2 << 30
     assert executor._can_start(task)  # the first idle worker's memory becomes the trial's; the other's stays held
     assert executor.ledger.reserved == (1 << 30) + (3 << 30)
+
+
+# ------------------------------------------------------------------ a trial's deadline (run_job)
+def test_a_trials_share_counts_from_when_it_starts_and_the_search_clock_from_when_it_was_issued(data, monkeypatch):
+    """``max_seconds`` is not used up by waiting for a worker; ``seconds_left`` is."""
+    from autonas.execution import TrialResult
+    from autonas.execution import executor as executor_module
+
+    calls = []
+
+    def train_graph(graph, x, y, settings, **kwargs):
+        calls.append({**kwargs, "called_at": time.monotonic()})
+        return TrialResult("completed", graph, {})
+
+    monkeypatch.setattr(executor_module, "train_graph", train_graph)
+    graph, long_ago = generators.mlp((8, 8, 1), 10), time.time() - 1000
+
+    def time_given(**job):
+        executor_module.run_job(TrialJob(1, graph, QUICK, **job), data)
+        call = calls[-1]
+        return None if call["deadline"] is None else call["deadline"] - call["called_at"]
+
+    assert 1.5 < time_given(max_seconds=2, issued_at=long_ago) <= 2.0  # waited 1000 s, still its 2 s
+    assert time_given(seconds_left=2, issued_at=long_ago) < 0  # the search's clock ran out while it waited
+    assert 1.5 < time_given(seconds_left=1000, max_seconds=2, issued_at=time.time()) <= 2.0  # the earlier end
+    assert 1.5 < time_given(seconds_left=5, max_seconds=60, issued_at=time.time() - 3) <= 2.0
+    assert time_given() is None
+    assert calls[-1]["timed"] is True
+    time_given(timed_costs=False)
+    assert calls[-1]["timed"] is False  # the job's timed_costs reach the training
+
+
+def test_a_job_issued_long_ago_still_trains_for_its_share(data):
+    import keras  # noqa: F401 - imported before the clock starts, as a worker does before its first job
+
+    from autonas.execution.executor import run_job
+
+    endless = TrainingSettings(max_epochs=100_000, batch_size=32)  # the default cosine schedule
+    graph, long_ago = generators.mlp((8, 8, 1), 10), time.time() - 1000
+    start = time.monotonic()
+    result = run_job(TrialJob(1, graph, endless, max_seconds=6, issued_at=long_ago, measure=False), data)
+    elapsed = time.monotonic() - start
+    assert result.status == "completed", result.error
+    assert result.metrics["stopped_at_time_limit"]
+    # it trained until its share ended: a share counted from issued_at would have ended it after its first
+    # batch (building the model and compiling its step: ~1-3 s on busy cores)
+    assert elapsed >= 6
+    assert elapsed < 6 + 20  # and stopped there (plus a batch and a validation, compiled)
+
+    out_of_time = run_job(TrialJob(2, graph, endless, seconds_left=2, issued_at=long_ago, measure=False), data)
+    assert out_of_time.status == "completed", out_of_time.error
+    assert out_of_time.metrics["stopped_at_time_limit"]
+    assert out_of_time.epochs == 1 and out_of_time.metrics["last_epoch_fraction"] < 1.0  # stopped at once

@@ -1,4 +1,5 @@
-"""Property-based checks: random sequences of growing and regularising edits preserve the function."""
+"""Property-based checks: random sequences of growing and regularising edits preserve the function, and every
+edit :func:`legal_operations` lists applies to networks such sequences grew."""
 
 import json
 
@@ -8,7 +9,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autonas.graph import Graph, generators
-from autonas.morphism import GROWING, REGULARISING, Operation, apply_operations, random_morph
+from autonas.morphism import (
+    GROWING,
+    REGULARISING,
+    SHRINKING,
+    Operation,
+    RemoveSkip,
+    apply_operations,
+    legal_operations,
+    random_morph,
+)
 
 from .conftest import outputs, perturbed
 
@@ -36,3 +46,55 @@ def test_random_sequences_preserve_function(generator, seed, steps, images):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     loss = model.train_on_batch(images, np.arange(len(images)) % 10)
     assert np.isfinite(loss)
+
+
+def _grown(generator: str, seed: int, steps: int = 12) -> Graph:
+    """A 12×12×3, 5-class network with random weights, grown by ``steps`` random function-preserving edits.
+
+    Layers grow to 128 channels at most: wider ones only make the edits slower to apply.
+    """
+    parent = perturbed(getattr(generators, generator)((12, 12, 3), 5), seed=seed)
+    rng = np.random.default_rng(seed)
+    grown, operations = random_morph(parent, rng, n=steps, kinds=GROWING | REGULARISING, max_width=128)
+    assert len(operations) == steps
+    return grown
+
+
+def _changes_size_as_its_kind_says(parent: Graph, child: Graph, operation: Operation) -> bool:
+    before, after = parent.num_params(), child.num_params()
+    if operation.kind in GROWING:
+        return after > before
+    if operation.kind in SHRINKING:  # dropping an identity shortcut removes no weight
+        return after < before or (isinstance(operation, RemoveSkip) and after == before)
+    return after == before
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("generator", ["cnn", "resnet", "densenet"])
+def test_every_listed_edit_applies_to_grown_networks(generator, seed):
+    """Issue 27: no edit that legal_operations lists may fail, on grown networks with weights as on fresh ones.
+
+    Every edit of every kind is applied and its child validated (shapes and weight shapes); building Keras
+    models is the slow part, so the outputs are compared on a sample: two function-preserving edits keep
+    them, a shrinking one gives finite probabilities.
+    """
+    grown = _grown(generator, seed)
+    operations = legal_operations(grown)
+    assert {op.kind for op in operations} & SHRINKING and {op.kind for op in operations} & GROWING
+    children = {}
+    for operation in operations:
+        child = operation.apply(grown, rng=seed).validate()
+        assert _changes_size_as_its_kind_says(grown, child, operation), operation
+        children[operation] = child
+
+    x = np.random.default_rng(seed).normal(size=(4, 12, 12, 3)).astype(np.float32)
+    expected = outputs(grown, x)
+    rng = np.random.default_rng(seed)
+    preserving = [op for op in operations if op.preserves_function]
+    for index in rng.choice(len(preserving), size=2, replace=False):
+        operation = preserving[index]
+        np.testing.assert_allclose(outputs(children[operation], x), expected, atol=1e-4, rtol=0, err_msg=str(operation))
+    shrinking = [op for op in operations if op.kind in SHRINKING]
+    probabilities = outputs(children[shrinking[rng.integers(len(shrinking))]], x)
+    assert probabilities.shape == expected.shape and np.all(np.isfinite(probabilities))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)

@@ -248,3 +248,24 @@ def test_unreadable_rapl_counters_fall_back(no_nvml, tmp_path, small_cnn):
     result = measure_energy(small_cnn, rapl_root=tmp_path)
     assert result["energy_source"] == "estimate"
     assert "rapl: cannot read" in result["energy_note"]
+
+
+# ---------------------------------------------------------------------- untimed costs
+class _Untouchable:
+    """A model that must not be run."""
+
+    def __call__(self, *args, **kwargs):
+        raise AssertionError("the model was run")
+
+    predict = __call__
+
+
+def test_untimed_costs_are_the_graphs_and_the_estimate_and_never_run_the_model(small_cnn, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", FakeGpu().module())  # would measure, if asked
+    metrics = measure_costs(small_cnn, _Untouchable(), timed=False)
+    for key in ("params", "macs", "model_bytes", "estimated_energy_mj", "energy_mj"):
+        assert metrics[key] > 0, key
+    assert metrics["params"] == small_cnn.num_params()
+    assert metrics["energy_source"] == "estimate"
+    assert metrics["energy_mj"] == pytest.approx(metrics["estimated_energy_mj"])
+    assert not [key for key in metrics if key.startswith("latency")]

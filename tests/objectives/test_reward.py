@@ -139,3 +139,25 @@ def test_as_objective_accepts_none_objectives_and_callables():
 def test_bad_arguments_raise(kwargs):
     with pytest.raises(ValueError):
         Objective(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "objective, needs",
+    [
+        (Objective(), False),
+        (Objective(gamma=0.1), False),
+        (Objective(max_params=1000), False),
+        (Objective(beta=0.1, energy_key="estimated_energy_mj"), False),
+        (Objective(max_energy=1.0, energy_key="estimated_energy_mj"), False),
+        (Objective(beta=0.1), True),
+        (Objective(max_latency=5), True),
+        (Objective(max_power=2), True),
+        (Objective(max_energy=1.0), True),
+        (Objective.from_callable(lambda metrics: metrics["val_accuracy"]), True),
+    ],
+    ids=["accuracy", "size", "max_params", "estimated-energy", "max-estimated-energy", "measured-energy",
+         "max_latency", "max_power", "max_energy", "callable"],
+)
+def test_only_objectives_that_read_measured_costs_need_trials_timed(objective, needs):
+    """Timing every trained network costs seconds a trial: only for objectives that read latency, power or measured energy."""
+    assert objective.needs_measured_costs is needs

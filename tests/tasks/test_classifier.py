@@ -35,9 +35,10 @@ def fitted(raw_digits, tmp_path_factory):
 def test_search_records_initial_and_morphed_trials(fitted):
     history = fitted.history_
     assert [r.id for r in history] == [1, 2, 3, 4]
-    assert [r.parent for r in history[:3]] == [None, None, None]
-    child = history[3]
-    assert child.parent in {1, 2, 3} and child.operations
+    assert [r.parent for r in history[:2]] == [None, None]  # the two small initial architectures
+    assert [r.name for r in history[:2]] == ["cnn", "resnet"]
+    for child in history[2:]:
+        assert child.parent in {1, 2, 3} and child.operations
     assert len({r.fingerprint for r in history}) == 4
     for record in history:
         assert record.status == "completed"
@@ -161,3 +162,37 @@ def test_time_limit_is_honoured_and_tf_data_is_accepted(raw_digits, tmp_path):
     elapsed = time.monotonic() - start
     assert elapsed <= 33, elapsed
     assert classifier.history_ and classifier.best_model_ is not None
+
+
+def test_short_time_limits_train_in_this_process_and_a_given_executor_is_kept():
+    """Starting worker processes would take much of a time limit under a minute."""
+    from autonas.execution import LocalExecutor, SerialExecutor
+
+    assert isinstance(AutoImageClassifier(time_limit=59)._make_executor(), SerialExecutor)
+    assert isinstance(AutoImageClassifier(time_limit=60)._make_executor(), LocalExecutor)
+    assert isinstance(AutoImageClassifier()._make_executor(), LocalExecutor)
+    workers, serial = LocalExecutor(max_workers=1), SerialExecutor()
+    assert AutoImageClassifier(time_limit=5, executor=workers)._make_executor() is workers
+    assert AutoImageClassifier(time_limit=3600, executor=serial)._make_executor() is serial
+
+
+def _ready(classifier, input_shape=(28, 28, 1), classes=10):
+    """``classifier`` with the attributes fit sets before choosing the initial architectures."""
+    classifier.objective_ = classifier._make_objective()
+    classifier.input_shape_ = input_shape
+    classifier.classes_ = np.arange(classes)
+    return classifier
+
+
+def test_the_initial_architectures_are_small_and_slimmed_under_a_size_limit():
+    initial = _ready(AutoImageClassifier())._initial_graphs()
+    assert [name for name, _ in initial] == ["cnn", "resnet"]
+    for name, graph in initial:
+        assert graph.num_params() < 30_000, name
+        assert tuple(graph.input_shape) == (28, 28, 1) and graph.output_shape[-1] == 10
+    for limits in ({"max_params": 6_500}, {"max_model_size": 4 * 6_500}):
+        slim = _ready(AutoImageClassifier(**limits))._initial_graphs()
+        assert [name.split(" ")[0] for name, _ in slim] == ["cnn", "resnet"], limits
+        for name, graph in slim:
+            assert "(slim: " in name and graph.num_params() <= 6_500, (name, limits)
+    assert _ready(AutoImageClassifier(max_params=1_000))._initial_graphs() == []  # too big at their slimmest

@@ -27,11 +27,13 @@ def test_no_trained_model_exceeds_max_params(constrained):
 
 
 def test_every_trial_records_costs_with_their_source(constrained):
+    """A size limit needs no timing: every trial records its graph's costs and the energy estimate, untimed."""
     classifier, _, _ = constrained
+    assert not classifier.objective_.needs_measured_costs
     for record in classifier.history_:
         metrics = record.metrics
-        assert metrics["energy_source"] in {"nvml", "rapl", "estimate"}
-        assert metrics["energy_mj"] > 0 and metrics["latency_ms"] > 0
+        assert metrics["energy_source"] == "estimate"
+        assert metrics["energy_mj"] > 0 and "latency_ms" not in metrics
         assert metrics["model_bytes"] == 4 * metrics["params"]
 
 

@@ -1,0 +1,130 @@
+"""How long and how each trial of a search trains: the default training recipe.
+
+Every trial trains a fixed number of epochs on a cosine schedule that ends
+annealed (:class:`~autonas.execution.TrainingSettings`), so the scores the
+searcher compares come from equal budgets, and a trial costs what its length
+says. Lengths are counted in training examples, not epochs, so that the same
+recipe serves 1,300 digits and 60,000 photos: an initial architecture sees
+:attr:`Recipe.initial_examples` examples, a morphed child, which starts from
+its parent's trained weights, :attr:`Recipe.child_examples` on a restarted
+schedule (as NASH's children do, Elsken et al. 2017).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, replace
+from typing import Any
+
+from autonas.execution.runner import TrainingSettings
+from autonas.graph import Graph
+
+__all__ = ["ChildTimeLimit", "Recipe", "epochs_for"]
+
+
+def epochs_for(examples: int, train_rows: int, max_epochs: int) -> int:
+    """Whole epochs over ``train_rows`` images that see about ``examples`` examples (1 to ``max_epochs``)."""
+    return int(min(max_epochs, max(1, round(examples / max(1, int(train_rows))))))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The default training of a search's trials.
+
+    Attributes:
+        learning_rate: Where an initial architecture's cosine schedule starts.
+        child_learning_rate: Where a child's restarted schedule starts. The
+            same rate as its parent's start by default (a warm restart, as in
+            SGDR and NASH): on Fashion-MNIST children restarted at 3e-3 scored
+            at least as well after 2 epochs as at 1e-3 or 3e-4 (docs/execution.md).
+        batch_size: Examples per step.
+        initial_examples: Training examples an initial architecture sees.
+        child_examples: Training examples a child sees.
+        max_epochs: Most epochs of any trial, however small the data.
+        trials: With a time limit, children are kept small enough that the
+            limit holds about this many trials (:class:`ChildTimeLimit`).
+    """
+
+    learning_rate: float = 3e-3
+    child_learning_rate: float = 3e-3
+    batch_size: int = 64
+    initial_examples: int = 48_000
+    child_examples: int = 8_000
+    max_epochs: int = 40
+    trials: int = 50
+
+    def initial_settings(self, train_rows: int, epochs: int | None = None) -> TrainingSettings:
+        """Settings of an initial architecture on ``train_rows`` training images (``epochs`` overrides the length)."""
+        return TrainingSettings(
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            max_epochs=epochs or epochs_for(self.initial_examples, train_rows, self.max_epochs),
+            schedule="cosine",
+        )
+
+    def child_settings(self, train_rows: int, epochs: int | None = None) -> TrainingSettings:
+        """Settings of a morphed child (``epochs``: at most that many)."""
+        length = epochs_for(self.child_examples, train_rows, self.max_epochs)
+        return replace(
+            self.initial_settings(train_rows),
+            learning_rate=self.child_learning_rate,
+            max_epochs=length if epochs is None else min(length, epochs),
+        )
+
+
+class ChildTimeLimit:
+    """Keeps a time-limited search's children small enough that its budget holds many trials.
+
+    A child's trial time is predicted from the trials so far: their start-up
+    (building, compiling) plus its epochs at the pace its multiply-accumulates
+    imply (seconds per epoch per MAC, the median of the recent trials: one
+    data set, one machine). A child predicted to take more than
+    ``trial_seconds`` is not proposed: growing edits make every generation
+    larger, and without a bound a search of a fixed length ends with a few
+    slow trials of networks it had no time to train. Before any trial has
+    finished, everything is allowed (the initial architectures), and a child
+    no larger (in MACs) than the largest initial architecture trained is
+    always allowed, so a slow machine narrows the search but never ends it.
+
+    Args:
+        trial_seconds: Most seconds a child's trial may be predicted to take.
+        child_epochs: Epochs a child trains.
+    """
+
+    #: Recent trials the pace is read from.
+    WINDOW = 8
+
+    def __init__(self, trial_seconds: float, child_epochs: int) -> None:
+        self.trial_seconds = float(trial_seconds)
+        self.child_epochs = int(child_epochs)
+        self._rates: list[float] = []  # seconds per epoch per MAC
+        self._startups: list[float] = []
+        self.floor_macs = 0  # the largest initial architecture's: always allowed
+
+    @classmethod
+    def for_budget(cls, seconds: float, workers: int, child_epochs: int, trials: int = 50) -> ChildTimeLimit:
+        """The limit under which ``workers`` workers train about ``trials`` trials in ``seconds``."""
+        return cls(seconds * max(1, workers) / max(1, trials), child_epochs)
+
+    def observe(self, record: Any) -> None:
+        """Learn the pace from a finished trial's record (its ``seconds_per_epoch`` and ``macs``)."""
+        metrics = getattr(record, "metrics", {})
+        pace, macs = metrics.get("seconds_per_epoch"), metrics.get("macs")
+        if getattr(record, "status", None) != "completed" or not pace or not macs:
+            return
+        if getattr(record, "parent", None) is None:
+            self.floor_macs = max(self.floor_macs, int(macs))
+        self._rates = [*self._rates, float(pace) / float(macs)][-self.WINDOW :]
+        self._startups = [*self._startups, float(metrics.get("startup_seconds") or 0.0)][-self.WINDOW :]
+
+    def predicted_seconds(self, graph: Graph) -> float | None:
+        """The predicted trial time of ``graph`` as a child (None before any pace is known)."""
+        if not self._rates:
+            return None
+        rate, startup = statistics.median(self._rates), statistics.median(self._startups)
+        return startup + self.child_epochs * rate * graph.macs()
+
+    def allows(self, graph: Graph) -> bool:
+        """Whether ``graph`` is predicted to train within the limit (True while the pace is unknown)."""
+        predicted = self.predicted_seconds(graph)
+        return predicted is None or predicted <= self.trial_seconds or graph.macs() <= self.floor_macs

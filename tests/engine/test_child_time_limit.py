@@ -1,0 +1,51 @@
+"""A time-limited search keeps its children small enough for its budget to hold many trials."""
+
+from autonas.engine import TrialRecord
+from autonas.engine.recipe import ChildTimeLimit
+from autonas.graph import generators
+
+
+def _record(pace: float, macs: int, startup: float = 2.0, status: str = "completed", parent: int = 1) -> TrialRecord:
+    metrics = {"seconds_per_epoch": pace, "macs": macs, "startup_seconds": startup}
+    return TrialRecord(2, parent, [], "f", metrics=metrics, status=status)
+
+
+def test_children_predicted_to_outlast_the_limit_are_refused():
+    small = generators.cnn((28, 28, 1), 10, filters=8, max_filters=32, hidden_units=0)
+    large = generators.cnn((28, 28, 1), 10)  # about 15 times the MACs
+    limit = ChildTimeLimit(trial_seconds=20.0, child_epochs=2)
+    assert limit.allows(large) and limit.predicted_seconds(large) is None  # no pace yet: the initial networks
+    limit.observe(_record(pace=5.0, macs=small.macs(), startup=2.0))
+    assert limit.predicted_seconds(small) == 2.0 + 2 * 5.0
+    assert limit.allows(small)
+    assert limit.predicted_seconds(large) > 20.0 and not limit.allows(large)
+
+
+def test_the_pace_comes_from_completed_trials_only_and_recent_ones():
+    graph = generators.mlp((8, 8, 1), 3)
+    limit = ChildTimeLimit(trial_seconds=10.0, child_epochs=1)
+    limit.observe(_record(pace=100.0, macs=graph.macs(), status="failed"))
+    limit.observe(TrialRecord(2, None, [], "f", metrics={}))
+    assert limit.predicted_seconds(graph) is None
+    for _ in range(ChildTimeLimit.WINDOW):
+        limit.observe(_record(pace=100.0, macs=graph.macs(), startup=0.0))
+    assert not limit.allows(graph)
+    for _ in range(ChildTimeLimit.WINDOW):  # the machine got faster (another search ended)
+        limit.observe(_record(pace=1.0, macs=graph.macs(), startup=0.0))
+    assert limit.predicted_seconds(graph) == 1.0 and limit.allows(graph)
+
+
+def test_the_limit_for_a_budget_scales_with_time_and_workers():
+    assert ChildTimeLimit.for_budget(600.0, 2, child_epochs=1, trials=50).trial_seconds == 24.0
+    assert ChildTimeLimit.for_budget(3600.0, 1, child_epochs=1, trials=50).trial_seconds == 72.0
+
+
+def test_children_as_small_as_the_initial_networks_are_always_allowed():
+    """However slow the machine, a search can go on with children no larger than where it started."""
+    initial = generators.cnn((28, 28, 1), 10, filters=8, max_filters=32, hidden_units=0)
+    larger = generators.cnn((28, 28, 1), 10, filters=16, max_filters=64, hidden_units=32)
+    limit = ChildTimeLimit(trial_seconds=1.0, child_epochs=1)
+    limit.observe(_record(pace=50.0, macs=initial.macs(), parent=None))  # an initial architecture, far too slow
+    assert limit.predicted_seconds(initial) > 1.0
+    assert limit.allows(initial)
+    assert not limit.allows(larger)
