@@ -82,13 +82,13 @@ def _estimate_trial_seconds(history: Sequence[TrialRecord]) -> float:
     return float(np.median(seconds[-8:])) if seconds else 0.0
 
 
-def _largest_startup_seconds(history: Sequence[TrialRecord]) -> float:
-    """The longest start-up (building, compiling: no deadline check can stop it) of the last completed trials."""
+def _startup_seconds(history: Sequence[TrialRecord]) -> float:
+    """The median start-up (building, compiling: no deadline check can stop it) of the last completed trials."""
     startups = [r.metrics.get("startup_seconds") or 0.0 for r in history if r.status == "completed"]
-    return float(max(startups[-8:], default=0.0))
+    return float(np.median(startups[-8:])) if startups else 0.0
 
 
-#: A trial starts only with this many times the longest recent start-up left (see ``budget_allows_another``).
+#: A trial starts only with this many times the recent trials' start-up left (see ``budget_allows_another``).
 STARTUP_MARGIN = 1.5
 
 #: Weight of the validation loss in the score the searcher learns from: a tie-breaker only.
@@ -282,7 +282,7 @@ class _SearchLoop:
             return False
         reserve = final_fit_reserve(self.history, budget.final_fit_fraction, self.total_seconds, self.rank)
         history = self.history
-        needed = max(0.5 * _estimate_trial_seconds(history), STARTUP_MARGIN * _largest_startup_seconds(history))
+        needed = max(0.5 * _estimate_trial_seconds(history), STARTUP_MARGIN * _startup_seconds(history))
         return not history or budget.seconds_left() - reserve >= needed
 
     def next_trial(self) -> _Submitted | None:

@@ -85,6 +85,10 @@ class ChildTimeLimit:
     finished, everything is allowed (the initial architectures), and a child
     no larger (in MACs) than the largest initial architecture trained is
     always allowed, so a slow machine narrows the search but never ends it.
+    Where a trial's fixed start-up outweighs its training (small images, a
+    short limit, JAX compiling), the size of a network hardly changes its
+    trial's time: children whose training takes up to the start-up again
+    (twice the start-up in all) are allowed whatever ``trial_seconds`` says.
 
     Args:
         trial_seconds: Most seconds a child's trial may be predicted to take.
@@ -127,4 +131,6 @@ class ChildTimeLimit:
     def allows(self, graph: Graph) -> bool:
         """Whether ``graph`` is predicted to train within the limit (True while the pace is unknown)."""
         predicted = self.predicted_seconds(graph)
-        return predicted is None or predicted <= self.trial_seconds or graph.macs() <= self.floor_macs
+        if predicted is None or graph.macs() <= self.floor_macs:
+            return True
+        return predicted <= max(self.trial_seconds, 2.0 * statistics.median(self._startups))

@@ -48,6 +48,8 @@ _INITIAL = (
 #: Below this ``time_limit`` (seconds) the default executor trains in the search's own process:
 #: starting worker processes and importing the backend in them would take much of the budget.
 _IN_PROCESS_BELOW_SECONDS = 60.0
+#: Below this ``time_limit`` (seconds) fit warns at once: it cannot train anything useful in it.
+_SHORTEST_USEFUL_SECONDS = 10.0
 #: What a search that found no model within the constraints leaves, to inspect its trials.
 _SEARCH_RECORD = ("objective_", "training_settings_", "history_", "project_path_")
 
@@ -280,6 +282,14 @@ class AutoImageClassifier:
         start = time.monotonic()
         self._check_params()
         check_positive(epochs, "epochs", integer=True, optional=True)
+        if self.time_limit is not None and self.time_limit < _SHORTEST_USEFUL_SECONDS:
+            warnings.warn(
+                f"time_limit={self.time_limit:g} s is shorter than a search can use: starting the backend and "
+                "building and compiling a first network take seconds on their own, so fit will take longer than "
+                f"that and return a barely trained model; give at least {_SHORTEST_USEFUL_SECONDS:g} s",
+                UserWarning,
+                stacklevel=3,  # the caller of fit (fit is wrapped by sigterm_exits_cleanly)
+            )
         with self._all_or_nothing():  # a refused or failed fit leaves the estimator as it was
             self.objective_ = self._make_objective()
             folder = project_folder(self.directory, self.project_name)

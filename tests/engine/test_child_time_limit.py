@@ -49,3 +49,16 @@ def test_children_as_small_as_the_initial_networks_are_always_allowed():
     assert limit.predicted_seconds(initial) > 1.0
     assert limit.allows(initial)
     assert not limit.allows(larger)
+
+
+def test_where_start_up_dominates_children_may_train_as_long_as_it_takes():
+    """A short limit with a slow start-up (JAX compiling on small images) still lets children grow."""
+    initial = generators.cnn((8, 8, 1), 10, filters=8, max_filters=32, hidden_units=0)
+    larger = generators.cnn((8, 8, 1), 10, filters=16, max_filters=64, hidden_units=32)
+    limit = ChildTimeLimit(trial_seconds=3.0, child_epochs=5)
+    rate = 0.3 / initial.macs()  # 0.3 s an epoch for the initial network
+    limit.observe(_record(pace=rate * initial.macs(), macs=initial.macs(), startup=7.0, parent=None))
+    assert limit.predicted_seconds(larger) == 7.0 + 5 * rate * larger.macs()
+    assert limit.predicted_seconds(larger) <= 14.0 and limit.allows(larger)  # > 3 s, within twice the start-up
+    much_larger = generators.cnn((8, 8, 1), 10, filters=256, max_filters=256, hidden_units=256)
+    assert not limit.allows(much_larger)

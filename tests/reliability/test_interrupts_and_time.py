@@ -22,10 +22,15 @@ def test_a_time_limit_below_one_epoch_says_so(tmp_path, small_digits):
     x = np.repeat(x, 6, axis=0)  # 3,600 images: an epoch takes longer than the limit
     y = np.repeat(y, 6)
     start = time.monotonic()
-    with pytest.warns(UserWarning, match=r"time_limit=1 s is shorter than one epoch"):
+    with pytest.warns(UserWarning) as caught:
         classifier = quick_classifier(tmp_path, time_limit=1).fit(x, y)
     assert time.monotonic() - start < 30
     assert classifier.best_model_ is not None
+    messages = [str(w.message) for w in caught]
+    # said at once, before any training, and again with the trial's own pace after it
+    assert "time_limit=1 s is shorter than a search can use" in messages[0]
+    assert any("time_limit=1 s is shorter than one epoch" in m for m in messages[1:])
+    assert all(w.filename == __file__ for w in caught if "time_limit=1 s" in str(w.message))  # the caller's line
 
 
 def test_large_images_keep_the_time_limit(tmp_path):
