@@ -54,7 +54,8 @@ class SearchBudget:
         trial_fraction: With a deadline, one trial may take at most this
             fraction of the time limit per worker (at most half of it), so that
             on large data the initial architectures cannot use up the budget
-            before any child is tried. A trial stopped by it is marked
+            before any child is tried; with ``max_trials`` set, at least its
+            even share of the time (:meth:`trial_share`). A trial stopped by it is marked
             ``stopped_at_time_limit`` and its children train at the initial
             learning rate: their parent had not finished learning.
     """
@@ -66,6 +67,18 @@ class SearchBudget:
 
     def seconds_left(self) -> float:
         return np.inf if self.deadline is None else self.deadline - time.monotonic()
+
+    def trial_share(self, workers: int) -> float:
+        """Most of the time limit one trial may take, with ``workers`` trials at a time.
+
+        ``trial_fraction`` per worker, or where ``max_trials`` asks for fewer
+        trials, each trial's even share of the time outside the final fit's
+        (two trials in 40 s each get 17 s, not 8): at most half the limit.
+        """
+        fraction = self.trial_fraction
+        if self.max_trials:
+            fraction = max(fraction, (1.0 - self.final_fit_fraction) / self.max_trials)
+        return min(0.5, fraction * max(1, workers))
 
 
 def trial_seed(seed: int | None, trial_id: int) -> int | None:
@@ -251,8 +264,7 @@ class _SearchLoop:
         self.write_error: ProjectWriteError | None = None
         self.total_seconds = total_seconds
         self.timed_costs = timed_costs
-        share = None if self.total_seconds is None else min(0.5, budget.trial_fraction * executor.max_workers)
-        self.trial_cap = None if share is None else self.total_seconds * share
+        self.trial_cap = None if total_seconds is None else total_seconds * budget.trial_share(executor.max_workers)
 
     def run(self) -> None:
         """Until the budget, the searcher or the failures stop it."""

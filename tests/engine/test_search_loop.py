@@ -151,7 +151,7 @@ def test_one_trial_may_take_only_its_share_of_the_time_limit(tmp_path, digits):
         fine_tune_settings=fine_tune,
         # 60 s: a share (12 s) that also holds JAX's first compilation of the training step (up to ~10 s
         # on 2 busy cores), which happens inside the first batch, before any per-batch deadline check
-        budget=SearchBudget(max_trials=2, deadline=start + 60, trial_fraction=0.2),
+        budget=SearchBudget(max_trials=None, deadline=start + 60, trial_fraction=0.2),  # the searcher ends it
         seed=0,
     )
     assert [r.status for r in history] == ["completed", "completed"]
@@ -525,7 +525,7 @@ def test_the_search_passes_timed_costs_and_each_trials_share_to_its_jobs(tmp_pat
                    settings=SETTINGS, fine_tune_settings=SETTINGS, budget=budget, executor=executor, **kwargs)
         return executor.jobs
 
-    jobs = search("untimed", SearchBudget(max_trials=2, deadline=time.monotonic() + 100, trial_fraction=0.2),
+    jobs = search("untimed", SearchBudget(max_trials=None, deadline=time.monotonic() + 100, trial_fraction=0.2),
                   timed_costs=False)
     assert [job.timed_costs for job in jobs] == [False, False]
     for job in jobs:
@@ -533,6 +533,18 @@ def test_the_search_passes_timed_costs_and_each_trials_share_to_its_jobs(tmp_pat
         assert job.seconds_left > job.max_seconds  # the search's own clock, the share not folded in
     defaults = search("timed", SearchBudget(max_trials=2, deadline=None))
     assert [(job.timed_costs, job.max_seconds) for job in defaults] == [(True, None), (True, None)]
+    # two trials asked for in 100 s: each may take its even share of the time outside the final fit's
+    few = search("few", SearchBudget(max_trials=2, deadline=time.monotonic() + 100, trial_fraction=0.2))
+    assert [job.max_seconds for job in few] == [pytest.approx(0.85 / 2 * 100, abs=2.0)] * 2
+
+
+@pytest.mark.parametrize(
+    "max_trials, workers, expected",
+    [(None, 1, 0.2), (None, 2, 0.4), (None, 4, 0.5), (100, 1, 0.2), (2, 1, 0.425), (1, 1, 0.5), (4, 2, 0.425)],
+)
+def test_a_trial_may_take_its_fraction_per_worker_or_its_even_share_of_few_trials(max_trials, workers, expected):
+    budget = SearchBudget(max_trials=max_trials, deadline=None, trial_fraction=0.2)
+    assert budget.trial_share(workers) == pytest.approx(expected)
 
 
 def test_a_cosine_trial_ends_annealed_however_the_backend_batches_an_epoch(monkeypatch):
