@@ -15,7 +15,15 @@ __all__ = ["main"]
 def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | None) -> None:
     parser.add_argument("--time-limit", type=float, default=time_limit, help=f"seconds for the search (default {time_limit})")
     parser.add_argument("--max-trials", type=int, default=None, help="stop after this many trials (default: no limit)")
-    parser.add_argument("--searcher", choices=["bayesian", "random"], default="bayesian", help="default bayesian")
+    parser.add_argument(
+        "--searcher", choices=["bayesian", "random", "more-training"], default="bayesian",
+        help="default bayesian; more-training makes no edits (the control)",
+    )
+    parser.add_argument(
+        "--generation-children", type=int, default=None,
+        help="search in generations: this many children of the best network and the network itself trained on "
+        "alike, the best leading the next (default: one child at a time)",
+    )
     parser.add_argument("--directory", default="autonas_projects", help="folder of project folders (default autonas_projects)")
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 (default 0)")
@@ -71,6 +79,7 @@ def _classifier(args: argparse.Namespace, project_name: str):
         seed=args.seed,
         verbose=0 if args.quiet else 1,
         executor=args.executor,
+        generation_children=args.generation_children,
     )
 
 

@@ -10,22 +10,29 @@ official 10,000 test images. Each arm runs once per seed with the same budget:
 * ``random``: the same with ``searcher="random"``;
 * ``keras-tuner``: ``keras_tuner.BayesianOptimization`` over the hand-written CNN space of
   ``benchmarks/peers.py``;
-* ``more-training``: the control. After the same initial architectures, each "child" is the
-  best trained model so far with *no* edit, trained on from its weights with the settings a
-  function-preserving child gets (same epochs, fine-tuning learning rate). What
-  ``bayesian`` gains over it is what the edits add beyond more training;
+* ``more-training``: the control, ``searcher="more-training"``. After the same initial
+  architectures, each "child" is the best trained model so far with *no* edit, trained on from
+  its weights with the settings a function-preserving child gets. What ``bayesian`` gains over
+  it is what the edits add beyond more training;
 * ``multi-objective`` and ``multi-objective, no shrinking``: ``Objective(beta, gamma)``
   (default 0.05 and 0.05), the Bayesian searcher with every edit, and with the shrinking
-  edits left out (``kinds=GROWING | REGULARISING``).
+  edits left out (``kinds=GROWING | REGULARISING``);
+* ``bayesian, generations``, ``random, generations``: the same searchers in generations of
+  siblings (``generation_children=--generation-children``, default 2): each generation trains
+  that many children of the incumbent and the incumbent itself alike;
+* ``more-training, generations``: the control in generations (``generation_children=0``): each
+  generation is the incumbent trained on alone.
 
 Each run is a separate process. ``--parallel N`` runs N at once, each pinned to its own
 share of the cores (``os.sched_setaffinity``), so arms never compete for a core; the table
 says how many cores each run had.
 
-Prints: per arm, test accuracy mean and range over the seeds, trials (children), best
+Prints: per arm, test accuracy mean, standard error and range over the seeds, the differences
+between arms with the standard error of each difference, trials (children), best
 model's parameters; for the multi-objective arms the hypervolume of the Pareto front
 (validation accuracy, energy, parameters, normalised by the largest value over both arms)
-and the smallest front model reaching the test-accuracy bar (``--bar``, default 0.85).
+and the smallest front model reaching the test-accuracy bar (``--bar``, default 0.85); for the
+generations arms, the mean gain of each edit kind over the no-edit sibling (validation accuracy).
 Writes ``search_value.png`` (best validation accuracy so far against seconds since the
 start), ``search_value.json`` (every run's figures) and each run's log in ``search_value-logs/``.
 """
@@ -46,44 +53,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 from _small_data import fashion_mnist_subset  # noqa: E402
 
-ARMS = ("bayesian", "random", "keras-tuner", "more-training", "multi-objective", "multi-objective, no shrinking")
+ARMS = (
+    "bayesian", "random", "keras-tuner", "more-training", "multi-objective", "multi-objective, no shrinking",
+    "bayesian, generations", "random, generations", "more-training, generations",
+)
+_GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations")
 _MULTI = ("multi-objective", "multi-objective, no shrinking")
 
 
-def more_training_searcher():
-    """The control searcher: proposes the best trained model again, unchanged (ties: the earliest)."""
-    from autonas.search import Proposal, Searcher
-
-    class MoreTraining(Searcher):
-        def __init__(self) -> None:
-            self._trained: dict[str, tuple[float, int, object]] = {}
-            self._busy: set[str] = set()
-
-        def tell(self, trial_id, graph, accuracy) -> None:
-            self._busy.discard(graph.fingerprint())
-            if accuracy is not None:
-                self._trained[str(trial_id)] = (float(accuracy), len(self._trained), graph)
-
-        def ask(self):
-            free = [(acc, -order, tid) for tid, (acc, order, g) in self._trained.items() if g.fingerprint() not in self._busy]
-            if not free:
-                return None
-            parent_id = max(free)[2]
-            parent = self._trained[parent_id][2]
-            self._busy.add(parent.fingerprint())
-            return Proposal(parent_id, (), parent.copy(), parent)
-
-    return MoreTraining()
-
-
-def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, gamma: float):
+def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, gamma: float, children: int):
     from autonas import AutoImageClassifier, Objective
 
     settings: dict = {}
-    if arm == "random":
+    if arm.startswith("random"):
         settings["searcher"] = "random"
-    elif arm == "more-training":
-        settings["searcher"] = more_training_searcher()
+    elif arm.startswith("more-training"):
+        settings["searcher"] = "more-training"
+    if arm in _GENERATIONS:
+        settings["generation_children"] = 0 if arm.startswith("more-training") else children
     elif arm in _MULTI:
         objective = Objective(beta=beta, gamma=gamma)
         settings["objective"] = objective
@@ -97,7 +84,7 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
     return AutoImageClassifier(time_limit=budget, directory=folder, seed=seed, verbose=0, **settings)
 
 
-def run_arm(arm: str, seed: int, budget: float, train_images: int, beta: float, gamma: float) -> dict:
+def run_arm(arm: str, seed: int, budget: float, train_images: int, beta: float, gamma: float, children: int) -> dict:
     """One run of one arm; the figures the table needs, as plain JSON values."""
     data = fashion_mnist_subset(train_images)
     x_train, x_test, y_train, y_test = data
@@ -108,7 +95,7 @@ def run_arm(arm: str, seed: int, budget: float, train_images: int, beta: float, 
             accuracy, params, trials, seconds, curve = run_keras_tuner(data, budget, folder, seed)
             return dict(test_accuracy=accuracy, params=params, trials=trials, children=0, seconds=seconds, curve=curve)
         start_wall, start = time.time(), time.monotonic()
-        classifier = _classifier(arm, seed, budget, folder, beta, gamma).fit(x_train, y_train)
+        classifier = _classifier(arm, seed, budget, folder, beta, gamma, children).fit(x_train, y_train)
         seconds = time.monotonic() - start
         history = classifier.history_
         curve, best = [], 0.0
@@ -126,6 +113,10 @@ def run_arm(arm: str, seed: int, budget: float, train_images: int, beta: float, 
             best_trial=classifier.best_trial_.id,
             best_trial_epochs=sum(r.epochs for r in _lineage(history, classifier.best_trial_.id)),
         )
+        if arm in _GENERATIONS:
+            from autonas.engine.generations import edit_gains
+
+            result["edit_gains"] = edit_gains(history)
         if arm in _MULTI:
             front = []
             for record in classifier.pareto_front():
@@ -172,6 +163,7 @@ def _launch(arm: str, seed: int, cores: list[int], args) -> subprocess.Popen:
     command = [
         sys.executable, __file__, "--one", arm, "--seeds", str(seed), "--budget", str(args.budget),
         "--train-images", str(args.train_images), "--beta", str(args.beta), "--gamma", str(args.gamma),
+        "--generation-children", str(args.generation_children),
     ]
     return subprocess.Popen(
         command,
@@ -211,31 +203,51 @@ def run_all(args) -> list[dict]:
     return runs
 
 
+def _standard_error(values: list[float]) -> float:
+    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
+
+
 def print_table(runs: list[dict], args) -> None:
     cores = sorted({run["cores"] for run in runs})
     print(f"\nFashion-MNIST, {args.train_images:,} training images, official test set; {args.budget:.0f} s per run, "
           f"seeds {args.seeds}; {cores} core(s) per run, {args.parallel} run(s) at once")
-    print(f"{'arm':<30} {'test acc mean':>13} {'range':>15} {'trials (children)':>18} {'best params':>11} "
+    print(f"{'arm':<30} {'test acc mean':>13} {'s.e.':>6} {'range':>15} {'trials (children)':>24} {'best params':>11} "
           f"{'epochs to best':>14}")
     by_arm: dict[str, list[dict]] = {}
     for run in runs:
         by_arm.setdefault(run["arm"], []).append(run["result"])
-    means = {}
+    accuracies: dict[str, list[float]] = {}
     for arm in args.arms:
         results = by_arm.get(arm, [])
         if not results:
             continue
-        accuracies = [r["test_accuracy"] for r in results]
-        means[arm] = float(np.mean(accuracies))
+        accuracies[arm] = [r["test_accuracy"] for r in results]
+        values = accuracies[arm]
         trials = "/".join(f"{r['trials']} ({r['children']})" for r in results)
         params = "/".join(f"{r['params']:,}" for r in results)
         epochs = "/".join(str(r.get("best_trial_epochs", "-")) for r in results)
-        print(f"{arm:<30} {means[arm]:>13.4f} {min(accuracies):>7.4f}–{max(accuracies):<7.4f} {trials:>18} "
-              f"{params:>11} {epochs:>14}")
-    for a, b in [("bayesian", "random"), ("bayesian", "keras-tuner"), ("random", "keras-tuner"),
-                 ("bayesian", "more-training")]:
-        if a in means and b in means:
-            print(f"{a} − {b}: {100 * (means[a] - means[b]):+.2f} points of mean test accuracy")
+        print(f"{arm:<30} {np.mean(values):>13.4f} {_standard_error(values):>6.4f} {min(values):>7.4f}–{max(values):<7.4f} "
+              f"{trials:>24} {params:>11} {epochs:>14}")
+    pairs = [("bayesian", "random"), ("bayesian", "keras-tuner"), ("random", "keras-tuner"), ("bayesian", "more-training"),
+             ("bayesian, generations", "more-training, generations"), ("random, generations", "more-training, generations"),
+             ("bayesian, generations", "random, generations"), ("bayesian, generations", "bayesian"),
+             ("more-training, generations", "more-training")]
+    for a, b in pairs:
+        if a in accuracies and b in accuracies:
+            difference = np.mean(accuracies[a]) - np.mean(accuracies[b])
+            error = np.hypot(_standard_error(accuracies[a]), _standard_error(accuracies[b]))
+            print(f"{a} − {b}: {100 * difference:+.2f} points of mean test accuracy (s.e. of the difference "
+                  f"{100 * error:.2f})")
+    gains: dict[str, list[float]] = {}
+    for run in runs:
+        for kind, values in run["result"].get("edit_gains", {}).items():
+            gains.setdefault(kind, []).extend(values)
+    if gains:
+        print(f"\n{'edit kind':<14} {'children':>8} {'mean gain over the no-edit sibling (val acc points)':>52} {'s.e.':>6} "
+              f"{'share > 0':>9}")
+        for kind, values in sorted(gains.items(), key=lambda item: -np.mean(item[1])):
+            print(f"{kind:<14} {len(values):>8} {100 * np.mean(values):>52.2f} {100 * _standard_error(values):>6.2f} "
+                  f"{np.mean(np.array(values) > 0):>9.2f}")
     multi = [run for run in runs if run["arm"] in _MULTI]
     if multi:
         figures = _front_figures(multi, args.bar)
@@ -280,12 +292,16 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=10_000, help="Fashion-MNIST training images (default 10,000)")
     parser.add_argument("--beta", type=float, default=0.05)
     parser.add_argument("--gamma", type=float, default=0.05)
+    parser.add_argument("--generation-children", type=int, default=2,
+                        help="children per generation in the generations arms (default 2)")
     parser.add_argument("--bar", type=float, default=0.85, help="test accuracy a front model must reach")
     parser.add_argument("--output", default="search_value", help="stem of the .png and .json written")
     parser.add_argument("--one", choices=ARMS, help=argparse.SUPPRESS)  # internal: one run, JSON on stdout
     args = parser.parse_args()
     if args.one:
-        result = run_arm(args.one, args.seeds[0], args.budget, args.train_images, args.beta, args.gamma)
+        result = run_arm(
+            args.one, args.seeds[0], args.budget, args.train_images, args.beta, args.gamma, args.generation_children
+        )
         print(json.dumps(result))
         return
     runs = run_all(args)

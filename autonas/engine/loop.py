@@ -23,6 +23,7 @@ from autonas._checks import SEED_RANGE
 from autonas.backend import compilation_cache
 from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit_epochs, final_fit_reserve, final_fit_seconds  # noqa: F401 - re-exported
+from autonas.engine.generations import NO_EDIT, FreeProposals, Generations
 from autonas.engine.project import Project, ProjectFileError, ProjectWriteError, TrialRecord
 from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
 from autonas.execution.runner import TrainingSettings, TrialResult
@@ -142,6 +143,7 @@ def run_search(
     rank: Callable[[TrialRecord], tuple] | None = None,
     on_epoch: Callable[[int, int, int], None] | None = None,
     timed_costs: bool = True,
+    generation_children: int | None = None,
 ) -> list[TrialRecord]:
     """Run the search; returns every trial (resumed ones included), in order of trial id.
 
@@ -171,6 +173,11 @@ def run_search(
         timed_costs: Whether trials time their trained model (latency,
             measured energy) for their metrics; False when nothing ranks by
             those (see :attr:`autonas.objectives.Objective.needs_measured_costs`).
+        generation_children: None: the searcher proposes one child at a time,
+            of any trained model. A number ``k``: generations of siblings at
+            equal budget, ``k`` children of the incumbent and a no-edit sibling
+            (:class:`~autonas.engine.generations.Generations`; the searcher
+            needs ``ask_children``).
 
     The project is locked for the whole search (:meth:`Project.lock`). When a
     trial cannot be written (disk full), the search warns naming the path,
@@ -188,12 +195,12 @@ def run_search(
     with sigterm_exits_cleanly(), project.lock(), compilation_cache(project.path / "jax-cache"):
         return _run_locked(
             project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
-            rank or searcher_score, on_epoch, timed_costs,
+            rank or searcher_score, on_epoch, timed_costs, generation_children,
         )
 
 
-def _resume(project: Project, searcher) -> list[TrialRecord]:
-    """The project's finished trials, replayed into the searcher; unloadable ones are set aside."""
+def _resume(project: Project, source) -> list[TrialRecord]:
+    """The project's finished trials, replayed into the proposal source; unloadable ones are set aside."""
     history = []
     for record in project.load_trials():
         try:
@@ -201,7 +208,7 @@ def _resume(project: Project, searcher) -> list[TrialRecord]:
         except ProjectFileError as error:
             project.set_aside(record.id, str(error))
             continue
-        searcher.tell(str(record.id), graph, searcher_score(record))
+        source.observe(record, graph)
         history.append(record)
     if history:
         logger.info("resuming: %d finished trials in %s", len(history), project.path)
@@ -210,12 +217,16 @@ def _resume(project: Project, searcher) -> list[TrialRecord]:
 
 def _run_locked(
     project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor, rank,
-    on_epoch=None, timed_costs=True,
+    on_epoch=None, timed_costs=True, generation_children=None,
 ) -> list[TrialRecord]:
     total_seconds = None if budget.deadline is None else budget.deadline - time.monotonic()
-    history = _resume(project, searcher)
+    if generation_children is None:
+        source = FreeProposals(searcher, searcher_score)
+    else:
+        source = Generations(searcher, generation_children, rank, searcher_score)
+    history = _resume(project, source)
     loop = _SearchLoop(
-        project, searcher, initial, settings, fine_tune_settings, budget, seed, accept, on_trial,
+        project, source, initial, settings, fine_tune_settings, budget, seed, accept, on_trial,
         executor or SerialExecutor(), rank, history, total_seconds, timed_costs,
     )
     executor = loop.executor
@@ -248,10 +259,10 @@ class _SearchLoop:
     """The loop's state and its steps: fill the free workers, collect finished trials, repeat."""
 
     def __init__(
-        self, project, searcher, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
+        self, project, source, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
         rank, history, total_seconds, timed_costs=True,
     ) -> None:
-        self.project, self.searcher, self.executor = project, searcher, executor
+        self.project, self.source, self.executor = project, source, executor
         self.settings, self.fine_tune_settings = settings, fine_tune_settings
         self.budget, self.seed, self.accept, self.on_trial, self.rank = budget, seed, accept, on_trial, rank
         self.history: list[TrialRecord] = history
@@ -305,13 +316,15 @@ class _SearchLoop:
                 name, graph = self.pending.pop(0)
                 parent, operations, trial_settings, reference = None, [], self.settings, None
             else:
-                proposal = self.searcher.ask()
+                if self.source.waits_for_initial and any(s.parent is None for s in self.running.values()):
+                    return None  # the first generation's incumbent is the best of all initial architectures
+                proposal = self.source.ask()
                 if proposal is None:
                     if not self.running:
                         logger.info("the searcher has nothing more to propose")
                     return None
                 graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
-                name = ", ".join(str(op) for op in operations)
+                name = ", ".join(str(op) for op in operations) or NO_EDIT
                 trial_settings = _child_settings(
                     self.by_id.get(parent), proposal, self.settings, self.fine_tune_settings, self.trial_cap
                 )
@@ -319,13 +332,19 @@ class _SearchLoop:
             if (self.accept is not None and not self.accept(graph)) or not self.executor.accepts(graph, trial_settings):
                 logger.info("skipping %s: it breaks a constraint", name)
                 self.rejected += 1
-                self.searcher.tell(f"rejected-{self.rejected}", graph, None)
+                self.source.reject(f"rejected-{self.rejected}", graph)
                 continue
-            return _Submitted(self.job(graph, trial_settings, operations, reference), parent, operations, name)
+            seed_key = None if parent is None else self.source.seed_key(proposal)
+            job = self.job(graph, trial_settings, operations, reference, seed_key)
+            return _Submitted(job, parent, operations, name)
         return None
 
-    def job(self, graph: Graph, settings: TrainingSettings, operations: list, reference: Graph | None) -> TrialJob:
-        """A job with the next trial id, the search's time left and the trial's share of it.
+    def job(
+        self, graph: Graph, settings: TrainingSettings, operations: list, reference: Graph | None,
+        seed_key: int | None = None,
+    ) -> TrialJob:
+        """A job with the next trial id, the search's time left and the trial's share of it; its seed
+        derives from ``seed_key`` when given (siblings of a generation share one), else from its id.
 
         The time left counts from now (waiting for a worker uses it up); the
         share counts from when the trial starts training.
@@ -336,7 +355,8 @@ class _SearchLoop:
         seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
         changes_function = not _preserves_function(operations)
         return TrialJob(
-            trial_id, graph, settings, seconds_left, trial_seed(self.seed, trial_id), max_seconds=self.trial_cap,
+            trial_id, graph, settings, seconds_left, trial_seed(self.seed, trial_id if seed_key is None else seed_key),
+            max_seconds=self.trial_cap,
             timed_costs=self.timed_costs, issued_at=time.time(),
             hard_seconds=budget.seconds_left() if budget.deadline is not None else None,
             reference=reference if changes_function else None,
@@ -354,7 +374,7 @@ class _SearchLoop:
                 logger.error("%s; no more trials are started, finished ones are kept in memory", error)
         self.history.append(record)
         self.by_id[record.id] = record
-        self.searcher.tell(str(record.id), trained, searcher_score(record))
+        self.source.observe(record, trained)
         if self.on_trial is not None:
             self.on_trial(record, self.history)
         self.failures = self.failures + 1 if record.status == "failed" else 0

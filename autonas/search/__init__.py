@@ -12,10 +12,11 @@ from autonas.search.bayesian import BayesianSearcher
 from autonas.search.distance import Descriptor, describe, edit_distance, pairwise_distances
 from autonas.search.gp import GaussianProcess
 from autonas.search.kernel import BourgainEmbedding, LandmarkEmbedding, squared_exponential
+from autonas.search.more_training import MoreTrainingSearcher
 from autonas.search.random_search import RandomSearcher
 
 #: The searchers a classifier or tuner can be given by name.
-SEARCHERS = {"bayesian": BayesianSearcher, "random": RandomSearcher}
+SEARCHERS = {"bayesian": BayesianSearcher, "random": RandomSearcher, "more-training": MoreTrainingSearcher}
 
 
 def is_searcher(value: object) -> bool:
@@ -40,6 +41,7 @@ __all__ = [
     "BourgainEmbedding",
     "LandmarkEmbedding",
     "MorphismSearcher",
+    "MoreTrainingSearcher",
     "Constraint",
     "Descriptor",
     "GaussianProcess",

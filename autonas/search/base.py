@@ -148,6 +148,7 @@ class MorphismSearcher(Searcher):
         self._trials: dict[str, ToldTrial] = {}
         self._told: dict[str, str] = {}  # fingerprint -> last trial id
         self._in_flight: dict[str, Proposal] = {}  # fingerprint -> proposal
+        self._focus: str | None = None  # while ask_children runs: the only parent
 
     # ------------------------------------------------------------------ Searcher
     def tell(self, trial_id: str, graph: Graph, accuracy: float | None) -> None:
@@ -175,6 +176,40 @@ class MorphismSearcher(Searcher):
             self._in_flight[proposal.graph.fingerprint()] = proposal
         return proposal
 
+    def ask_children(self, parent_id: str) -> Proposal | None:
+        """Like :meth:`ask`, but a child of the told trial ``parent_id`` only (a generation of siblings).
+
+        Raises:
+            KeyError: when no trained trial ``parent_id`` was told.
+        """
+        parent_id = str(parent_id)
+        trial = self._trials.get(parent_id)
+        if trial is None or trial.accuracy is None:
+            raise KeyError(f"no trained trial {parent_id!r} was told")
+        self._focus = parent_id
+        try:
+            return self.ask()
+        finally:
+            self._focus = None
+
+    def add_root(self, trial_id: str, graph: Graph, accuracy: float) -> None:
+        """Keep a trained model to propose children of, without learning from it.
+
+        For a model whose architecture was told before (the same network
+        trained on): its weights become a parent's, and the searcher's model
+        is not given the same architecture twice.
+        """
+        trial_id = str(trial_id)
+        if trial_id in self._trials:
+            raise ValueError(f"trial {trial_id!r} was already told")
+        architecture = graph.copy()
+        architecture.clear_weights()
+        fingerprint = graph.fingerprint()
+        reward = float(self._objective(float(accuracy), graph))
+        self._trials[trial_id] = ToldTrial(trial_id, graph, architecture, fingerprint, float(accuracy), reward)
+        self._told[fingerprint] = trial_id
+        self._in_flight.pop(fingerprint, None)
+
     # ------------------------------------------------------------------ for subclasses
     @abstractmethod
     def _propose(self) -> Proposal | None:
@@ -195,6 +230,12 @@ class MorphismSearcher(Searcher):
     def _trained(self) -> list[ToldTrial]:
         """Successful trials, in the order told."""
         return [t for t in self._trials.values() if t.accuracy is not None]
+
+    def _parents(self) -> list[ToldTrial]:
+        """The trained trials a proposal may edit: all of them, or the one :meth:`ask_children` names."""
+        if self._focus is not None:
+            return [self._trials[self._focus]]
+        return self._trained()
 
     def _build(self, parent_id: str, operations: Sequence[Operation]) -> Proposal:
         """Apply ``operations`` to the told parent graph (weights included)."""

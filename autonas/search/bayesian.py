@@ -153,7 +153,7 @@ class BayesianSearcher(MorphismSearcher):
 
     # ------------------------------------------------------------------ proposing
     def _propose(self) -> Proposal | None:
-        trained = self._trained()
+        trained = self._parents()
         if not trained or self._gp is None:
             return None
         gp = self._gp

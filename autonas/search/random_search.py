@@ -49,7 +49,7 @@ class RandomSearcher(MorphismSearcher):
         self.max_tries = int(max_tries)
 
     def _propose(self) -> Proposal | None:
-        trained = sorted(self._trained(), key=lambda t: -t.reward)  # stable: earlier trials win ties
+        trained = sorted(self._parents(), key=lambda t: -t.reward)  # stable: earlier trials win ties
         if not trained:
             return None
         pool = trained[: max(1, math.ceil(self.top_fraction * len(trained)))]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autonas._checks import check_positive, check_seed
+from autonas._checks import check_int, check_positive, check_seed
 from autonas.backend import import_keras_quietly
 from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit
@@ -65,8 +65,18 @@ class AutoImageClassifier:
             included (None: no limit; then ``time_limit`` stops the search, or
             10 trials when neither is set).
         time_limit: Seconds for the whole :meth:`fit`, final fit included.
-        searcher: ``"bayesian"`` (default) or ``"random"``, or a searcher object
-            with ``ask()`` / ``tell()``.
+        searcher: ``"bayesian"`` (default), ``"random"``, ``"more-training"``
+            (no edits: the best network trained on, the control the others
+            must beat), or a searcher object with ``ask()`` / ``tell()``.
+        generation_children: None (default): the searcher proposes one child
+            at a time, of whichever trained model it likes. A number ``k``:
+            the search runs in generations of siblings at equal budget, ``k``
+            children of the best network so far and the network itself
+            trained on alike (same schedule, same seed); the best member leads
+            the next generation and the searcher learns what each edit gained
+            over its no-edit sibling. A searcher object needs
+            ``ask_children(parent_id)`` for it (every
+            :class:`~autonas.search.MorphismSearcher` has it).
         directory: Parent folder of the project folder.
         project_name: Name of the project folder; an existing one is resumed.
         overwrite: Delete the project folder first.
@@ -119,6 +129,7 @@ class AutoImageClassifier:
         objective: Any = None,
         image_size: int | tuple[int, int] | None = None,
         tensorboard: bool = True,
+        generation_children: int | None = None,
     ) -> None:
         self.max_trials = max_trials
         self.time_limit = time_limit
@@ -136,6 +147,7 @@ class AutoImageClassifier:
         self.objective = objective
         self.image_size = image_size
         self.tensorboard = tensorboard
+        self.generation_children = generation_children
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -157,6 +169,17 @@ class AutoImageClassifier:
             raise ValueError(f"searcher must be one of {_SEARCHERS} or a searcher object, got {self.searcher!r}")
         if not isinstance(self.searcher, str) and not is_searcher(self.searcher):
             raise ValueError(f"searcher must be one of {_SEARCHERS} or have ask() and tell(), got {self.searcher!r}")
+        check_int(self.generation_children, "generation_children", optional=True)
+        if self.generation_children is not None and self.generation_children < 0:
+            raise ValueError(f"generation_children must be 0 or more, or None, got {self.generation_children!r}")
+        if (
+            self.generation_children and not isinstance(self.searcher, str)
+            and not callable(getattr(self.searcher, "ask_children", None))
+        ):
+            raise ValueError(
+                f"generation_children={self.generation_children} needs a searcher with ask_children(parent_id), "
+                f"got {type(self.searcher).__name__}; pass generation_children=None to ask it one child at a time"
+            )
 
     def _make_objective(self):
         """The :class:`~autonas.objectives.Objective` with the limits given here merged in.
@@ -386,6 +409,7 @@ class AutoImageClassifier:
                 rank=self.objective_.rank_key,
                 on_epoch=progress.epoch,
                 timed_costs=self.objective_.needs_measured_costs,
+                generation_children=self.generation_children,
             )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()

@@ -1,4 +1,4 @@
-"""Fault injection: kill -9 at random moments, a full disk at random writes, random bytes in trial files.
+"""Fault injection: kill -9 at random moments (a search in generations of siblings), a full disk at random writes, random bytes in trial files.
 
 Every run must end with a search that resumes (no finished trial lost or
 repeated, no stray temporary folder) or with an error naming the file.
@@ -41,7 +41,8 @@ def test_kill_9_at_random_points_loses_and_repeats_no_trial(tmp_path, small_digi
         from autonas.execution import SerialExecutor
         data = np.load({str(tmp_path / "data.npz")!r})
         AutoImageClassifier(max_trials=200, searcher="random", directory={str(tmp_path)!r}, project_name="p",
-                            seed=0, verbose=0, executor=SerialExecutor()).fit(data["x"], data["y"], epochs=2)
+                            seed=0, verbose=0, executor=SerialExecutor(), generation_children=2,
+                            ).fit(data["x"], data["y"], epochs=2)
         """
     )
     rng = random.Random(0)
@@ -62,10 +63,19 @@ def test_kill_9_at_random_points_loses_and_repeats_no_trial(tmp_path, small_digi
     assert killed >= KILLS - 2
     with warnings.catch_warnings():
         warnings.simplefilter("error", DamagedTrialWarning)
-        resumed = quick_classifier(tmp_path, max_trials=len(seen) + 1).fit(x, y, epochs=2)
+        resumed = quick_classifier(tmp_path, max_trials=len(seen) + 1, generation_children=2).fit(x, y, epochs=2)
     history = resumed.history_
     assert [r.id for r in history] == list(range(1, len(seen) + 2))  # none lost, none repeated
-    assert len({r.fingerprint for r in history}) == len(history)
+    assert len({r.fingerprint for r in history if r.operations}) == len([r for r in history if r.operations])
+    generations = []  # the search runs in generations: a no-edit sibling and at most two children, one parent
+    for record in history[2:]:
+        if generations and generations[-1][0].parent == record.parent:
+            generations[-1].append(record)
+        else:
+            generations.append([record])
+    for members, following in zip(generations, generations[1:]):
+        assert len(members) <= 3 and sum(not m.operations for m in members) <= 1
+        assert following[0].parent in {m.id for m in members} | {members[0].parent}
     for record in history[:-1]:
         assert json.loads(seen[f"trial_{record.id:04d}"]) == record.to_dict()
     assert not list(project.rglob(".tmp-*")) and not list(project.glob(".old-final-*"))

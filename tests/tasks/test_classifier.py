@@ -90,6 +90,31 @@ def test_resume_keeps_finished_trials_and_repeats_none(fitted, raw_digits):
     assert len({r.fingerprint for r in history}) == 6
 
 
+def test_a_search_in_generations_compares_each_edit_with_its_no_edit_sibling_and_reaches_good_accuracy(
+    raw_digits, tmp_path
+):
+    from autonas.engine.generations import NO_EDIT
+    from autonas.execution import SerialExecutor
+
+    x_train, x_test, y_train, y_test = raw_digits
+    classifier = AutoImageClassifier(max_trials=5, generation_children=1, directory=tmp_path, seed=0, verbose=0,
+                                     executor=SerialExecutor())
+    classifier.fit(x_train, y_train, epochs=2)
+    history = classifier.history_
+
+    def best(records):  # the generations' rule: the score, then fewer parameters, then the earlier trial
+        return max(records, key=lambda r: (r.val_accuracy, -r.metrics["params"], -r.id))
+
+    initial_best = best(history[:2])
+    generation = history[2:4]
+    assert [r.parent for r in generation] == [initial_best.id] * 2
+    assert generation[0].name == NO_EDIT and not generation[0].operations and generation[0].epochs >= 1
+    assert generation[1].operations
+    assert history[4].name == NO_EDIT and history[4].parent == best(generation).id
+    assert generation[0].val_accuracy >= initial_best.val_accuracy - 0.02  # trained on from its weights, not afresh
+    assert classifier.evaluate(x_test, y_test)["accuracy"] > 0.9
+
+
 def _children(pid):
     pids = []
     for task in os.listdir(f"/proc/{pid}/task"):

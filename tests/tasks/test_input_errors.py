@@ -14,6 +14,16 @@ def _labels(n=40, classes=4):
     return np.arange(n) % classes
 
 
+class _OneAtATime:
+    """A user's searcher that proposes one child at a time (no ``ask_children``)."""
+
+    def ask(self):
+        return None
+
+    def tell(self, trial_id, graph, accuracy):
+        pass
+
+
 def _fit(tmp_path, x, y, **kwargs):
     fit_kwargs = {k: kwargs.pop(k) for k in ("validation_split", "validation_data", "epochs") if k in kwargs}
     classifier = AutoImageClassifier(**{"directory": tmp_path, "project_name": "p", "max_trials": 1, **kwargs})
@@ -35,6 +45,9 @@ def _fit(tmp_path, x, y, **kwargs):
         (_images(), _labels(), {"time_limit": -5.0}, "time_limit must be a positive number"),
         (_images(), _labels(), {"max_trials": 0}, "max_trials must be a positive int"),
         (_images(), _labels(), {"searcher": "genetic"}, "searcher must be one of"),
+        (_images(), _labels(), {"generation_children": -1}, "generation_children must be 0 or more"),
+        (_images(), _labels(), {"generation_children": 2.0}, "generation_children must be an int or None"),
+        (_images(), _labels(), {"generation_children": 2, "searcher": _OneAtATime()}, "needs a searcher with ask_child"),
         (_images(), _labels(), {"executor": "ray"}, "executor must be None"),
         (_images(), _labels(), {"validation_split": 1.5}, "validation_split must be a float in"),
         (_images(), _labels(), {"epochs": 0}, "epochs must be a positive int"),
