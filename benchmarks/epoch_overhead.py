@@ -49,7 +49,8 @@ def epoch_seconds(name: str, x, y, batch: int, per_execution: int, epochs: int) 
     """Mean seconds of the epochs after the first (which compiles), with the runner's guard."""
     import keras
 
-    from autonas.execution.runner import _callbacks, compile_for_training
+    from autonas.execution.guard import TrialGuard
+    from autonas.execution.runner import compile_for_training
 
     keras.utils.set_random_seed(0)
     model = build(name, x.shape[1:])
@@ -65,7 +66,7 @@ def epoch_seconds(name: str, x, y, batch: int, per_execution: int, epochs: int) 
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.start)
 
-    guard = _callbacks(patience=epochs, deadline=None, validated=True)
+    guard = TrialGuard(patience=epochs, deadline=None, validated=True)
     validation = (x[:1000], y[:1000])
     model.fit(x, y, batch_size=batch, epochs=epochs, validation_data=validation, callbacks=[guard, EpochClock()], verbose=0)
     later = times[1:] or times

@@ -132,7 +132,8 @@ def main() -> None:
             finally:
                 shutil.rmtree(classifier._scratch, ignore_errors=True)
             classifier.objective_ = classifier._make_objective()
-            classifier.best_graph_ = classifier._initial_graphs()[0][1]  # the first initial model, for scale
+            initial = classifier._spec().initial_graphs(classifier.input_shape_, len(classifier.classes_))
+            classifier.best_graph_ = initial[0][1]  # the first initial model, for scale
         else:
             classifier.fit(str(photos))
         timings["fit"] = time.monotonic() - begin

@@ -21,7 +21,10 @@ official 10,000 test images. Each arm runs once per seed with the same budget:
   siblings (``generation_children=--generation-children``, default 2): each generation trains
   that many children of the incumbent and the incumbent itself alike;
 * ``more-training, generations``: the control in generations (``generation_children=0``): each
-  generation is the incumbent trained on alone.
+  generation is the incumbent trained on alone;
+* ``bayesian, generations, growing only`` and ``random, generations, growing only``: the
+  generations arms with the growing edits only (deeper, wider, skip connections), no
+  regularising ones (dropout, augmentation).
 
 Each run is a separate process. ``--parallel N`` runs N at once, each pinned to its own
 share of the cores (``os.sched_setaffinity``), so arms never compete for a core; the table
@@ -40,6 +43,7 @@ start), ``search_value.json`` (every run's figures) and each run's log in ``sear
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -56,8 +60,10 @@ from _small_data import fashion_mnist_subset  # noqa: E402
 ARMS = (
     "bayesian", "random", "keras-tuner", "more-training", "multi-objective", "multi-objective, no shrinking",
     "bayesian, generations", "random, generations", "more-training, generations",
+    "bayesian, generations, growing only", "random, generations, growing only",
 )
-_GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations")
+_GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
+_GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations", *_GROWING_ONLY)
 _MULTI = ("multi-objective", "multi-objective, no shrinking")
 
 
@@ -71,6 +77,11 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         settings["searcher"] = "more-training"
     if arm in _GENERATIONS:
         settings["generation_children"] = 0 if arm.startswith("more-training") else children
+    if arm in _GROWING_ONLY:  # no regularising edits (dropout, augmentation): what the edit-gain table asks
+        from autonas.morphism import GROWING
+        from autonas.search import SEARCHERS
+
+        settings["searcher"] = SEARCHERS[arm.split(",")[0]](seed=seed, kinds=GROWING)
     elif arm in _MULTI:
         objective = Objective(beta=beta, gamma=gamma)
         settings["objective"] = objective
@@ -231,7 +242,10 @@ def print_table(runs: list[dict], args) -> None:
     pairs = [("bayesian", "random"), ("bayesian", "keras-tuner"), ("random", "keras-tuner"), ("bayesian", "more-training"),
              ("bayesian, generations", "more-training, generations"), ("random, generations", "more-training, generations"),
              ("bayesian, generations", "random, generations"), ("bayesian, generations", "bayesian"),
-             ("more-training, generations", "more-training")]
+             ("more-training, generations", "more-training"),
+             ("bayesian, generations, growing only", "more-training, generations"),
+             ("random, generations, growing only", "more-training, generations"),
+             ("bayesian, generations, growing only", "bayesian, generations")]
     for a, b in pairs:
         if a in accuracies and b in accuracies:
             difference = np.mean(accuracies[a]) - np.mean(accuracies[b])
@@ -270,7 +284,7 @@ def plot(runs: list[dict], path: str) -> None:
         print("matplotlib is not installed: no plot")
         return
     figure, axis = plt.subplots(figsize=(8, 5))
-    colours = dict(zip(ARMS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    colours = dict(zip(ARMS, itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"])))
     for run in runs:
         if run["result"]["curve"]:
             times, values = zip(*run["result"]["curve"])

@@ -5,8 +5,12 @@ import os
 import keras
 import numpy as np
 
+import pytest
+
 from autonas.cli import main
 from autonas.datasets import load_digits
+
+pytestmark = pytest.mark.slow  # trains networks or starts processes
 
 
 def test_fit_writes_a_loadable_model(tmp_path, capsys):

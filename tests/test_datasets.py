@@ -7,6 +7,8 @@ import pytest
 
 from autonas.datasets import FASHION_MNIST_DIR, fashion_mnist, load_digits, read_idx
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 
 def _write_idx(path, array):
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

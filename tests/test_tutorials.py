@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 TUTORIALS = Path(__file__).resolve().parents[1] / "tutorials"
 #: Seconds per script; quick mode aims at 90 s on 2 CPU cores, this leaves room for a loaded machine.
 TIMEOUT = 300

@@ -9,8 +9,9 @@ Two proposal sources share one small interface (``ask``, ``observe``,
 * :class:`Generations` compares siblings at equal budgets (as NASH does,
   Elsken et al. 2017). A generation is the incumbent's ``children`` children,
   proposed by the searcher, plus one **no-edit sibling**: the incumbent itself,
-  trained on with the same schedule. Every member trains with the same
-  settings and the same seed (so the same data order); the best of the
+  trained on with the same schedule. Every member trains the same epochs
+  with the same seed (so the same data order; a child whose edit changed the
+  function learns at the initial rate, as it would alone); the best of the
   generation (ties: fewer parameters) becomes the next incumbent. What the
   searcher learns from a child is its **value net of training**: its parent's
   value plus what the child scored over the no-edit sibling. An initial
@@ -117,7 +118,8 @@ class Generations:
         self.current: _Generation | None = None
         self.finished: list[int] = []  # parents of closed generations, in order
         self.incumbent: int | None = None
-        self.barren = False  # a generation closed with no member: nothing new is left to try
+        self.spent: set[int] = set()  # parents whose generation had no member: none of their edits can train
+        self.barren = False  # no network is left to propose from
 
     # ------------------------------------------------------------------ the loop's interface
     def ask(self) -> Proposal | None:
@@ -229,8 +231,18 @@ class Generations:
         completed = [r for r, _ in generation.members if r.status == "completed"]
         self.finished.append(parent)
         if not generation.members:  # every proposal broke a constraint and the searcher has no other
-            self.barren = True
-            logger.info("generation of trial %d: no member could train; nothing new is left to try", parent)
+            self.spent.add(parent)
+            fallback = [r for i, r in self.records.items() if i not in self.spent]
+            if not fallback:
+                self.barren = True
+                logger.info("generation of trial %d: no member could train, and no other network is left", parent)
+                return
+            self.incumbent = self._best(fallback).id
+            logger.info(
+                "generation of trial %d: no member could train (constraints); the next best network, trial %d, "
+                "leads the next", parent, self.incumbent,
+            )
+            return
         if completed:
             self.incumbent = self._best(completed).id
             logger.info(

@@ -192,11 +192,37 @@ def run_search(
             fail and none has completed.
         autonas.engine.ProjectLockedError: when another process searches in the project.
     """
+    search = _Search(
+        searcher, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor or SerialExecutor(),
+        rank or searcher_score, on_epoch, timed_costs, generation_children,
+    )
     with sigterm_exits_cleanly(), project.lock(), compilation_cache(project.path / "jax-cache"):
-        return _run_locked(
-            project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
-            rank or searcher_score, on_epoch, timed_costs, generation_children,
-        )
+        return _run_locked(project, data, search)
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What :func:`run_search` was asked for (its arguments, defaults filled in), passed down as one."""
+
+    searcher: Searcher
+    initial: Sequence[tuple[str, Graph]]
+    settings: TrainingSettings
+    fine_tune_settings: TrainingSettings
+    budget: SearchBudget
+    seed: int | None
+    accept: Callable[[Graph], bool] | None
+    on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None
+    executor: Executor
+    rank: Callable[[TrialRecord], tuple]
+    on_epoch: Callable[[int, int, int], None] | None
+    timed_costs: bool
+    generation_children: int | None
+
+    def proposal_source(self) -> FreeProposals | Generations:
+        """Where children come from: the searcher one at a time, or generations of siblings."""
+        if self.generation_children is None:
+            return FreeProposals(self.searcher, searcher_score)
+        return Generations(self.searcher, self.generation_children, self.rank, searcher_score)
 
 
 def _resume(project: Project, source) -> list[TrialRecord]:
@@ -215,20 +241,12 @@ def _resume(project: Project, source) -> list[TrialRecord]:
     return history
 
 
-def _run_locked(
-    project, searcher, data, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor, rank,
-    on_epoch=None, timed_costs=True, generation_children=None,
-) -> list[TrialRecord]:
-    total_seconds = None if budget.deadline is None else budget.deadline - time.monotonic()
-    if generation_children is None:
-        source = FreeProposals(searcher, searcher_score)
-    else:
-        source = Generations(searcher, generation_children, rank, searcher_score)
+def _run_locked(project: Project, data: TrainingData, search: _Search) -> list[TrialRecord]:
+    total_seconds = None if search.budget.deadline is None else search.budget.deadline - time.monotonic()
+    source = search.proposal_source()
     history = _resume(project, source)
-    loop = _SearchLoop(
-        project, source, initial, settings, fine_tune_settings, budget, seed, accept, on_trial,
-        executor or SerialExecutor(), rank, history, total_seconds, timed_costs,
-    )
+    loop = _SearchLoop(project, search, source, history, total_seconds)
+    on_epoch = search.on_epoch
     executor = loop.executor
     own_log_dir = getattr(executor, "log_dir", "") is None  # worker output goes to the project, off the terminal
     if own_log_dir:
@@ -259,23 +277,23 @@ class _SearchLoop:
     """The loop's state and its steps: fill the free workers, collect finished trials, repeat."""
 
     def __init__(
-        self, project, source, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor,
-        rank, history, total_seconds, timed_costs=True,
+        self, project: Project, search: _Search, source, history: list[TrialRecord], total_seconds: float | None
     ) -> None:
-        self.project, self.source, self.executor = project, source, executor
-        self.settings, self.fine_tune_settings = settings, fine_tune_settings
-        self.budget, self.seed, self.accept, self.on_trial, self.rank = budget, seed, accept, on_trial, rank
+        self.project, self.source, self.executor = project, source, search.executor
+        self.settings, self.fine_tune_settings = search.settings, search.fine_tune_settings
+        self.budget, self.seed, self.accept = search.budget, search.seed, search.accept
+        self.on_trial, self.rank, self.timed_costs = search.on_trial, search.rank, search.timed_costs
         self.history: list[TrialRecord] = history
         self.by_id = {record.id: record for record in history}
         tried = {record.fingerprint for record in history}
-        self.pending = [(name, graph) for name, graph in initial if graph.fingerprint() not in tried]
+        self.pending = [(name, graph) for name, graph in search.initial if graph.fingerprint() not in tried]
         self.next_id = max(project.max_trial_id(), *(r.id for r in history), 0) + 1
         self.running: dict[Future, _Submitted] = {}
         self.failures = self.rejected = 0
         self.write_error: ProjectWriteError | None = None
         self.total_seconds = total_seconds
-        self.timed_costs = timed_costs
-        self.trial_cap = None if total_seconds is None else total_seconds * budget.trial_share(executor.max_workers)
+        workers = self.executor.max_workers
+        self.trial_cap = None if total_seconds is None else total_seconds * self.budget.trial_share(workers)
 
     def run(self) -> None:
         """Until the budget, the searcher or the failures stop it."""

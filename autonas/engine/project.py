@@ -301,6 +301,7 @@ class Project:
 
     def __init__(self, path: str | os.PathLike, overwrite: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = False
         self._lock = _FileLock(self.path / _LOCK_FILE)
         self._unsaved: dict[int, Graph] = {}
         self._refuse_foreign_folder()
@@ -308,6 +309,34 @@ class Project:
             with self.lock():
                 self.clear()
         self._create()
+
+    @classmethod
+    def open_read_only(cls, path: str | os.PathLike) -> Project:
+        """A view of an existing project that changes nothing on disk (for reports and tools).
+
+        Trials are read with their checksums verified like a search reads them,
+        but a damaged trial is only left out (with a :class:`DamagedTrialWarning`),
+        never moved; nothing is created, locked or written.
+
+        Raises:
+            ValueError: naming the folder when it is not an autonas project
+                (no ``project.json`` of autonas's).
+            ProjectFileError: naming ``project.json`` when it cannot be read.
+        """
+        project = cls.__new__(cls)
+        project.path, project.read_only = Path(path), True
+        project._lock = _FileLock(project.path / _LOCK_FILE)
+        project._unsaved = {}
+        if not (project.path / _CONFIG_FILE).is_file():
+            raise ValueError(
+                f"project: {str(project.path)!r} is not an autonas project folder (it has no {_CONFIG_FILE})"
+            )
+        project._read_config()
+        return project
+
+    def _refuse_writes(self, what: str) -> None:
+        if self.read_only:
+            raise PermissionError(f"project {str(self.path)!r} was opened read-only: it cannot {what}")
 
     def _refuse_foreign_folder(self) -> None:
         """Refuse a folder that is not an autonas project (nothing in it is touched).
@@ -379,6 +408,7 @@ class Project:
         Raises:
             ProjectLockedError: if another process holds it; the message names the folder and the holder.
         """
+        self._refuse_writes("be locked")
         if self._lock.held:
             yield self
             return
@@ -409,6 +439,7 @@ class Project:
                 autonas's (see the module's docstring): it is not an autonas
                 project, and nothing in it is deleted.
         """
+        self._refuse_writes("be cleared")
         if not self.path.exists():
             return
         self._refuse_foreign_folder()
@@ -435,6 +466,7 @@ class Project:
                     "pass overwrite=True or another project_name"
                 )
             return
+        self._refuse_writes("record its configuration")
         try:
             _write_json(path, {**config, **_marker()})
         except OSError as error:
@@ -501,6 +533,11 @@ class Project:
         self._set_aside(self.trial_path(trial_id), reason)
 
     def _set_aside(self, folder: Path, reason: str) -> None:
+        if self.read_only:
+            message = f"trial {folder.name} left out (the project was opened read-only): {reason}"
+            logger.warning(message)
+            warnings.warn(message, DamagedTrialWarning, stacklevel=3)
+            return
         target = self.damaged_path / folder.name
         if target.exists():
             target = self.damaged_path / f"{folder.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
@@ -521,6 +558,7 @@ class Project:
             ProjectWriteError: naming the trial folder when it cannot be written;
                 the graph stays readable through :meth:`load_graph` in this process.
         """
+        self._refuse_writes("save a trial")
         target = self.trial_path(record.id)
         staging = None
         try:
@@ -541,8 +579,8 @@ class Project:
                 shutil.rmtree(staging, ignore_errors=True)
             raise
 
-    def load_graph(self, trial_id: int) -> Graph:
-        """The architecture of a trial, with its trained weights when it has them.
+    def load_graph(self, trial_id: int, weights: bool = True) -> Graph:
+        """The architecture of a trial, with its trained weights when it has them (and ``weights``).
 
         Raises:
             ProjectFileError: naming the file when the trial's files are missing or do not match.
@@ -552,6 +590,8 @@ class Project:
         folder = self.trial_path(trial_id)
         record = self._verified_record(folder)
         graph = _load_trial_file(folder / "graph.json", lambda path: Graph.from_json(path.read_text()))
+        if not weights:
+            return graph
         weights = folder / "weights.npz"
         if weights.exists():
             graph = _load_trial_file(weights, graph.load_weights)
@@ -566,6 +606,7 @@ class Project:
             ProjectWriteError: naming the folder when it cannot be written
                 (nothing half-written is left behind).
         """
+        self._refuse_writes("save the final model")
         final = self.path / "final"
         staging = None
         try:

@@ -3,7 +3,7 @@
 from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
 from autonas.execution.local import LocalExecutor
 from autonas.execution.memory import DeviceMemory, MemoryLedger, estimate_training_bytes
-from autonas.execution.runner import TrainingSettings, TrialResult, hyperparameter_space, train_graph
+from autonas.execution.runner import TrainingSettings, TrialResult, train_graph
 
 __all__ = [
     "DeviceMemory",
@@ -17,7 +17,6 @@ __all__ = [
     "TrialJob",
     "TrialResult",
     "estimate_training_bytes",
-    "hyperparameter_space",
     "train_graph",
 ]
 

@@ -40,7 +40,6 @@ __all__ = [
     "TrainingSettings",
     "TrialResult",
     "compile_for_training",
-    "hyperparameter_space",
     "steps_per_execution_for",
     "train_graph",
 ]
@@ -103,29 +102,6 @@ def _traceback_text() -> str:
     return f"{text[:head]}\n[... {len(text) - _TRACEBACK_CHARS} characters cut ...]\n{text[-(_TRACEBACK_CHARS - head):]}"
 
 
-def hyperparameter_space():
-    """The training settings as a ``keras_tuner.HyperParameters`` space (defaults are the values used).
-
-    ``learning_rate``, ``batch_size``, ``max_epochs`` and ``patience`` apply to
-    initial architectures. Morphed children start from trained weights, so
-    they train for at most ``fine_tune_epochs`` at ``learning_rate ×
-    fine_tune_factor`` (see docs/morphism.md: a fresh optimiser at the full
-    rate undoes part of the inherited skill).
-    """
-    import_keras_quietly()
-    import keras_tuner
-
-    hp = keras_tuner.HyperParameters()
-    hp.Choice("optimizer", ["adam"], default="adam")
-    hp.Choice("learning_rate", [3e-3, 1e-3, 3e-4], default=1e-3)
-    hp.Choice("batch_size", [32, 64, 128], default=32)
-    hp.Choice("fine_tune_factor", [1.0, 0.3, FINE_TUNE_FACTOR], default=FINE_TUNE_FACTOR)
-    hp.Int("max_epochs", 5, 200, default=30)
-    hp.Int("fine_tune_epochs", 2, 100, default=12)
-    hp.Int("patience", 1, 20, default=4)
-    return hp
-
-
 #: Learning-rate schedules a trial can train on.
 SCHEDULES = ("cosine", "constant")
 
@@ -168,19 +144,6 @@ class TrainingSettings:
         """Whether training stops on patience and restores its best epoch (``"constant"`` schedule)."""
         return self.schedule == "constant"
 
-    @classmethod
-    def from_hyperparameters(cls, hp, fine_tune: bool = False) -> TrainingSettings:
-        """Settings from a ``keras_tuner.HyperParameters`` of :func:`hyperparameter_space`."""
-        factor = hp.get("fine_tune_factor") if fine_tune else 1.0
-        return cls(
-            learning_rate=hp.get("learning_rate") * factor,
-            batch_size=hp.get("batch_size"),
-            max_epochs=hp.get("fine_tune_epochs") if fine_tune else hp.get("max_epochs"),
-            patience=hp.get("patience"),
-            optimizer=hp.get("optimizer"),
-            schedule=hp.get("schedule") if "schedule" in hp.values else "constant",
-        )
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -207,11 +170,6 @@ class TrialResult:
     epochs: int = 0
     seconds: float = 0.0
     error: str | None = None
-
-
-def _finite_or(value: Any, default: float) -> float:
-    value = default if value is None else float(value)
-    return value if math.isfinite(value) else default
 
 
 #: ``on_epoch(epochs_done, epochs_planned)``: called when training starts (0) and after every epoch.
@@ -249,103 +207,6 @@ def training_pace(
         per_batch = after_first_batch / later
         return per_batch * steps, max(0.0, seconds - per_batch * batches)
     return seconds / max(epochs, 1), 0.0
-
-
-def _callbacks(
-    patience: int,
-    deadline: float | None,
-    validated: bool,
-    on_epoch: EpochListener | None = None,
-    keep_best: bool = True,
-):
-    """The trial's guard callback (see ``_Guard``); ``keep_best=False`` keeps the last epoch and never stops early."""
-    import_keras_quietly()
-    import keras
-
-    class _Guard(keras.callbacks.Callback):
-        """Keeps the best epoch's weights, stops on patience, NaN or the deadline.
-
-        With validation data, the epoch kept is the one of highest validation
-        accuracy (ties: lower validation loss), and an epoch counts as progress
-        when the validation loss falls *or* the accuracy rises: on small data
-        the loss is noisy (and rises with over-confident predictions while the
-        accuracy still climbs), so stopping on the loss alone ended trainings
-        far below what they reach (benchmarks/initial_training.py).
-        """
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.best_loss = math.inf
-            self.best_accuracy = -math.inf
-            self.kept = (-math.inf, -math.inf)  # (accuracy, -loss) of the kept epoch
-            self.best_epoch = -1
-            self.best_weights = None
-            self.wait = 0
-            self.reason: str | None = None
-            self.timed_out = False
-            self.epoch_fraction = 1.0  # of the last epoch, when the deadline cut it
-            self.batches_run = 0
-            self.batches_before_epoch = 0
-            self.first_batch_end: float | None = None  # perf_counter() after the first execution (compilation)
-            self.first_batches = 1  # batches of the first execution
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.batches_before_epoch = self.batches_run
-
-        def on_train_batch_end(self, batch, logs=None):
-            # ``batch``: the epoch's index of the last of the steps run since the previous call
-            steps = (self.params or {}).get("steps")
-            done = batch + 1 if not steps else min(batch + 1, steps)
-            self.batches_run = self.batches_before_epoch + done
-            if self.first_batch_end is None:
-                self.first_batch_end = time.perf_counter()
-                self.first_batches = max(1, self.batches_run)
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(float(loss)):
-                self.reason = "loss became NaN or infinite"
-                self.model.stop_training = True
-            elif deadline is not None and time.monotonic() > deadline:
-                self.timed_out = True
-                self.model.stop_training = True
-                if steps:
-                    self.epoch_fraction = done / steps
-
-        def on_train_begin(self, logs=None):
-            self._tell(0)
-
-        def _tell(self, epochs_done: int) -> None:
-            if on_epoch is not None:
-                try:
-                    on_epoch(epochs_done, int((self.params or {}).get("epochs") or 0))
-                except Exception as error:  # noqa: BLE001 - a progress display never fails a trial
-                    logger.debug("epoch listener failed: %s", error)
-
-        def on_epoch_end(self, epoch, logs=None):
-            self._tell(epoch + 1)
-            if self.reason or not validated:
-                return
-            if not keep_best:  # a fixed schedule: its last epoch is the trial's snapshot
-                self.best_epoch = epoch
-                return
-            loss = _finite_or((logs or {}).get("val_loss"), math.inf)
-            accuracy = _finite_or((logs or {}).get("val_accuracy"), -math.inf)
-            if (accuracy, -loss) > self.kept:
-                self.kept, self.best_epoch = (accuracy, -loss), epoch
-                self.best_weights = self.model.get_weights()
-            progress = loss < self.best_loss or accuracy > self.best_accuracy
-            self.best_loss, self.best_accuracy = min(self.best_loss, loss), max(self.best_accuracy, accuracy)
-            if progress:
-                self.wait = 0
-            else:
-                self.wait += 1
-                if self.wait >= patience:
-                    self.model.stop_training = True
-
-        def on_train_end(self, logs=None):
-            if self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-
-    return _Guard()
 
 
 def _annealing(learning_rate: float, total_steps: int, deadline: float | None):
@@ -476,41 +337,18 @@ def train_graph(
             (other than for lack of memory): a bug, not a bad architecture.
     """
     import_keras_quietly()
-    import keras
-
     start = time.perf_counter()
-    guard = None
     train_deadline = deadline
     if deadline is not None and measure and timed:  # keep a tenth of the time (at most 10 s) for measuring
         train_deadline = deadline - min(10.0, 0.1 * max(0.0, deadline - time.monotonic()))
     if seed is not None:
         set_random_seed(seed)
+    model = _build_model(graph, start)
+    if isinstance(model, TrialResult):
+        return model
     try:
-        model = graph.to_keras(for_training=True)
-    except Exception as error:  # noqa: BLE001 - sorted below: out of memory fails the trial, the rest is ours
-        if is_out_of_memory(error):
-            return TrialResult("failed", error=f"out of memory: {error}"[:2000], seconds=time.perf_counter() - start,
-                               metrics={"traceback": _traceback_text()})
-        raise FatalError(
-            f"building the Keras model of a graph failed; this is a bug in autonas, not a bad architecture:\n"
-            f"{_traceback_text()}"
-        ) from error
-    try:
-        steps = _steps_per_epoch(x, settings.batch_size)
-        per_execution = steps_per_execution_for(steps)
-        epochs = epochs or settings.max_epochs
-        compile_for_training(model, settings.learning_rate, settings.optimizer, per_execution)
-        guard = _callbacks(
-            settings.patience, train_deadline, validation is not None, on_epoch, keep_best=settings.early_stopping
-        )
-        callbacks = [guard]
-        if settings.schedule == "cosine":
-            callbacks.insert(0, _annealing(settings.learning_rate, steps * epochs, train_deadline))
-        history = model.fit(
-            **_fit_inputs(x, y, validation, settings.batch_size, seed, per_execution),
-            epochs=epochs,
-            callbacks=callbacks,
-            verbose=0,
+        history, guard = _fit(
+            model, x, y, settings, validation, epochs or settings.max_epochs, seed, train_deadline, on_epoch
         )
     except Exception as error:  # noqa: BLE001 - a failed trial is recorded (with its traceback), the search goes on
         reason = f"out of memory: {error}" if is_out_of_memory(error) else f"{type(error).__name__}: {error}"
@@ -522,32 +360,83 @@ def train_graph(
     epochs_run = len(history.history.get("loss", []))
     if guard.reason:
         return TrialResult("failed", error=guard.reason, epochs=epochs_run, seconds=seconds)
-    trained = graph.copy().update_weights(model)
-    metrics: dict[str, Any] = {"params": trained.num_params(), "macs": trained.macs()}
-    if validation is not None and guard.best_epoch >= 0:
-        metrics["val_loss"] = float(history.history["val_loss"][guard.best_epoch])
-        metrics["val_accuracy"] = float(history.history["val_accuracy"][guard.best_epoch])
-        metrics["best_epoch"] = guard.best_epoch + 1
-    elif validation is not None:
+    if validation is not None and guard.best_epoch < 0:
         return TrialResult("failed", error="stopped before the first epoch ended", epochs=epochs_run, seconds=seconds)
+    trained = graph.copy().update_weights(model)
+    metrics = _training_metrics(trained, history.history, guard, validation is not None, seconds, fit_end)
+    if measure:
+        metrics.update(_measured_costs(trained, model, seconds, deadline, timed))
+    return TrialResult("completed", trained, metrics, epochs_run, seconds)
+
+
+def _build_model(graph: Graph, start: float):
+    """The graph's Keras model for training; a failed :class:`TrialResult` when memory runs out.
+
+    Raises:
+        autonas.errors.FatalError: for any other error (a bug, not a bad architecture).
+    """
+    try:
+        return graph.to_keras(for_training=True)
+    except Exception as error:  # noqa: BLE001 - sorted below: out of memory fails the trial, the rest is ours
+        if is_out_of_memory(error):
+            return TrialResult("failed", error=f"out of memory: {error}"[:2000], seconds=time.perf_counter() - start,
+                               metrics={"traceback": _traceback_text()})
+        raise FatalError(
+            f"building the Keras model of a graph failed; this is a bug in autonas, not a bad architecture:\n"
+            f"{_traceback_text()}"
+        ) from error
+
+
+def _fit(model, x, y, settings: TrainingSettings, validation, epochs: int, seed, deadline, on_epoch):
+    """Compile and fit ``model`` for ``epochs`` (cosine schedule or early stopping); ``(history, guard)``."""
+    steps = _steps_per_epoch(x, settings.batch_size)
+    per_execution = steps_per_execution_for(steps)
+    compile_for_training(model, settings.learning_rate, settings.optimizer, per_execution)
+    from autonas.execution.guard import TrialGuard
+
+    guard = TrialGuard(settings.patience, deadline, validation is not None, on_epoch, keep_best=settings.early_stopping)
+    callbacks = [guard]
+    if settings.schedule == "cosine":
+        callbacks.insert(0, _annealing(settings.learning_rate, steps * epochs, deadline))
+    history = model.fit(
+        **_fit_inputs(x, y, validation, settings.batch_size, seed, per_execution),
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    return history, guard
+
+
+def _training_metrics(
+    trained: Graph, history: dict, guard, validated: bool, seconds: float, fit_end: float
+) -> dict[str, Any]:
+    """Size, the scored epoch's validation figures, the curves, the pace and how training ended."""
+    metrics: dict[str, Any] = {"params": trained.num_params(), "macs": trained.macs()}
+    if validated:
+        metrics["val_loss"] = float(history["val_loss"][guard.best_epoch])
+        metrics["val_accuracy"] = float(history["val_accuracy"][guard.best_epoch])
+        metrics["best_epoch"] = guard.best_epoch + 1
     metrics["history"] = {  # per-epoch curves (TensorBoard logs, reports)
-        key: [round(float(v), 6) for v in values] for key, values in history.history.items()
+        key: [round(float(v), 6) for v in values] for key, values in history.items()
         if key in ("loss", "accuracy", "val_loss", "val_accuracy")
     }
     metrics["seconds_per_epoch"], metrics["startup_seconds"] = training_pace(
-        seconds, epochs_run, guard.batches_run, (guard.params or {}).get("steps"),
+        seconds, len(history.get("loss", [])), guard.batches_run, (guard.params or {}).get("steps"),
         None if guard.first_batch_end is None else fit_end - guard.first_batch_end, guard.first_batches,
     )
     metrics["stopped_at_time_limit"] = guard.timed_out
     if guard.timed_out and guard.epoch_fraction < 1.0:
         metrics["last_epoch_fraction"] = guard.epoch_fraction
-    if measure:
-        from autonas.objectives import measure_costs
+    return metrics
 
-        budget = max(1.0, 0.05 * seconds)  # timing large models on large images takes seconds a call
-        if deadline is not None:
-            budget = max(0.5, min(budget, deadline - time.monotonic()))
-        # short of time, time batch 1 only, after one warm-up call (large images: seconds a call)
-        quick = {} if budget >= 5.0 else {"batch_sizes": (1,), "warmup": 1, "repeats": 5}
-        metrics.update(measure_costs(trained, model, max_latency_seconds=budget, timed=timed, **quick))
-    return TrialResult("completed", trained, metrics, epochs_run, seconds)
+
+def _measured_costs(trained: Graph, model, seconds: float, deadline: float | None, timed: bool) -> dict[str, Any]:
+    """:func:`autonas.objectives.measure_costs` within what is left of the deadline."""
+    from autonas.objectives import measure_costs
+
+    budget = max(1.0, 0.05 * seconds)  # timing large models on large images takes seconds a call
+    if deadline is not None:
+        budget = max(0.5, min(budget, deadline - time.monotonic()))
+    # short of time, time batch 1 only, after one warm-up call (large images: seconds a call)
+    quick = {} if budget >= 5.0 else {"batch_sizes": (1,), "warmup": 1, "repeats": 5}
+    return measure_costs(trained, model, max_latency_seconds=budget, timed=timed, **quick)

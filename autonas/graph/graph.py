@@ -508,7 +508,7 @@ class Graph:
         """
         from autonas.graph.keras_io import keras_to_graph
 
-        return keras_to_graph(model)
+        return keras_to_graph(model, cls())
 
     def update_weights(self, model: keras.Model) -> Graph:
         """Copy weights from a model built by :meth:`to_keras` (e.g. after training)."""

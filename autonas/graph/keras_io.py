@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autonas.backend import has_native_affine_transform, import_keras_quietly
 
@@ -15,7 +15,9 @@ import numpy as np  # noqa: E402
 
 from autonas.graph import layers as L  # noqa: E402
 from autonas.graph.augmentation import SeparableRandomTranslation, SeparableRandomZoom  # noqa: E402
-from autonas.graph.graph import Graph
+
+if TYPE_CHECKING:  # graph.py imports this module (lazily, in Graph.to_keras and from_keras): no import back
+    from autonas.graph.graph import Graph
 
 __all__ = ["graph_to_keras", "keras_to_graph", "layer_to_keras"]
 
@@ -330,11 +332,10 @@ def _input_shape(model: keras.Model) -> tuple[int, ...]:
     return shape
 
 
-def keras_to_graph(model: keras.Model) -> Graph:
-    """Read a Keras model into a graph (see :meth:`Graph.from_keras`)."""
+def keras_to_graph(model: keras.Model, graph: Graph) -> Graph:
+    """Read a Keras model into ``graph``, a new empty graph (see :meth:`Graph.from_keras`)."""
     if not isinstance(model, keras.Model):
         raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
-    graph = Graph()
     shape = _input_shape(model)
     if isinstance(model, keras.Sequential):
         input_name = model.inputs[0].name if getattr(model.inputs[0], "name", None) else "input"

@@ -45,10 +45,11 @@ import keras_tuner  # noqa: E402
 from keras_tuner.engine.trial import TrialStatus
 
 from autonas._checks import check_positive, check_seed
+from autonas.execution.guard import BestEpoch
 from autonas.execution.runner import FINE_TUNE_FACTOR, compile_for_training
 from autonas.graph import Graph, generators
 from autonas.morphism import Operation
-from autonas.search import SEARCHERS, Searcher, is_searcher
+from autonas.search import Searcher, check_searcher, make_searcher
 
 __all__ = ["DEFAULT_INITIAL", "MorphismHyperModel", "MorphismOracle"]
 
@@ -57,7 +58,6 @@ logger = logging.getLogger(__name__)
 #: Generators built when ``initial`` is not given (with ``input_shape`` and ``num_classes``).
 DEFAULT_INITIAL = generators.INITIAL
 _GENERATORS = generators.BY_NAME
-_SEARCHERS = SEARCHERS
 _STATE_FORMAT = 1
 #: Hyperparameter values naming a trial's architecture.
 ARCHITECTURE, PARENT, OPERATIONS = "architecture", "parent", "operations"
@@ -200,13 +200,7 @@ class MorphismOracle(keras_tuner.Oracle):
         max_consecutive_failed_trials: int = 3,
     ) -> None:
         check_positive(max_trials, "max_trials", integer=True)
-        if isinstance(searcher, str):
-            if searcher not in _SEARCHERS:
-                raise ValueError(f"searcher must be one of {sorted(_SEARCHERS)} or a Searcher, got {searcher!r}")
-        elif not is_searcher(searcher):
-            raise ValueError(
-                f"searcher must be one of {sorted(_SEARCHERS)} or a Searcher object, got {searcher!r}"
-            )
+        check_searcher(searcher)
         check_seed(seed, "seed", optional=True)
         initial_architectures = _initial_architectures(initial, input_shape, num_classes)
         super().__init__(
@@ -379,8 +373,7 @@ class MorphismOracle(keras_tuner.Oracle):
 
     # ------------------------------------------------------------------ internals
     def _new_searcher(self) -> Searcher:
-        spec = self._searcher_spec
-        return _SEARCHERS[spec](seed=self._searcher_seed) if isinstance(spec, str) else spec
+        return make_searcher(self._searcher_spec, seed=self._searcher_seed)
 
     def _get(self, key: str) -> _Architecture:
         record = self._architectures.get(str(key))
@@ -426,22 +419,25 @@ class MorphismOracle(keras_tuner.Oracle):
 
 
 class _BestEpoch(keras.callbacks.Callback):
-    """Keeps the weights of the epoch keras-tuner scores (as its ``SaveBestEpoch`` does)."""
+    """Keeps the weights of the epoch keras-tuner scores (as its ``SaveBestEpoch`` does), with the runner's
+    :class:`~autonas.execution.guard.BestEpoch` record."""
 
     def __init__(self, objective: keras_tuner.Objective) -> None:
         super().__init__()
         self.objective = objective
-        self.value: float | None = None
-        self.weights: list | None = None
+        self.best = BestEpoch()
+        self.sign = 1.0 if objective.direction == "max" else -1.0
+
+    @property
+    def value(self) -> float | None:
+        """The objective's value at the kept epoch (None when no epoch reported it)."""
+        return None if self.best.score is None else self.sign * self.best.score
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if not self.objective.has_value(logs or {}):
-            self.weights = self.model.get_weights()
+        if not self.objective.has_value(logs or {}):  # nothing to score by: the latest weights
+            self.best.weights = self.model.get_weights()
             return
-        value = float(self.objective.get_value(logs))
-        best = self.value if self.value is not None else (-math.inf if self.objective.direction == "max" else math.inf)
-        if self.objective.better_than(value, best):
-            self.value, self.weights = value, self.model.get_weights()
+        self.best.offer(epoch, self.sign * float(self.objective.get_value(logs)), self.model)
 
 
 def _key(hp: keras_tuner.HyperParameters) -> str | None:
@@ -524,8 +520,7 @@ class MorphismHyperModel(keras_tuner.HyperModel):
         tracker = _BestEpoch(self.oracle.objective)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), tracker]
         history = model.fit(*args, **kwargs)
-        if tracker.weights is not None:
-            model.set_weights(tracker.weights)
+        tracker.best.restore(model)
         if key is not None:
             self.oracle.record_trained(key, model, tracker.value)
         return history

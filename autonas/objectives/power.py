@@ -293,14 +293,8 @@ def measure_energy(
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if method == "estimate":
         return _estimate(model, graph, energy_model, latency_ms)
-    factories = {"nvml": lambda: _NvmlMeter(device_index), "rapl": lambda: _RaplMeter(rapl_root)}
-    reasons = []
-    for name in ("nvml", "rapl") if method == "auto" else (method,):
-        try:
-            meter = factories[name]()
-        except _Unavailable as error:
-            reasons.append(str(error))
-            continue
+    reasons: list[str] = []
+    for meter in _meters(method, device_index, rapl_root, reasons):
         try:
             shape = resolve_input_shape(model, input_shape)
             run = inference_runner(resolve_model(model), shape, int(batch_size))
@@ -312,3 +306,13 @@ def measure_energy(
     result = _estimate(model, graph, energy_model, latency_ms)
     result["energy_note"] = "no measured source: " + "; ".join(reasons)
     return result
+
+
+def _meters(method: str, device_index: int, rapl_root: str | Path, reasons: list[str]):
+    """The measured sources ``method`` allows, in order, that open here; why the others did not goes to ``reasons``."""
+    factories = {"nvml": lambda: _NvmlMeter(device_index), "rapl": lambda: _RaplMeter(rapl_root)}
+    for name in ("nvml", "rapl") if method == "auto" else (method,):
+        try:
+            yield factories[name]()
+        except _Unavailable as error:
+            reasons.append(str(error))

@@ -24,6 +24,30 @@ def is_searcher(value: object) -> bool:
     return not isinstance(value, type) and callable(getattr(value, "ask", None)) and callable(getattr(value, "tell", None))
 
 
+def check_searcher(value: object, name: str = "searcher") -> None:
+    """Refuse anything but a name in :data:`SEARCHERS` or a searcher object.
+
+    Raises:
+        ValueError: naming ``name``, the names allowed and what was given.
+    """
+    if isinstance(value, str) and value not in SEARCHERS:
+        raise ValueError(f"{name} must be one of {sorted(SEARCHERS)} or a searcher object, got {value!r}")
+    if not isinstance(value, str) and not is_searcher(value):
+        raise ValueError(
+            f"{name} must be one of {sorted(SEARCHERS)} or an object with ask() and tell(), got {value!r}"
+        )
+
+
+def make_searcher(value: str | Searcher, **options) -> Searcher:
+    """The searcher ``value`` names, built with ``options`` (seed, objective, ...), or ``value`` itself.
+
+    Raises:
+        ValueError: as :func:`check_searcher`.
+    """
+    check_searcher(value)
+    return SEARCHERS[value](**options) if isinstance(value, str) else value
+
+
 def __getattr__(name: str):
     if name == "Objective":  # the old name of RewardFunction, easy to mistake for autonas.Objective
         _warnings.warn(
@@ -51,9 +75,11 @@ __all__ = [
     "SEARCHERS",
     "Searcher",
     "ToldTrial",
+    "check_searcher",
     "describe",
     "edit_distance",
     "is_searcher",
+    "make_searcher",
     "pairwise_distances",
     "squared_exponential",
     "tree_search",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 import os
 import shutil
 import time
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,42 +16,21 @@ from autonas.backend import import_keras_quietly
 from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit
 from autonas.engine.project import Project, ProjectWriteError, TrialRecord, project_folder
-from autonas.engine.loop import SearchBudget, TrialsFailedError, run_search
-from autonas.engine.recipe import ChildTimeLimit, Recipe
-from autonas.execution.executor import Executor, SerialExecutor, TrainingData
-from autonas.graph import Graph, generators
-from autonas.search import SEARCHERS, is_searcher
-from autonas.tasks.data import as_array, check_images, check_labels
-from autonas.tasks.export import export_classifier, save_classifier
-from autonas.tasks.folders import read_images
-from autonas.tasks.predict_files import predict_images
+from autonas.engine.loop import TrialsFailedError, run_search
+from autonas.engine.recipe import Recipe
+from autonas.engine.spec import SearchSpec
+from autonas.execution.executor import Executor, TrainingData
+from autonas.search import check_searcher
+from autonas.tasks.fitted import FittedClassifier
+from autonas.tasks.learned_state import all_or_nothing
 from autonas.tasks.prepare import check_image_size, prepare_arrays, prepare_folder
 from autonas.tasks.progress import Progress
+from autonas.tasks.short_limits import warn_if_barely_trained, warn_if_unusably_short
 from autonas.tasks.tensorboard_log import TensorBoardLog
 
 __all__ = ["AutoImageClassifier"]
 
-_SEARCHERS = tuple(SEARCHERS)
-#: The initial architectures, small (the morphisms grow them), each with ever slimmer settings to
-#: try under size constraints: the first that meets them is trained.
-_INITIAL = (
-    ("cnn", (
-        {"filters": 16, "max_filters": 64, "hidden_units": 32},
-        {"filters": 8, "max_filters": 32, "hidden_units": 0},
-        {"filters": 4, "max_filters": 16, "hidden_units": 0},
-    )),
-    ("resnet", ({"filters": 8}, {"filters": 4}, {"filters": 2})),
-)
-#: Below this ``time_limit`` (seconds) the default executor trains in the search's own process:
-#: starting worker processes and importing the backend in them would take much of the budget.
-_IN_PROCESS_BELOW_SECONDS = 60.0
-#: Below this ``time_limit`` (seconds) fit warns at once: it cannot train anything useful in it.
-_SHORTEST_USEFUL_SECONDS = 10.0
-#: What a search that found no model within the constraints leaves, to inspect its trials.
-_SEARCH_RECORD = ("objective_", "training_settings_", "history_", "project_path_")
-
-
-class AutoImageClassifier:
+class AutoImageClassifier(FittedClassifier):
     """Searches for an image classifier by network morphism and Bayesian optimization.
 
     Follows scikit-learn's conventions: ``__init__`` only stores its arguments,
@@ -165,10 +141,7 @@ class AutoImageClassifier:
             raise ValueError(
                 f"executor must be None or an autonas.execution.Executor (e.g. LocalExecutor()), got {self.executor!r}"
             )
-        if isinstance(self.searcher, str) and self.searcher not in _SEARCHERS:
-            raise ValueError(f"searcher must be one of {_SEARCHERS} or a searcher object, got {self.searcher!r}")
-        if not isinstance(self.searcher, str) and not is_searcher(self.searcher):
-            raise ValueError(f"searcher must be one of {_SEARCHERS} or have ask() and tell(), got {self.searcher!r}")
+        check_searcher(self.searcher)
         check_int(self.generation_children, "generation_children", optional=True)
         if self.generation_children is not None and self.generation_children < 0:
             raise ValueError(f"generation_children must be 0 or more, or None, got {self.generation_children!r}")
@@ -192,60 +165,13 @@ class AutoImageClassifier:
         limits = {"max_params": self.max_params, "max_power": self.max_power, "max_latency": self.max_latency}
         return as_objective(self.objective, limits, given_by="AutoImageClassifier")
 
-    def _constraint(self, child_limit: ChildTimeLimit | None = None):
-        """The hard constraints known before training, as one ``graph -> bool`` (with ``child_limit``,
-        also the predicted trial time of a time-limited search's children)."""
-        objective, size = self.objective_, self.max_model_size
-
-        def feasible(graph: Graph) -> bool:
-            too_big = size is not None and graph.num_params() * 4 > size
-            too_slow = child_limit is not None and not child_limit.allows(graph)
-            return not too_big and not too_slow and objective.feasible_before_training(graph)
-
-        return feasible
-
-    def _make_executor(self) -> Executor:
-        """The user's executor, else worker processes (:class:`LocalExecutor`), or this process
-        (:class:`SerialExecutor`) for a time limit too short to start workers in."""
-        if self.executor is not None:
-            return self.executor
-        if self.time_limit is not None and self.time_limit < _IN_PROCESS_BELOW_SECONDS:
-            return SerialExecutor()
-        from autonas.execution.local import LocalExecutor
-
-        return LocalExecutor()
-
-    def _make_searcher(self, constraint):
-        if not isinstance(self.searcher, str):
-            return self.searcher
-        from autonas import search
-
-        from autonas.morphism import GROWING, REGULARISING
-
-        # shrinking edits only pay where smaller networks score better
-        shrink = self.objective_.rewards_smaller_models or self.max_model_size is not None
-        return search.SEARCHERS[self.searcher](
-            seed=self.seed,
-            objective=self.objective_.predicted_reward,
-            constraint=constraint,
-            kinds=None if shrink else GROWING | REGULARISING,
+    def _spec(self) -> SearchSpec:
+        """The search these arguments describe (after :meth:`_check_params`, with ``objective_`` set)."""
+        return SearchSpec(
+            objective=self.objective_, searcher=self.searcher, max_model_size=self.max_model_size,
+            max_trials=self.max_trials, time_limit=self.time_limit, seed=self.seed,
+            generation_children=self.generation_children, executor=self.executor,
         )
-
-    def _initial_graphs(self) -> list[tuple[str, Graph]]:
-        """The initial architectures, each slimmed (halved widths) until it meets the constraints.
-
-        An architecture still too big at a quarter of its widths is left out.
-        """
-        num_classes = len(self.classes_)
-        feasible = self._constraint()
-        initial = []
-        for name, ladder in _INITIAL:
-            for rung, kwargs in enumerate(ladder):
-                graph = generators.BY_NAME[name](self.input_shape_, num_classes, **kwargs)
-                if feasible(graph):
-                    initial.append((name if not rung else f"{name} (slim: {kwargs})", graph))
-                    break
-        return initial
 
     def _prepare_data(self, x: Any, y: Any, validation_split: Any, validation_data: Any) -> TrainingData:
         """Check, encode and split the input, learn the standardisation; sets the data attributes.
@@ -305,15 +231,8 @@ class AutoImageClassifier:
         start = time.monotonic()
         self._check_params()
         check_positive(epochs, "epochs", integer=True, optional=True)
-        if self.time_limit is not None and self.time_limit < _SHORTEST_USEFUL_SECONDS:
-            warnings.warn(
-                f"time_limit={self.time_limit:g} s is shorter than a search can use: starting the backend and "
-                "building and compiling a first network take seconds on their own, so fit will take longer than "
-                f"that and return a barely trained model; give at least {_SHORTEST_USEFUL_SECONDS:g} s",
-                UserWarning,
-                stacklevel=3,  # the caller of fit (fit is wrapped by sigterm_exits_cleanly)
-            )
-        with self._all_or_nothing():  # a refused or failed fit leaves the estimator as it was
+        warn_if_unusably_short(self.time_limit, stacklevel=3)  # the caller of fit (wrapped by sigterm_exits_cleanly)
+        with all_or_nothing(self):  # a refused or failed fit leaves the estimator as it was
             self.objective_ = self._make_objective()
             folder = project_folder(self.directory, self.project_name)
             self._scratch = None
@@ -329,39 +248,6 @@ class AutoImageClassifier:
                     shutil.rmtree(self._scratch, ignore_errors=True)
                 del self._scratch
 
-    def _learned_state(self) -> dict[str, Any]:
-        """What :meth:`fit` sets: the attributes ending in ``_`` and the private ones (``_project``)."""
-        return {name: value for name, value in vars(self).items() if name.endswith("_") or name.startswith("_")}
-
-    def _set_learned_state(self, state: dict[str, Any]) -> None:
-        """Make ``state`` the whole learned state (the parameters set in ``__init__`` stay)."""
-        for name in self._learned_state():
-            delattr(self, name)
-        vars(self).update(state)
-
-    @contextlib.contextmanager
-    def _all_or_nothing(self) -> Iterator[None]:
-        """Put the learned state back as it was when the block raises: never a half-updated estimator.
-
-        A fit refused (e.g. the project holds a search on other data) or failed
-        keeps the previous model, classes, pixel scale and image shape, or stays
-        unfitted. One exception: a search that ran but has no trial within the
-        constraints (:class:`TrialsFailedError`) leaves an unfitted estimator that
-        holds that search's record (``history_``, for ``leaderboard()`` and
-        ``report()``), as documented, and nothing of an earlier fit.
-        """
-        before = self._learned_state()
-        try:
-            yield
-        except TrialsFailedError:
-            after = self._learned_state()
-            searched = "history_" in after and after["history_"] is not before.get("history_")
-            self._set_learned_state({n: after[n] for n in _SEARCH_RECORD if n in after} if searched else before)
-            raise
-        except BaseException:
-            self._set_learned_state(before)
-            raise
-
     def _search(self, project: Project, data: TrainingData, epochs: int | None, start: float) -> AutoImageClassifier:
         """The search, the final fit and the export, in a locked project (the body of :meth:`fit`)."""
         import_keras_quietly()  # before TensorBoard's writer imports TensorFlow: its native logging off the terminal
@@ -371,17 +257,11 @@ class AutoImageClassifier:
         project.check_config(
             {"task": "image_classification", "input_shape": list(self.input_shape_), "classes": self.classes_.tolist()}
         )
-        max_trials = 10 if self.max_trials is None and self.time_limit is None else self.max_trials
-        deadline = None if self.time_limit is None else start + float(self.time_limit)
-        executor = self._make_executor()
-        child_limit = None
-        if self.time_limit is not None:
-            child_limit = ChildTimeLimit.for_budget(
-                (1.0 - SearchBudget.final_fit_fraction) * float(self.time_limit), executor.max_workers,
-                fine_tune.max_epochs, recipe.trials,
-            )
-        constraint = self._constraint(child_limit)
-        progress = Progress(self.verbose, max_trials, deadline, self.objective_)
+        spec = self._spec()
+        budget, executor = spec.budget(start), spec.make_executor()
+        child_limit = spec.child_limit(executor.max_workers, fine_tune.max_epochs, recipe.trials)
+        constraint = spec.constraint(child_limit)
+        progress = Progress(self.verbose, budget.max_trials, budget.deadline, self.objective_)
         log = TensorBoardLog(project.path, self.objective_) if self.tensorboard else None
         if log is not None:
             log.start()
@@ -396,12 +276,12 @@ class AutoImageClassifier:
         with progress:  # live bars of the running trials, on a terminal
             self.history_ = run_search(
                 project=project,
-                searcher=self._make_searcher(constraint),
+                searcher=spec.make_searcher(constraint),
                 data=data,
-                initial=self._initial_graphs(),
+                initial=spec.initial_graphs(self.input_shape_, len(self.classes_)),
                 settings=initial,
                 fine_tune_settings=fine_tune,
-                budget=SearchBudget(max_trials, deadline),
+                budget=budget,
                 seed=self.seed,
                 accept=constraint,
                 on_trial=on_trial,
@@ -413,8 +293,10 @@ class AutoImageClassifier:
             )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()
-        self._warn_if_too_short(self.best_trial_)
-        graph = final_fit(project.load_graph(self.best_trial_.id), self.best_trial_, data, fine_tune, deadline, self.seed)
+        warn_if_barely_trained(self.time_limit, self.best_trial_, stacklevel=4)  # the caller of fit
+        graph = final_fit(
+            project.load_graph(self.best_trial_.id), self.best_trial_, data, fine_tune, budget.deadline, self.seed
+        )
         self.best_graph_ = graph
         self.best_model_ = self._export(graph)
         self._project = project  # trials not written (disk full) stay readable for export_model
@@ -430,24 +312,6 @@ class AutoImageClassifier:
         progress.done(self.best_trial_, time.monotonic() - start)
         return self
 
-    def _warn_if_too_short(self, best: TrialRecord) -> None:
-        """Say so when ``time_limit`` did not leave the best trial one whole epoch, with the trial's own pace."""
-        fraction = best.metrics.get("last_epoch_fraction")
-        if self.time_limit is None or best.epochs > 1 or fraction is None:
-            return
-        if best.metrics.get("startup_seconds"):  # the pace was measured after the first steps
-            pace = (f"an epoch takes about {best.metrics['seconds_per_epoch']:.1f} s after "
-                    f"{best.metrics['startup_seconds']:.1f} s of start-up: building and compiling the model")
-        else:
-            pace = f"it ran only its first steps, which build and compile the model: {best.seconds:.1f} s in all"
-        warnings.warn(
-            f"time_limit={self.time_limit:g} s is shorter than one epoch of training takes here: the best trial "
-            f"(trial {best.id}) stopped after {fraction:.0%} of its first epoch ({pace}), so the model is far from "
-            "trained; raise time_limit",
-            UserWarning,
-            stacklevel=5,  # the caller of fit (fit is wrapped by sigterm_exits_cleanly)
-        )
-
     def _best_trial(self) -> TrialRecord:
         """The completed trial of highest reward within the constraints (ties: lower validation loss).
 
@@ -458,144 +322,3 @@ class AutoImageClassifier:
         if best is None or self.objective_.rank_key(best)[0] == -np.inf:
             raise TrialsFailedError("no trial completed within the constraints; see history_ for the reasons")
         return best
-
-    # ------------------------------------------------------------------ use
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "best_model_"):
-            raise ValueError("this AutoImageClassifier is not fitted yet; call fit(x, y) first")
-
-    def _export(self, graph: Graph):
-        return export_classifier(graph, self.image_shape_, self.preprocessing_)
-
-    def export_model(self, trial_id: int | None = None):
-        """A model with preprocessing inside: it takes the raw arrays ``fit`` took.
-
-        ``model.save("model.keras")`` writes a file plain Keras loads
-        (``keras.models.load_model``) without importing autonas.
-
-        Args:
-            trial_id: None for the best model (after the final fit), or the id
-                of any trial (e.g. a member of :meth:`pareto_front`), with the
-                weights it trained.
-
-        Raises:
-            ValueError: if not fitted, or the trial does not exist or did not complete.
-        """
-        self._check_fitted()
-        if trial_id is None:
-            return self.best_model_
-        record = next((r for r in self.history_ if r.id == trial_id), None)
-        if record is None or record.status != "completed":
-            raise ValueError(f"trial_id {trial_id!r} is not a completed trial of this search")
-        return self._export(self._project.load_graph(trial_id))
-
-    def save_model(self, path: str | os.PathLike, trial_id: int | None = None) -> Path:
-        """Save :meth:`export_model` as a ``.keras`` file that also holds the class names.
-
-        Plain Keras loads it (``keras.models.load_model``); ``autonas predict``
-        reads the class names from it.
-        """
-        return save_classifier(self.export_model(trial_id), path, self.classes_, self.pixel_scale_)
-
-    def report(self, path: str | os.PathLike) -> Path:
-        """Write one self-contained HTML page about the search: the leaderboard, best reward so far
-        against time, the Pareto front, the morphism tree and the best architecture.
-
-        Needs matplotlib (``pip install autonas[plot]``); ``autonas report <project>`` writes the same page.
-        """
-        from autonas.tasks.report import write_report
-
-        if not hasattr(self, "history_"):
-            raise ValueError("this AutoImageClassifier is not fitted yet; call fit(x, y) first")
-        return write_report(self.project_path_, path, self.objective_, self.history_, getattr(self, "best_graph_", None))
-
-    def pareto_front(self) -> list[TrialRecord]:
-        """The trials no other beats on validation accuracy, energy per inference and size at once.
-
-        Trials that failed or break a constraint are left out.
-        """
-        from autonas.objectives import pareto_front
-
-        self._check_fitted()
-        allowed = [r for r in self.history_ if self.objective_.reward(r) not in (None, -np.inf)]
-        return pareto_front(allowed)
-
-    def plot_pareto(self, path: str | os.PathLike) -> Path:
-        """Write a PNG of the trials' accuracy against energy (marker area: size), the front highlighted.
-
-        Needs matplotlib (``pip install autonas[plot]``).
-        """
-        from autonas.objectives.plots import plot_trials
-
-        self._check_fitted()
-        return plot_trials(self.history_, {r.id for r in self.pareto_front()}, path)
-
-    def _raw(self, x: Any) -> np.ndarray:
-        """``x`` checked against the training images: shape, values and scale (see :class:`PixelScale`)."""
-        x = as_array(x, "x")
-        expected = self.image_shape_
-        if x.ndim != len(expected) + 1 or any(e is not None and e != s for e, s in zip(expected, x.shape[1:])):
-            shown = tuple("any" if e is None else e for e in expected)
-            raise ValueError(f"x must have images of shape {shown} like the training data, got {x.shape[1:]}")
-        check_images(x, "x")
-        self.pixel_scale_.check(x, "x")
-        return x.astype(np.float32)
-
-    def predict_proba(self, x: Any) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``.
-
-        ``x``: images like those ``fit`` took, or the path of an image file or
-        of a folder (every image file below it, in sorted path order; see
-        :meth:`predict_files` for the paths).
-        """
-        self._check_fitted()
-        if isinstance(x, (str, os.PathLike)):
-            return self.predict_files(x)[1]
-        x = self._raw(x)
-        if self.image_shape_[0] is None:  # any size: the model resizes; one size per batch
-            return predict_images(self.best_model_, list(x))
-        return self.best_model_.predict(x, verbose=0, batch_size=256)
-
-    def predict_files(self, path: str | os.PathLike) -> tuple[list[Path], np.ndarray]:
-        """The image files at ``path`` (a file or a folder, searched to any depth) and their class probabilities.
-
-        Each file is decoded with Pillow as the model takes it: in the training
-        images' channels (grey or RGB, alpha dropped), resized to the training
-        shape unless the model resizes itself (trained on a folder), divided by
-        255 when the training images were floats in [0, 1]. Unreadable files
-        are skipped with one warning.
-        """
-        self._check_fitted()
-        paths, images = read_images(path, self.image_shape_)
-        if self.pixel_scale_.unit:  # trained on floats in [0, 1]: decoded files are 0-255
-            images = [image / np.float32(255.0) for image in images]
-        return paths, predict_images(self.best_model_, images)
-
-    def predict(self, x: Any) -> np.ndarray:
-        """Predicted labels, of the type ``y`` had in ``fit``."""
-        self._check_fitted()
-        return self.encoder_.inverse_transform(self.predict_proba(x).argmax(axis=1))
-
-    def evaluate(self, x: Any, y: Any) -> dict[str, float]:
-        """``{"accuracy": ..., "loss": ...}`` on labelled data (loss: mean cross-entropy)."""
-        probabilities = self.predict_proba(x)
-        index = self.encoder_.transform(check_labels(y, len(probabilities), "y"))
-        chosen = np.clip(probabilities[np.arange(len(index)), index], 1e-12, 1.0)
-        return {"accuracy": float(np.mean(probabilities.argmax(axis=1) == index)), "loss": float(-np.mean(np.log(chosen)))}
-
-    def score(self, x: Any, y: Any) -> float:
-        """Accuracy (scikit-learn's ``score``)."""
-        return self.evaluate(x, y)["accuracy"]
-
-    def leaderboard(self, top: int | None = None, print_table: bool = True) -> list[TrialRecord]:
-        """Trials best first by the objective's reward (ties: lower validation loss), those failed or
-        breaking a constraint last: the ranking that chose ``best_trial_``. Prints the table (with a
-        reward column) unless told not to."""
-        if not hasattr(self, "history_"):
-            raise ValueError("this AutoImageClassifier is not fitted yet; call fit(x, y) first")
-        ranked = sorted(self.history_, key=self.objective_.rank_key, reverse=True)  # stable: earlier first on ties
-        ranked = ranked[:top] if top else ranked
-        if print_table:
-            print(Progress.table(ranked, self.objective_))
-        return ranked
-

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -18,28 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
-from autonas.engine.project import TrialRecord
+from autonas.engine.project import Project, TrialRecord
 from autonas.objectives.plots import pyplot, trials_figure
 
 __all__ = ["read_trials", "write_report"]
 
 
 def read_trials(project: str | os.PathLike) -> list[TrialRecord]:
-    """The trial records of a project folder, in id order; unreadable records are left out.
+    """The trial records of a project folder, in id order, read without changing anything.
+
+    Each trial's files are checked against their checksums, as a search checks
+    them; a damaged trial is left out with a
+    :class:`~autonas.engine.DamagedTrialWarning` (and left where it is).
 
     Raises:
-        ValueError: when ``project`` is not an autonas project folder (no ``project.json``).
+        ValueError: when ``project`` is not an autonas project folder (no ``project.json`` of autonas's).
     """
-    project = Path(project)
-    if not (project / "project.json").is_file():
-        raise ValueError(f"project: {str(project)!r} is not an autonas project folder (it has no project.json)")
-    records = []
-    for folder in sorted((project / "trials").glob("trial_*")):
-        try:
-            records.append(TrialRecord.from_dict(json.loads((folder / "record.json").read_text())))
-        except (OSError, ValueError, TypeError):
-            continue
-    return sorted(records, key=lambda r: r.id)
+    return Project.open_read_only(project).load_trials()
 
 
 def _png(figure) -> str:
@@ -227,7 +221,6 @@ def write_report(
         ValueError: for a folder that is not an autonas project, or one without trials.
         ImportError: without matplotlib (``pip install autonas[plot]``).
     """
-    from autonas.graph import Graph
     from autonas.objectives import Objective, pareto_front
 
     objective = objective or Objective()
@@ -238,7 +231,7 @@ def write_report(
     best = max(ranked, key=objective.rank_key) if ranked else None
     front = {r.id for r in pareto_front([r for r in ranked if r.status == "completed"])}
     if best_graph is None and best is not None:
-        best_graph = Graph.from_json((Path(project) / "trials" / f"trial_{best.id:04d}" / "graph.json").read_text())
+        best_graph = Project.open_read_only(project).load_graph(best.id, weights=False)
     completed = sum(r.status == "completed" for r in records)
     summary = (f"{len(records)} trials ({completed} completed, {len(records) - completed} failed); "
                + (f"best: trial {best.id} ({html.escape(best.name)}), reward {objective.reward(best):.4f}, "

@@ -1,8 +1,12 @@
 """A time-limited search keeps its children small enough for its budget to hold many trials."""
 
+import pytest
+
 from autonas.engine import TrialRecord
 from autonas.engine.recipe import ChildTimeLimit
 from autonas.graph import generators
+
+pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
 
 
 def _record(pace: float, macs: int, startup: float = 2.0, status: str = "completed", parent: int = 1) -> TrialRecord:

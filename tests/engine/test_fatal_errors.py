@@ -15,6 +15,8 @@ from autonas.graph import Graph, generators
 from autonas.graph import layers as L
 from autonas.search import RandomSearcher
 
+pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
+
 
 @dataclass(frozen=True)
 class BrokenSpec(L.LayerSpec):

@@ -1,6 +1,5 @@
 """Generations of siblings at equal budget: composition, the values the searcher learns, the incumbent, resume."""
 
-import time
 from concurrent.futures import Future
 
 import numpy as np
@@ -12,6 +11,8 @@ from autonas.execution import Executor, TrainingData, TrainingSettings, TrialRes
 from autonas.graph import generators
 from autonas.search import MoreTrainingSearcher, RandomSearcher
 from autonas.search.base import Proposal
+
+pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
 
 SETTINGS = TrainingSettings(max_epochs=1)
 
@@ -142,7 +143,7 @@ def test_a_failed_sibling_measures_the_children_against_their_parents_score_and_
     assert retried.ask().parent_id == "1"  # no member trained: the parent stays the incumbent
 
 
-def test_a_rejected_sibling_is_not_proposed_again_and_a_generation_with_no_member_ends_the_search():
+def test_a_rejected_sibling_is_not_proposed_again_and_a_generation_with_no_member_moves_on_to_the_next_best():
     searcher = _FakeSearcher(children_per_parent=2)
     source = Generations(searcher, children=2, rank=_rank, score=_accuracy)
     _with_initial(source, [0.7])
@@ -151,11 +152,17 @@ def test_a_rejected_sibling_is_not_proposed_again_and_a_generation_with_no_membe
     source.reject("rejected-1", sibling.graph)
     children = [source.ask(), source.ask()]
     assert all(p.operations for p in children) and source.ask() is None
-    barren = Generations(_FakeSearcher(children_per_parent=1), children=2, rank=_rank, score=_accuracy)
-    _with_initial(barren, [0.7])
-    for rejected in range(2):  # the sibling and the only child break a constraint
-        barren.reject(f"rejected-{rejected}", barren.ask().graph)
-    assert barren.ask() is None and barren.barren
+    stuck = Generations(_FakeSearcher(children_per_parent=1), children=2, rank=_rank, score=_accuracy)
+    _with_initial(stuck, [0.7, 0.6])
+    for rejected in range(2):  # the sibling and the only child of trial 1 break a constraint
+        proposal = stuck.ask()
+        assert proposal.parent_id == "1"
+        stuck.reject(f"rejected-{rejected}", proposal.graph)
+    moved_on = stuck.ask()  # not the end of the search: the next best network leads
+    assert moved_on.parent_id == "2" and moved_on.operations == () and not stuck.barren
+    stuck.reject("rejected-2", moved_on.graph)
+    stuck.reject("rejected-3", stuck.ask().graph)  # trial 2's only child
+    assert stuck.ask() is None and stuck.barren  # every network is spent: nothing new is left to try
 
 
 def test_a_resumed_search_rebuilds_its_generations_from_the_records():

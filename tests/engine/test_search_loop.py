@@ -10,6 +10,8 @@ from autonas.execution import TrainingData, TrainingSettings, train_graph
 from autonas.graph import generators
 from autonas.morphism import Wider
 
+pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
+
 SETTINGS = TrainingSettings(max_epochs=2, patience=1)
 
 
@@ -167,12 +169,12 @@ def test_early_stopping_waits_while_accuracy_still_rises_and_keeps_the_most_accu
     """A noisy validation loss alone stopped trainings early on small data (benchmarks/initial_training.py)."""
     import keras
 
-    from autonas.execution.runner import _callbacks
+    from autonas.execution.guard import TrialGuard
 
     # the validation loss is lowest at epoch 1, the accuracy climbs until epoch 6
     losses = [0.70, 0.60, 0.65, 0.66, 0.64, 0.67, 0.70, 0.71, 0.72, 0.73, 0.74, 0.75]
     accuracies = [0.60, 0.70, 0.72, 0.74, 0.74, 0.76, 0.80, 0.79, 0.78, 0.77, 0.76, 0.75]
-    guard = _callbacks(patience=4, deadline=None, validated=True)
+    guard = TrialGuard(patience=4, deadline=None, validated=True)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     guard.set_model(model)
     model.stop_training = False
@@ -220,14 +222,15 @@ def test_the_guard_counts_every_batch_when_several_run_between_its_calls(digits)
     import keras
 
     from autonas.backend import max_steps_per_execution
-    from autonas.execution.runner import _callbacks, compile_for_training
+    from autonas.execution.guard import TrialGuard
+    from autonas.execution.runner import compile_for_training
 
     if max_steps_per_execution() < 8:
         pytest.skip("Keras runs one step a call on this backend")
     x_train, _, y_train, _ = digits
     model = generators.mlp((8, 8, 1), 10).to_keras()
     compile_for_training(model, 1e-3, steps_per_execution=8)
-    guard = _callbacks(patience=5, deadline=None, validated=False)
+    guard = TrialGuard(patience=5, deadline=None, validated=False)
     calls = []
 
     class Calls(keras.callbacks.Callback):

@@ -15,6 +15,8 @@ from autonas.execution.memory import MIB, estimate_training_bytes
 from autonas.graph import generators
 from autonas.search import RandomSearcher
 
+pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
+
 QUICK = TrainingSettings(max_epochs=4, patience=4, batch_size=32, learning_rate=3e-3)
 
 

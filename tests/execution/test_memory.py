@@ -6,6 +6,8 @@ from autonas.execution import DeviceMemory, MemoryLedger, estimate_training_byte
 from autonas.execution.memory import MIB, WORKSPACE_BYTES
 from autonas.graph import generators
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 GIB = 1024 * MIB
 
 

@@ -11,6 +11,8 @@ ray = pytest.importorskip("ray")
 
 from autonas.execution.ray_executor import RayExecutor  # noqa: E402
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 QUICK = TrainingSettings(max_epochs=4, patience=4, batch_size=32, learning_rate=3e-3)
 
 

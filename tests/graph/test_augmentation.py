@@ -9,6 +9,8 @@ from autonas.graph import Graph, generators
 from autonas.graph.augmentation import SeparableRandomTranslation, SeparableRandomZoom
 from autonas.morphism import to_augmented
 
+pytestmark = pytest.mark.backend  # runs again under JAX in CI
+
 HEIGHT, WIDTH = 13, 9  # not square, so a swapped axis shows
 
 

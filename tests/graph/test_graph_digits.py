@@ -6,6 +6,8 @@ import pytest
 
 from autonas.graph import generators
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 #: Epochs per generator: the conv nets pass 98% after about 4 epochs; the MLP
 #: learns more slowly (about 96.5% after 15 epochs), so it gets more of its cheap epochs.
 EPOCHS = {"cnn": 8, "resnet": 8, "densenet": 8, "mlp": 30}

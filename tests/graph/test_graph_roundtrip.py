@@ -8,6 +8,8 @@ import pytest
 
 from autonas.graph import Graph, generators
 
+pytestmark = pytest.mark.backend  # runs again under JAX in CI
+
 GENERATORS = ["cnn", "resnet", "densenet", "mlp"]
 SHAPES = [(8, 8, 1), (12, 12, 3)]
 TOL = 1e-6

@@ -12,8 +12,11 @@ from autonas.search import BayesianSearcher, RandomSearcher
 SHAPE = (8, 8, 1)
 TRIALS = 4
 
-# keras-tuner's checkpoints hold optimizer variables that freshly built models do not have yet
-pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+pytestmark = [
+    pytest.mark.slow,  # trains networks
+    # keras-tuner's checkpoints hold optimizer variables that freshly built models do not have yet
+    pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer"),
+]
 
 
 class _Recording:

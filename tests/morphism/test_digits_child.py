@@ -3,8 +3,12 @@
 import keras
 import numpy as np
 
+import pytest
+
 from autonas.graph import generators
 from autonas.morphism import AddSkip, Deeper, Wider
+
+pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
 
 PARENT_EPOCHS = 3
 

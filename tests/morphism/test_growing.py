@@ -22,6 +22,8 @@ from autonas.morphism import (
 
 from .conftest import outputs, perturbed
 
+pytestmark = pytest.mark.backend  # runs again under JAX in CI
+
 
 def _nodes_of(graph: Graph, layer_type: str) -> list[str]:
     return [n for n in graph.nodes if graph.layer(n).type == layer_type]

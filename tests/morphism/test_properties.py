@@ -22,6 +22,8 @@ from autonas.morphism import (
 
 from .conftest import outputs, perturbed
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 GENERATORS = ["cnn", "resnet", "densenet", "mlp"]
 
 

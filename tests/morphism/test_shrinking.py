@@ -36,6 +36,8 @@ from autonas.objectives import graph_costs
 
 from .conftest import outputs, perturbed
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 GENERATORS = ["cnn", "resnet", "densenet", "mlp"]
 
 
@@ -215,6 +217,7 @@ def test_random_shrinking_sequences_build_train_and_replay(generator):
 # ---------------------------------------------------------------- identities at inference
 
 
+@pytest.mark.backend
 @pytest.mark.parametrize("generator", ["cnn", "resnet", "densenet"])
 def test_dropout_and_augmentation_are_identities_at_inference(generator):
     parent = perturbed(getattr(generators, generator)((8, 8, 3), 5))
@@ -242,6 +245,7 @@ def test_dropout_and_augmentation_are_identities_at_inference(generator):
         Augment("flip").apply(ordered)
 
 
+@pytest.mark.backend
 def test_augmented_model_exports_and_reloads_in_plain_keras(tmp_path):
     parent = perturbed(generators.cnn((8, 8, 3), 5))
     child = apply_operations(parent, [Augment("zoom"), Augment("contrast"), Augment("flip"), Augment("translate")])
@@ -288,6 +292,7 @@ def test_kinds_split_the_operations_and_bad_kinds_are_refused():
         legal_operations(parent, kinds={"shrink"})
 
 
+@pytest.mark.backend
 def test_worker_records_each_edits_output_change():
     parent = perturbed(generators.cnn((8, 8, 3), 3))
     conv = next(n for n in parent.nodes if isinstance(parent.layer(n), L.Conv2D))

@@ -22,6 +22,8 @@ from autonas.engine import DamagedTrialWarning, Project, ProjectWriteError
 
 from .conftest import quick_classifier
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 #: Runs killed at a random moment (each kill lands in a different phase: start-up, training, writing).
 KILLS = 10
 

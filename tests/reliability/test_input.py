@@ -11,6 +11,8 @@ from autonas.tasks.prepare import split_for_validation
 
 from .conftest import quick_classifier
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 
 @pytest.fixture(scope="module")
 def fitted_on_uint8(small_digits, tmp_path_factory):

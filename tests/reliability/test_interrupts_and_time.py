@@ -16,6 +16,8 @@ from autonas.execution import LocalExecutor, TrainingData
 
 from .conftest import quick_classifier
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 
 def test_a_time_limit_below_one_epoch_says_so(tmp_path, small_digits):
     x, _, y, _ = small_digits

@@ -14,6 +14,8 @@ from autonas.engine import Project, ProjectLockedError
 
 from .conftest import quick_classifier
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 BAD_NAMES = ["..", ".", "", "../x", "/abs", "a/b", "  ", None, 3]
 
 

@@ -13,6 +13,8 @@ from autonas.graph import generators
 
 from .conftest import quick_classifier
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 #: What AutoImageClassifier stores for 8×8 digits (see ``AutoImageClassifier._search``).
 DIGITS_CONFIG = {"task": "image_classification", "input_shape": [8, 8, 1], "classes": list(range(10))}
 

@@ -5,13 +5,14 @@ import json
 import shutil
 
 import keras
-import numpy as np
 import pytest
 
 from autonas.engine import DamagedTrialWarning, Project, ProjectFileError
 from autonas.graph import Graph
 
 from .conftest import accuracy, quick_classifier
+
+pytestmark = pytest.mark.slow  # trains networks or starts processes
 
 
 def _disk_full_after(monkeypatch, good_writes):

@@ -14,6 +14,8 @@ import pytest
 from autonas import AutoImageClassifier
 from autonas.datasets import load_digits
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 NAMES = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
 
 
@@ -32,6 +34,7 @@ def fitted(raw_digits, tmp_path_factory):
     return classifier.fit(x_train, NAMES[y_train], epochs=4)
 
 
+@pytest.mark.backend
 def test_search_records_initial_and_morphed_trials(fitted):
     history = fitted.history_
     assert [r.id for r in history] == [1, 2, 3, 4]
@@ -62,6 +65,7 @@ def test_predictions_use_the_users_labels(fitted, raw_digits):
     assert 0 < scores["loss"] < 1
 
 
+@pytest.mark.backend
 def test_exported_model_loads_without_autonas(fitted, raw_digits, tmp_path):
     _, x_test, _, _ = raw_digits
     path = tmp_path / "best.keras"
@@ -169,13 +173,17 @@ def test_search_killed_mid_trial_resumes_intact(raw_digits, tmp_path):
     ).fit(x_train, y_train, epochs=2)
     history = resumed.history_
     assert len(history) == len(finished) + 1
-    assert [r.id for r in history] == list(range(1, len(finished) + 2))
+    # two workers: a later trial may finish before an earlier one that the kill cut short; that one's id
+    # is not used again, the new trial takes the next
+    finished_ids = [int(name.split("_")[1]) for name in finished]
+    assert [r.id for r in history] == [*finished_ids, max(finished_ids) + 1]
     for record in history[:-1]:
         assert before[f"trial_{record.id:04d}"] == record.to_dict()
     assert len({r.fingerprint for r in history}) == len(history)
     assert not list(trials.glob(".tmp-*"))
 
 
+@pytest.mark.backend
 def test_time_limit_is_honoured_and_tf_data_is_accepted(raw_digits, tmp_path):
     import tensorflow as tf
 
@@ -193,12 +201,15 @@ def test_short_time_limits_train_in_this_process_and_a_given_executor_is_kept():
     """Starting worker processes would take much of a time limit under a minute."""
     from autonas.execution import LocalExecutor, SerialExecutor
 
-    assert isinstance(AutoImageClassifier(time_limit=59)._make_executor(), SerialExecutor)
-    assert isinstance(AutoImageClassifier(time_limit=60)._make_executor(), LocalExecutor)
-    assert isinstance(AutoImageClassifier()._make_executor(), LocalExecutor)
+    def executor(**kwargs):
+        return _ready(AutoImageClassifier(**kwargs))._spec().make_executor()
+
+    assert isinstance(executor(time_limit=59), SerialExecutor)
+    assert isinstance(executor(time_limit=60), LocalExecutor)
+    assert isinstance(executor(), LocalExecutor)
     workers, serial = LocalExecutor(max_workers=1), SerialExecutor()
-    assert AutoImageClassifier(time_limit=5, executor=workers)._make_executor() is workers
-    assert AutoImageClassifier(time_limit=3600, executor=serial)._make_executor() is serial
+    assert executor(time_limit=5, executor=workers) is workers
+    assert executor(time_limit=3600, executor=serial) is serial
 
 
 def _ready(classifier, input_shape=(28, 28, 1), classes=10):
@@ -209,15 +220,19 @@ def _ready(classifier, input_shape=(28, 28, 1), classes=10):
     return classifier
 
 
+def _initial_graphs(classifier):
+    return classifier._spec().initial_graphs(classifier.input_shape_, len(classifier.classes_))
+
+
 def test_the_initial_architectures_are_small_and_slimmed_under_a_size_limit():
-    initial = _ready(AutoImageClassifier())._initial_graphs()
+    initial = _initial_graphs(_ready(AutoImageClassifier()))
     assert [name for name, _ in initial] == ["cnn", "resnet"]
     for name, graph in initial:
         assert graph.num_params() < 30_000, name
         assert tuple(graph.input_shape) == (28, 28, 1) and graph.output_shape[-1] == 10
     for limits in ({"max_params": 6_500}, {"max_model_size": 4 * 6_500}):
-        slim = _ready(AutoImageClassifier(**limits))._initial_graphs()
+        slim = _initial_graphs(_ready(AutoImageClassifier(**limits)))
         assert [name.split(" ")[0] for name, _ in slim] == ["cnn", "resnet"], limits
         for name, graph in slim:
             assert "(slim: " in name and graph.num_params() <= 6_500, (name, limits)
-    assert _ready(AutoImageClassifier(max_params=1_000))._initial_graphs() == []  # too big at their slimmest
+    assert _initial_graphs(_ready(AutoImageClassifier(max_params=1_000))) == []  # too big at their slimmest

@@ -15,6 +15,8 @@ import pytest
 from autonas.tasks.prepare import prepare_folder
 from tests.tasks._image_folder import make_image_folder
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):

@@ -13,6 +13,8 @@ from autonas.cli import main
 from autonas.execution import SerialExecutor
 from tests.tasks._image_folder import make_image_folder
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
@@ -60,6 +62,7 @@ def test_cli_fit_on_a_folder_warns_once_about_the_corrupt_file_and_predict_write
         assert row[1] == rows[0][2 + int(np.argmax(expected))]
 
 
+@pytest.mark.backend
 def test_a_classifier_fitted_on_a_folder_predicts_files_and_arrays_of_any_size_like_its_exported_model(
     photos, tmp_path
 ):
@@ -81,7 +84,7 @@ def test_a_classifier_fitted_on_a_folder_predicts_files_and_arrays_of_any_size_l
     assert accuracy >= 0.8, accuracy  # stripes against checks: an easy task, even after two trials
 
     # TensorBoard: a run per completed trial, with its row of the HParams table
-    from tests.test_tensorboard_log import read_run
+    from tests.tasks.test_tensorboard_log import read_run
 
     for record in classifier.history_:
         series, hparams = read_run(classifier.project_path_ / "tensorboard" / f"trial_{record.id:04d}")

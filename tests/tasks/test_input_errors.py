@@ -5,6 +5,8 @@ import pytest
 
 from autonas import AutoImageClassifier
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 
 def _images(n=40, shape=(8, 8)):
     return np.random.default_rng(0).integers(0, 256, (n, *shape)).astype(np.uint8)

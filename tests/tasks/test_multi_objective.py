@@ -7,6 +7,8 @@ from autonas import AutoImageClassifier
 from autonas.datasets import load_digits
 from autonas.objectives import Objective
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 
 @pytest.fixture(scope="module")
 def constrained(tmp_path_factory):

@@ -8,6 +8,8 @@ from autonas.datasets import load_digits
 from autonas.engine import TrialsFailedError
 from autonas.execution import SerialExecutor
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 NAMES = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
 
 

@@ -12,6 +12,8 @@ from autonas import AutoImageClassifier
 from autonas.cli import main
 from autonas.execution import SerialExecutor
 
+pytestmark = pytest.mark.slow  # trains networks or starts processes
+
 BROWSERS = ("chromium", "chromium-headless-shell", "chromium-browser", "google-chrome")
 
 

@@ -20,6 +20,8 @@ from autonas.execution.memory import MIB
 from autonas.execution.worker import WorkerConfig, WorkerProcess
 from autonas.graph import generators
 
+pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
+
 GIB = 1 << 30
 INSTALLED = [name for name in backend.BACKENDS if importlib.util.find_spec(name) is not None]
 

@@ -1,0 +1,67 @@
+"""A read-only view of a project (reports, tools): checksums verified, nothing on disk created, moved or written."""
+
+import hashlib
+
+import pytest
+
+from autonas.engine import DamagedTrialWarning, Project, TrialRecord
+from autonas.graph import generators
+from autonas.tasks.report import read_trials
+
+pytestmark = pytest.mark.slow  # builds Keras models for their weights
+
+
+def _tree(folder):
+    """Every path under ``folder`` with a digest of its bytes (None for folders)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.fixture
+def project_with_a_damaged_trial(tmp_path):
+    project = Project(tmp_path / "p")
+    for trial_id in (1, 2):
+        graph = generators.mlp((8, 8, 1), 3, hidden_units=(4 * trial_id,))
+        graph = graph.update_weights(graph.to_keras())
+        project.save_trial(TrialRecord(trial_id, None, [], graph.fingerprint(), {"val_accuracy": 0.5}), graph)
+    record = project.trial_path(2) / "record.json"
+    record.write_text(record.read_text().replace("0.5", "0.9"))  # altered after it was written
+    return project.path
+
+
+def test_a_read_only_view_verifies_trials_and_leaves_every_file_where_it_was(project_with_a_damaged_trial):
+    path = project_with_a_damaged_trial
+    before = _tree(path)
+    view = Project.open_read_only(path)
+    with pytest.warns(DamagedTrialWarning, match=r"trial_0002 left out .*read-only.*record.json"):
+        records = view.load_trials()
+    assert [r.id for r in records] == [1]
+    assert view.load_graph(1).has_weights and not view.load_graph(1, weights=False).has_weights
+    with pytest.warns(DamagedTrialWarning):
+        assert [r.id for r in read_trials(path)] == [1]  # the report reads through the same view
+    assert _tree(path) == before  # nothing moved to damaged/, no lock file, nothing written
+
+
+def test_a_read_only_view_refuses_every_write_naming_the_project(project_with_a_damaged_trial):
+    view = Project.open_read_only(project_with_a_damaged_trial)
+    graph = generators.mlp((8, 8, 1), 3)
+    attempts = {
+        "be locked": lambda: view.lock().__enter__(),
+        "save a trial": lambda: view.save_trial(TrialRecord(3, None, [], graph.fingerprint(), status="failed"), graph),
+        "save the final model": lambda: view.save_final(graph, {}),
+        "be cleared": view.clear,
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(PermissionError, match=f"opened read-only: it cannot {what}"):
+            attempt()
+
+
+def test_a_folder_that_is_no_project_is_refused_and_left_alone(tmp_path):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "project.json").write_text('{"name": "a JavaScript workspace"}')
+    for folder in (tmp_path / "missing", tmp_path / "app"):
+        with pytest.raises(ValueError, match="not an autonas project"):
+            Project.open_read_only(folder)
+    assert not (tmp_path / "missing").exists() and sorted(p.name for p in (tmp_path / "app").iterdir()) == ["project.json"]
