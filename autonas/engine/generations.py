@@ -31,11 +31,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from autonas._checks import check_int
 from autonas.engine.project import TrialRecord
 from autonas.graph import Graph
 from autonas.search.base import Proposal, Searcher
 
-__all__ = ["FreeProposals", "Generations", "NO_EDIT", "edit_gains"]
+__all__ = ["FreeProposals", "Generations", "NO_EDIT", "check_generation_children", "edit_gains"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,23 @@ NO_EDIT = "no edit (trained on)"
 Rank = Callable[[TrialRecord], tuple]
 #: ``record -> score`` the searcher learns from, None for a failed trial.
 Score = Callable[[TrialRecord], "float | None"]
+
+
+def check_generation_children(children: object, searcher: object, name: str = "generation_children") -> None:
+    """Refuse a count of children per generation that is not None or an int ≥ 0, and children from a
+    searcher object that cannot propose them (a searcher's name always can).
+
+    Raises:
+        ValueError: naming ``name`` and what was expected.
+    """
+    check_int(children, name, optional=True)
+    if children is not None and children < 0:
+        raise ValueError(f"{name} must be 0 or more, or None, got {children!r}")
+    if children and not isinstance(searcher, str) and not callable(getattr(searcher, "ask_children", None)):
+        raise ValueError(
+            f"{name}={children} needs a searcher with ask_children(parent_id), got {type(searcher).__name__}; "
+            "pass None to ask it one child at a time"
+        )
 
 
 class FreeProposals:
@@ -104,12 +122,7 @@ class Generations:
     waits_for_initial = True
 
     def __init__(self, searcher: Searcher, children: int, rank: Rank, score: Score) -> None:
-        if int(children) < 0:
-            raise ValueError(f"children must be 0 or more, got {children!r}")
-        if children and not callable(getattr(searcher, "ask_children", None)):
-            raise ValueError(
-                f"generations of siblings need a searcher with ask_children(parent_id), got {type(searcher).__name__}"
-            )
+        check_generation_children(children, searcher, name="children")
         self.searcher, self.children, self.rank, self.score = searcher, int(children), rank, score
         self.values: dict[int, float] = {}  # trial id -> value net of training
         self.graphs: dict[int, Graph] = {}  # completed trials' trained graphs (future parents)

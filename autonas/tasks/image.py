@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from autonas._checks import check_int, check_positive, check_seed
+from autonas._checks import check_positive, check_seed
 from autonas.backend import import_keras_quietly
 from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit
+from autonas.engine.generations import check_generation_children
 from autonas.engine.project import Project, ProjectWriteError, TrialRecord, project_folder
 from autonas.engine.loop import TrialsFailedError, run_search
 from autonas.engine.recipe import Recipe
@@ -142,17 +143,7 @@ class AutoImageClassifier(FittedClassifier):
                 f"executor must be None or an autonas.execution.Executor (e.g. LocalExecutor()), got {self.executor!r}"
             )
         check_searcher(self.searcher)
-        check_int(self.generation_children, "generation_children", optional=True)
-        if self.generation_children is not None and self.generation_children < 0:
-            raise ValueError(f"generation_children must be 0 or more, or None, got {self.generation_children!r}")
-        if (
-            self.generation_children and not isinstance(self.searcher, str)
-            and not callable(getattr(self.searcher, "ask_children", None))
-        ):
-            raise ValueError(
-                f"generation_children={self.generation_children} needs a searcher with ask_children(parent_id), "
-                f"got {type(self.searcher).__name__}; pass generation_children=None to ask it one child at a time"
-            )
+        check_generation_children(self.generation_children, self.searcher)
 
     def _make_objective(self):
         """The :class:`~autonas.objectives.Objective` with the limits given here merged in.
