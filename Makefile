@@ -14,7 +14,7 @@ PYTEST := $(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadfile
 $(BIN)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e ".[test,ray,docs,jax]"
+	$(BIN)/pip install -e ".[test,ray,docs,jax,deploy]"
 	touch $@
 
 install: $(BIN)/.installed

@@ -30,6 +30,9 @@ setup(
         "nvml": ["nvidia-ml-py"],
         "docs": ["mkdocs>=1.5,<2", "mkdocs-material>=9,<10", "mkdocstrings[python]>=0.25,<2", "mkdocstrings-python>=1.10,<3"],
         "ray": ["ray[default]>=2.9"],
+        # Deployment files and their runtimes (autonas.deploy; tested with tensorflow 2.21, keras 3.15.1,
+        # tf2onnx 1.17.0, onnx 1.23.2, onnxruntime 1.32.0, ai-edge-litert 2.3.0).
+        "deploy": ["tf2onnx>=1.17", "onnx>=1.16", "onnxruntime>=1.17", "ai-edge-litert>=1.2"],
         # Other Keras backends (choose with KERAS_BACKEND; TensorFlow stays installed as the default).
         "jax": ["jax>=0.4.30"],
         "torch": ["torch>=2.1"],

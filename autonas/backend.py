@@ -58,6 +58,7 @@ __all__ = [
     "compilation_cache",
     "compiles_each_batch_shape",
     "configure_worker",
+    "export_formats",
     "gpu_workers_reusable",
     "has_native_affine_transform",
     "intra_op_threads",
@@ -478,6 +479,20 @@ def has_native_affine_transform(backend: str | None = None) -> bool:
     (none: 3.9).
     """
     return _check(backend or backend_name()) == "tensorflow"
+
+
+def export_formats(backend: str | None = None) -> tuple[str, ...]:
+    """The file formats :mod:`autonas.deploy` writes from a model of ``backend`` (default this process's).
+
+    TensorFlow: ``"keras"``, ``"saved_model"``, ``"onnx"`` and ``"litert"``
+    (the converters, tf2onnx and TensorFlow's Lite converter, read the
+    TensorFlow graph of the model). JAX and PyTorch: ``"keras"`` only; a
+    ``.keras`` file or a project folder converts in a process run with
+    ``KERAS_BACKEND=tensorflow`` (``autonas export``).
+    """
+    if _check(backend or backend_name()) == "tensorflow":
+        return ("keras", "saved_model", "onnx", "litert")
+    return ("keras",)
 
 
 def gpu_workers_reusable(backend: str | None = None) -> bool:

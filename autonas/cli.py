@@ -1,4 +1,4 @@
-"""The ``autonas`` command line: ``autonas demo``, ``fit``, ``predict`` and ``report``."""
+"""The ``autonas`` command line: ``autonas demo``, ``fit``, ``predict``, ``report`` and ``export``."""
 
 from __future__ import annotations
 
@@ -224,6 +224,43 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from autonas.tasks.deployment import export_project
+
+    try:
+        path = export_project(
+            args.project, args.output, args.format, trial_id=args.trial, quantize=args.quantize,
+            calibration_data=args.calibration_data,
+        )
+    except (ValueError, ImportError) as error:
+        print(f"autonas export: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+def _add_export(commands) -> None:
+    from autonas.deploy import FORMATS
+
+    export = commands.add_parser(
+        "export", help="write a project's model for a runtime: .keras, SavedModel, ONNX or LiteRT (int8 optional)"
+    )
+    export.add_argument("project", help="the project folder (DIRECTORY/PROJECT_NAME) of a finished fit")
+    export.add_argument("--format", required=True, choices=list(FORMATS), help="the file format")
+    export.add_argument(
+        "--output", required=True,
+        help="the file to write: .keras, .onnx, .tflite, or a new folder for saved_model",
+    )
+    export.add_argument("--quantize", choices=["int8"], default=None, help="int8 post-training quantisation (litert)")
+    export.add_argument(
+        "--calibration-data", default=None,
+        help="images to calibrate --quantize int8 on: a folder of image files or an .npz with an array x "
+        "(a sample of the training images; up to 200 are used)",
+    )
+    export.add_argument("--trial", type=int, default=None, help="export this trial instead of the final model")
+    export.set_defaults(run=_export)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``autonas`` command."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -266,9 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("project", help="the project folder (DIRECTORY/PROJECT_NAME)")
     report.add_argument("--output", default=None, help="the page to write (default PROJECT/report.html)")
     report.set_defaults(run=_report)
+    _add_export(commands)
 
     args = parser.parse_args(argv)
-    if args.command in ("predict", "report"):
+    if args.command in ("predict", "report", "export"):
         return args.run(args)
     try:
         args.executor = _executor(args)

@@ -11,6 +11,7 @@ import numpy as np
 from autonas.engine.project import TrialRecord
 from autonas.graph import Graph
 from autonas.tasks.data import as_array, check_images, check_labels
+from autonas.tasks.deployment import ClassifierFace, write_export
 from autonas.tasks.export import export_classifier, save_classifier
 from autonas.tasks.folders import read_images
 from autonas.tasks.predict_files import predict_images
@@ -24,7 +25,7 @@ class FittedClassifier:
 
     They read what ``fit`` learned: ``best_model_``, ``history_``,
     ``objective_``, ``classes_``, ``encoder_``, ``image_shape_``,
-    ``preprocessing_``, ``pixel_scale_`` and the project.
+    ``preprocessing_``, ``pixel_scale_``, ``calibration_sample_`` and the project.
     """
 
     def _check_fitted(self) -> None:
@@ -33,6 +34,12 @@ class FittedClassifier:
 
     def _export(self, graph: Graph):
         return export_classifier(graph, self.image_shape_, self.preprocessing_)
+
+    def _face(self) -> ClassifierFace:
+        """The input and classes of the exported model."""
+        return ClassifierFace(
+            tuple(self.image_shape_), self.preprocessing_, self.pixel_scale_, tuple(str(c) for c in self.classes_)
+        )
 
     def export_model(self, trial_id: int | None = None):
         """A model with preprocessing inside: it takes the raw arrays ``fit`` took.
@@ -63,6 +70,57 @@ class FittedClassifier:
         reads the class names from it.
         """
         return save_classifier(self.export_model(trial_id), path, self.classes_, self.pixel_scale_)
+
+    def export(
+        self,
+        path: str | os.PathLike,
+        format: str,
+        trial_id: int | None = None,
+        quantize: str | None = None,
+        calibration_data: Any = None,
+    ) -> Path:
+        """Write :meth:`export_model` as a file for the runtime it will run in (Keras's ``model.export``).
+
+        The file takes the raw images ``fit`` took (as float32; preprocessing,
+        and for a classifier fitted on a folder the resizing of any image
+        size, inside) and returns class probabilities, columns in the order of
+        ``classes_``. Needs ``pip install autonas[deploy]`` for ONNX.
+
+        Args:
+            path: The file to write: ``.keras``, ``.onnx``, ``.tflite``, or a
+                new or empty folder for ``"saved_model"``.
+            format: ``"keras"`` (as :meth:`save_model`), ``"saved_model"``
+                (TensorFlow), ``"onnx"`` (onnxruntime) or ``"litert"``
+                (TensorFlow Lite's successor, ``ai_edge_litert``). Under JAX or
+                PyTorch only ``"keras"`` (see ``docs/deploy.md``).
+            trial_id: None for the best model, or a completed trial's id.
+            quantize: None (float32), or ``"int8"`` with ``format="litert"``:
+                post-training quantisation of weights and activations,
+                calibrated on ``calibration_data``.
+            calibration_data: Images for ``"int8"`` like those ``fit`` took;
+                default: up to 200 training images kept by ``fit``
+                (``calibration_sample_``).
+
+        Returns:
+            The path written.
+
+        Raises:
+            ValueError: if not fitted, or for an unknown format, one the Keras
+                backend cannot write, a ``quantize`` the format lacks, or a
+                bad path, before any work.
+            ImportError: naming ``pip install autonas[deploy]`` when a converter is missing.
+        """
+        from autonas.deploy import check_export
+
+        self._check_fitted()
+        given = calibration_data is not None
+        if quantize is not None and not given:
+            calibration_data = self.calibration_sample_
+        check_export(format, path, quantize, calibration_data, tuple(self.image_shape_))
+        if quantize is not None and given:
+            for image in calibration_data:
+                self.pixel_scale_.check(np.asarray(image), "calibration_data")
+        return write_export(self.export_model(trial_id), self._face(), path, format, quantize, calibration_data)
 
     def report(self, path: str | os.PathLike) -> Path:
         """Write one self-contained HTML page about the search: the leaderboard, best reward so far

@@ -22,6 +22,7 @@ from autonas.engine.recipe import Recipe
 from autonas.engine.spec import SearchSpec
 from autonas.execution.executor import Executor, TrainingData
 from autonas.search import check_searcher
+from autonas.tasks.deployment import calibration_sample, export_info
 from autonas.tasks.fitted import FittedClassifier
 from autonas.tasks.learned_state import all_or_nothing
 from autonas.tasks.prepare import check_image_size, prepare_arrays, prepare_folder
@@ -182,6 +183,7 @@ class AutoImageClassifier(FittedClassifier):
         self.image_shape_ = prepared.image_shape
         self.input_shape_ = prepared.input_shape
         self.preprocessing_ = prepared.preprocessing
+        self.calibration_sample_ = calibration_sample(prepared.data.x_train, self._face(), self.seed)
         return prepared.data
 
     # ------------------------------------------------------------------ fit
@@ -292,7 +294,8 @@ class AutoImageClassifier(FittedClassifier):
         self.best_model_ = self._export(graph)
         self._project = project  # trials not written (disk full) stay readable for export_model
         try:
-            project.save_final(graph, {"trial": self.best_trial_.id, "fingerprint": self.best_trial_.fingerprint})
+            info = {"trial": self.best_trial_.id, "fingerprint": self.best_trial_.fingerprint, **export_info(self._face())}
+            project.save_final(graph, info)
         except ProjectWriteError as error:
             warnings.warn(
                 f"{error}; the fitted classifier is complete in memory: predict() works and "
