@@ -20,6 +20,7 @@ CASES = {
     "04_parallel_and_ray.py": ["LocalExecutor: peak concurrency", "RayExecutor:", "tutorial 04 done"],
     "05_resume_and_export.py": ["resumed:", "finished trials kept unchanged", "tutorial 05 done"],
     "06_your_own_images.py": ["held-out accuracy:", "plain Keras on", "autonas predict:", "tutorial 06 done"],
+    "07_deploy.py": ["runtime-only process imported: []", "onnxruntime against Keras", "int8 LiteRT", "tutorial 07 done"],
 }
 
 
