@@ -9,7 +9,13 @@ For each data set, one after the other in this process with the same budget:
 * ``keras-tuner``: ``keras_tuner.BayesianOptimization`` over a hand-written CNN
   space (1–3 conv–BN–ReLU blocks of 16–128 filters with pooling, optional dense
   layer of 32–256 units, dropout, learning rate), each trial trained with early
-  stopping (best epoch restored); its best model is scored as it is (no refit).
+  stopping (best epoch restored); its best model is scored as it is (no refit);
+* ``keras-tuner hyperband``: ``keras_tuner.Hyperband`` over the same space
+  (``max_epochs=27``, ``factor=3``, brackets repeated until the budget ends);
+* ``keras.io recipe``: what a user would write instead of a search, keras.io's
+  "Simple MNIST convnet" (two convolution and pooling blocks of 32 and 64
+  filters, dropout 0.5, Adam, batch 128, 10 % validation split) trained for the
+  whole budget, its best validation epoch restored.
 
 Data: scikit-learn's digits (uint8 8×8, 70/30 stratified split,
 random_state=0) and Fashion-MNIST (``autonas.datasets.fashion_mnist``; Debian
@@ -58,8 +64,9 @@ def _run_autonas(data, searcher: str, budget: float, folder: str):
     return classifier.score(x_test, y_test), classifier.best_graph_.num_params(), len(classifier.history_), seconds, curve
 
 
-def run_keras_tuner(data, budget: float, folder: str, seed: int = 0):
-    """keras-tuner's BayesianOptimization over a hand-written CNN space, within ``budget`` seconds.
+def run_keras_tuner(data, budget: float, folder: str, seed: int = 0, tuner: str = "bayesian"):
+    """keras-tuner's BayesianOptimization (or ``tuner="hyperband"``: Hyperband) over a hand-written CNN space,
+    within ``budget`` seconds.
 
     Returns ``(test accuracy, params, trials, seconds, [(seconds, best validation accuracy so far)])``.
     """
@@ -103,6 +110,7 @@ def run_keras_tuner(data, budget: float, folder: str, seed: int = 0):
         def on_epoch_end(self, epoch, logs=None):
             if time.monotonic() > deadline - 0.15 * budget:
                 self.model.stop_training = True
+                search.oracle.max_trials = len(search.oracle.trials)  # no new trial (Hyperband's brackets)
 
     class Curve(keras.callbacks.Callback):
         best = 0.0
@@ -111,23 +119,72 @@ def run_keras_tuner(data, budget: float, folder: str, seed: int = 0):
             Curve.best = max(Curve.best, max(self.model.history.history.get("val_accuracy", [0.0])))
             curve.append((time.monotonic() - start, Curve.best))
 
-    tuner = keras_tuner.BayesianOptimization(
-        build, objective="val_accuracy", max_trials=1, seed=seed, directory=folder, project_name="kt", overwrite=True
-    )
-    trials = 0
-    while time.monotonic() < deadline - 0.2 * budget:  # one trial per call, so the budget is checked between trials
-        tuner.search(
-            x[n_val:], y_train[n_val:], validation_data=(x[:n_val], y_train[:n_val]), epochs=30, verbose=0,
-            callbacks=[keras.callbacks.EarlyStopping(patience=4, restore_best_weights=True), Budget(), Curve()],
+    callbacks = [keras.callbacks.EarlyStopping(patience=4, restore_best_weights=True), Budget(), Curve()]
+    fit = dict(x=x[n_val:], y=y_train[n_val:], validation_data=(x[:n_val], y_train[:n_val]), verbose=0,
+               callbacks=callbacks)
+    if tuner == "hyperband":
+        search = keras_tuner.Hyperband(
+            build, objective="val_accuracy", max_epochs=27, factor=3, hyperband_iterations=None, seed=seed,
+            directory=folder, project_name="kt", overwrite=True,
         )
-        trials = len(tuner.oracle.trials)
-        tuner.oracle.max_trials = trials + 1
-    model = tuner.get_best_models(1)[0]  # trained on the training part, best epoch restored
+        search.search(**fit)  # until Budget stops it
+    else:
+        search = keras_tuner.BayesianOptimization(
+            build, objective="val_accuracy", max_trials=1, seed=seed, directory=folder, project_name="kt",
+            overwrite=True,
+        )
+        while time.monotonic() < deadline - 0.2 * budget:  # one trial per call: the budget is checked between trials
+            search.search(epochs=30, **fit)
+            search.oracle.max_trials = len(search.oracle.trials) + 1
+    trials = len(search.oracle.trials)
+    model = search.get_best_models(1)[0]  # trained on the training part, best epoch restored
     accuracy = float(np.mean(model.predict(xt, verbose=0).argmax(1) == y_test))
     return accuracy, model.count_params(), trials, time.monotonic() - start, curve
 
 
-_METHODS = ("autonas", "autonas (random)", "keras-tuner")
+def run_keras_io_recipe(data, budget: float, seed: int = 0):
+    """keras.io's "Simple MNIST convnet" trained for ``budget`` seconds, its best validation epoch restored.
+
+    Returns what :func:`run_keras_tuner` returns (one trial).
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    x_train, x_test, y_train, y_test = data
+    x = (x_train.astype("float32") / 255.0)[..., None]
+    xt = (x_test.astype("float32") / 255.0)[..., None]
+    classes = int(y_train.max()) + 1
+    start = time.monotonic()
+    curve: list[tuple[float, float]] = []
+    model = keras.Sequential([
+        keras.Input(x.shape[1:]),
+        keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        keras.layers.MaxPooling2D(pool_size=(2, 2)),
+        keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        keras.layers.MaxPooling2D(pool_size=(2, 2)),
+        keras.layers.Flatten(),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(classes, activation="softmax"),
+    ])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+
+    class Clock(keras.callbacks.Callback):
+        best = 0.0
+
+        def on_epoch_end(self, epoch, logs=None):
+            Clock.best = max(Clock.best, float((logs or {}).get("val_accuracy", 0.0)))
+            elapsed = time.monotonic() - start
+            curve.append((elapsed, Clock.best))
+            if elapsed * (epoch + 2) / (epoch + 1) > 0.98 * budget:  # another epoch would outlast the budget
+                self.model.stop_training = True
+
+    best_epoch = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=10**9, restore_best_weights=True)
+    model.fit(x, y_train, batch_size=128, epochs=10**6, validation_split=0.1, verbose=0, callbacks=[Clock(), best_epoch])
+    accuracy = float(np.mean(model.predict(xt, verbose=0).argmax(1) == y_test))
+    return accuracy, model.count_params(), 1, time.monotonic() - start, curve
+
+
+_METHODS = ("autonas", "autonas (random)", "keras-tuner", "keras-tuner hyperband", "keras.io recipe")
 
 
 def main() -> None:
@@ -144,8 +201,10 @@ def main() -> None:
         data = _load(dataset, args.fashion_train)
         for method in args.methods:
             with tempfile.TemporaryDirectory() as folder:
-                if method == "keras-tuner":
-                    result = run_keras_tuner(data, args.time_limit, folder)
+                if method.startswith("keras-tuner"):
+                    result = run_keras_tuner(data, args.time_limit, folder, tuner=method.split()[-1])
+                elif method == "keras.io recipe":
+                    result = run_keras_io_recipe(data, args.time_limit)
                 else:
                     result = _run_autonas(data, "random" if "random" in method else "bayesian", args.time_limit, folder)
             rows.append((dataset, method, *result[:4]))

@@ -9,7 +9,9 @@ official 10,000 test images. Each arm runs once per seed with the same budget:
 * ``bayesian``: ``AutoImageClassifier()`` (Bayesian optimisation over morphisms, defaults);
 * ``random``: the same with ``searcher="random"``;
 * ``keras-tuner``: ``keras_tuner.BayesianOptimization`` over the hand-written CNN space of
-  ``benchmarks/peers.py``;
+  ``benchmarks/peers.py``; ``keras-tuner hyperband``: ``keras_tuner.Hyperband`` over it;
+* ``keras.io recipe``: keras.io's "Simple MNIST convnet" trained for the whole budget (what a
+  user would write instead of a search; ``benchmarks/peers.py``);
 * ``more-training``: the control, ``searcher="more-training"``. After the same initial
   architectures, each "child" is the best trained model so far with *no* edit, trained on from
   its weights with the settings a function-preserving child gets. What ``bayesian`` gains over
@@ -24,7 +26,10 @@ official 10,000 test images. Each arm runs once per seed with the same budget:
   generation is the incumbent trained on alone;
 * ``bayesian, generations, growing only`` and ``random, generations, growing only``: the
   generations arms with the growing edits only (deeper, wider, skip connections), no
-  regularising ones (dropout, augmentation).
+  regularising ones (dropout, augmentation);
+* ``bayesian, generations, fixed child limit``: ``bayesian, generations`` without the children's
+  growth allowance (``ChildTimeLimit.GROWTH = None``: no child predicted to outlast the even
+  share of the budget, however good its parent), the design before it.
 
 Each run is a separate process. ``--parallel N`` runs N at once, each pinned to its own
 share of the cores (``os.sched_setaffinity``), so arms never compete for a core; the table
@@ -37,7 +42,7 @@ model's parameters; for the multi-objective arms the hypervolume of the Pareto f
 and the smallest front model reaching the test-accuracy bar (``--bar``, default 0.85); for the
 generations arms, the mean gain of each edit kind over the no-edit sibling (validation accuracy).
 Writes ``search_value.png`` (best validation accuracy so far against seconds since the
-start), ``search_value.json`` (every run's figures) and each run's log in ``search_value-logs/``.
+start: per arm the mean over the seeds, with a band of ± one standard error), ``search_value.json`` (every run's figures) and each run's log in ``search_value-logs/``.
 """
 
 from __future__ import annotations
@@ -58,12 +63,15 @@ import numpy as np  # noqa: E402
 from _small_data import fashion_mnist_subset  # noqa: E402
 
 ARMS = (
-    "bayesian", "random", "keras-tuner", "more-training", "multi-objective", "multi-objective, no shrinking",
+    "bayesian", "random", "keras-tuner", "keras-tuner hyperband", "keras.io recipe", "more-training", "multi-objective", "multi-objective, no shrinking",
     "bayesian, generations", "random, generations", "more-training, generations",
     "bayesian, generations, growing only", "random, generations, growing only",
+    "bayesian, generations, fixed child limit",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
-_GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations", *_GROWING_ONLY)
+_FIXED_LIMIT = ("bayesian, generations, fixed child limit",)
+_GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations", *_GROWING_ONLY,
+                *_FIXED_LIMIT)
 _MULTI = ("multi-objective", "multi-objective, no shrinking")
 
 
@@ -77,6 +85,10 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         settings["searcher"] = "more-training"
     if arm in _GENERATIONS:
         settings["generation_children"] = 0 if arm.startswith("more-training") else children
+    if arm in _FIXED_LIMIT:  # this run is a process of its own: the class attribute is its alone
+        from autonas.engine.recipe import ChildTimeLimit
+
+        ChildTimeLimit.GROWTH = None
     if arm in _GROWING_ONLY:  # no regularising edits (dropout, augmentation): what the edit-gain table asks
         from autonas.morphism import GROWING
         from autonas.search import SEARCHERS
@@ -90,7 +102,7 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
             from autonas.search import BayesianSearcher
 
             settings["searcher"] = BayesianSearcher(
-                seed=seed, objective=objective.predicted_reward, kinds=GROWING | REGULARISING
+                seed=seed, reward=objective.predicted_reward, kinds=GROWING | REGULARISING
             )
     return AutoImageClassifier(time_limit=budget, directory=folder, seed=seed, verbose=0, **settings)
 
@@ -100,10 +112,14 @@ def run_arm(arm: str, seed: int, budget: float, train_images: int, beta: float, 
     data = fashion_mnist_subset(train_images)
     x_train, x_test, y_train, y_test = data
     with tempfile.TemporaryDirectory() as folder:
-        if arm == "keras-tuner":
-            from peers import run_keras_tuner
+        if arm in ("keras-tuner", "keras-tuner hyperband", "keras.io recipe"):
+            from peers import run_keras_io_recipe, run_keras_tuner
 
-            accuracy, params, trials, seconds, curve = run_keras_tuner(data, budget, folder, seed)
+            if arm == "keras.io recipe":
+                accuracy, params, trials, seconds, curve = run_keras_io_recipe(data, budget, seed)
+            else:
+                tuner = "hyperband" if arm.endswith("hyperband") else "bayesian"
+                accuracy, params, trials, seconds, curve = run_keras_tuner(data, budget, folder, seed, tuner)
             return dict(test_accuracy=accuracy, params=params, trials=trials, children=0, seconds=seconds, curve=curve)
         start_wall, start = time.time(), time.monotonic()
         classifier = _classifier(arm, seed, budget, folder, beta, gamma, children).fit(x_train, y_train)
@@ -123,6 +139,8 @@ def run_arm(arm: str, seed: int, budget: float, train_images: int, beta: float, 
             curve=curve,
             best_trial=classifier.best_trial_.id,
             best_trial_epochs=sum(r.epochs for r in _lineage(history, classifier.best_trial_.id)),
+            largest_child_macs=max((r.metrics.get("macs", 0) for r in history if r.parent is not None), default=0),
+            initial_macs=max((r.metrics.get("macs", 0) for r in history if r.parent is None), default=0),
         )
         if arm in _GENERATIONS:
             from autonas.engine.generations import edit_gains
@@ -222,7 +240,7 @@ def print_table(runs: list[dict], args) -> None:
     cores = sorted({run["cores"] for run in runs})
     print(f"\nFashion-MNIST, {args.train_images:,} training images, official test set; {args.budget:.0f} s per run, "
           f"seeds {args.seeds}; {cores} core(s) per run, {args.parallel} run(s) at once")
-    print(f"{'arm':<30} {'test acc mean':>13} {'s.e.':>6} {'range':>15} {'trials (children)':>24} {'best params':>11} "
+    print(f"{'arm':<42} {'test acc mean':>13} {'s.e.':>6} {'range':>15} {'trials (children)':>24} {'best params':>11} "
           f"{'epochs to best':>14}")
     by_arm: dict[str, list[dict]] = {}
     for run in runs:
@@ -237,15 +255,20 @@ def print_table(runs: list[dict], args) -> None:
         trials = "/".join(f"{r['trials']} ({r['children']})" for r in results)
         params = "/".join(f"{r['params']:,}" for r in results)
         epochs = "/".join(str(r.get("best_trial_epochs", "-")) for r in results)
-        print(f"{arm:<30} {np.mean(values):>13.4f} {_standard_error(values):>6.4f} {min(values):>7.4f}–{max(values):<7.4f} "
+        print(f"{arm:<42} {np.mean(values):>13.4f} {_standard_error(values):>6.4f} {min(values):>7.4f}–{max(values):<7.4f} "
               f"{trials:>24} {params:>11} {epochs:>14}")
     pairs = [("bayesian", "random"), ("bayesian", "keras-tuner"), ("random", "keras-tuner"), ("bayesian", "more-training"),
+             ("bayesian", "keras-tuner hyperband"), ("bayesian", "keras.io recipe"),
+             ("bayesian, generations", "keras-tuner"), ("bayesian, generations", "keras-tuner hyperband"),
+             ("bayesian, generations", "keras.io recipe"),
              ("bayesian, generations", "more-training, generations"), ("random, generations", "more-training, generations"),
              ("bayesian, generations", "random, generations"), ("bayesian, generations", "bayesian"),
              ("more-training, generations", "more-training"),
              ("bayesian, generations, growing only", "more-training, generations"),
              ("random, generations, growing only", "more-training, generations"),
-             ("bayesian, generations, growing only", "bayesian, generations")]
+             ("bayesian, generations, growing only", "bayesian, generations"),
+             ("bayesian, generations", "bayesian, generations, fixed child limit"),
+             ("bayesian, generations, fixed child limit", "more-training, generations")]
     for a, b in pairs:
         if a in accuracies and b in accuracies:
             difference = np.mean(accuracies[a]) - np.mean(accuracies[b])
@@ -274,6 +297,17 @@ def print_table(runs: list[dict], args) -> None:
                   f"{run['result']['max_params']:>15,}")
 
 
+def _mean_curve(curves: list[list[tuple[float, float]]], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best-so-far curves (steps) on a common time grid: mean and standard error over the runs (0 before a
+    run's first trial)."""
+    values = np.zeros((len(curves), len(grid)))
+    for row, curve in enumerate(curves):
+        for seconds, best in curve:
+            values[row, grid >= seconds] = best
+    error = values.std(axis=0, ddof=1) / np.sqrt(len(curves)) if len(curves) > 1 else np.zeros(len(grid))
+    return values.mean(axis=0), error
+
+
 def plot(runs: list[dict], path: str) -> None:
     try:
         import matplotlib
@@ -285,12 +319,21 @@ def plot(runs: list[dict], path: str) -> None:
         return
     figure, axis = plt.subplots(figsize=(8, 5))
     colours = dict(zip(ARMS, itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"])))
+    horizon = max((t for run in runs for t, _ in run["result"]["curve"]), default=1.0)
+    grid = np.linspace(0.0, horizon, 400)
+    by_arm: dict[str, list] = {}
     for run in runs:
         if run["result"]["curve"]:
-            times, values = zip(*run["result"]["curve"])
-            axis.step(times, values, where="post", color=colours[run["arm"]],
-                      linestyle="-" if run["seed"] == runs[0]["seed"] else "--", label=f"{run['arm']} (seed {run['seed']})")
-    axis.set(xlabel="seconds since the start", ylabel="best validation accuracy so far", title="Fashion-MNIST search")
+            by_arm.setdefault(run["arm"], []).append(run["result"]["curve"])
+    floor = 1.0
+    for arm, curves in by_arm.items():
+        mean, error = _mean_curve(curves, grid)
+        shown = mean > 0
+        floor = min(floor, float(mean[shown].min()) if shown.any() else 1.0)
+        axis.plot(grid[shown], mean[shown], color=colours[arm], label=f"{arm} ({len(curves)} seeds)")
+        axis.fill_between(grid[shown], (mean - error)[shown], (mean + error)[shown], color=colours[arm], alpha=0.2)
+    axis.set(xlabel="seconds since the start", ylabel="best validation accuracy so far (mean ± s.e.)",
+             title="Fashion-MNIST search", ylim=(max(0.0, floor - 0.02), None))
     axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path)

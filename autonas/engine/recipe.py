@@ -13,6 +13,7 @@ schedule (as NASH's children do, Elsken et al. 2017).
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -89,26 +90,44 @@ class ChildTimeLimit:
     short limit, JAX compiling), the size of a network hardly changes its
     trial's time: children whose training takes up to the start-up again
     (twice the start-up in all) are allowed whatever ``trial_seconds`` says.
+    With ``rank``, the best network so far may also grow: a child with up to
+    :attr:`GROWTH` times its multiply-accumulates is allowed while its trial
+    is predicted within :attr:`STRETCH` times the limit, so that an edit that
+    makes the leader larger (deeper, wider) stays possible where the leader
+    itself already takes most of ``trial_seconds``.
 
     Args:
         trial_seconds: Most seconds a child's trial may be predicted to take.
         child_epochs: Epochs a child trains.
+        rank: The ranking of trials, higher first (``Objective.rank_key``);
+            None: no growth beyond ``trial_seconds``.
     """
 
     #: Recent trials the pace is read from.
     WINDOW = 8
+    #: A child may have up to this many times the best network's MACs (None: no growth allowance).
+    GROWTH: float | None = 2.0
+    #: ... as long as its predicted trial takes at most this many times ``trial_seconds``.
+    STRETCH = 4.0
 
-    def __init__(self, trial_seconds: float, child_epochs: int) -> None:
+    def __init__(
+        self, trial_seconds: float, child_epochs: int, rank: Callable[[Any], Any] | None = None
+    ) -> None:
         self.trial_seconds = float(trial_seconds)
         self.child_epochs = int(child_epochs)
+        self.rank = rank
         self._rates: list[float] = []  # seconds per epoch per MAC
         self._startups: list[float] = []
         self.floor_macs = 0  # the largest initial architecture's: always allowed
+        self.leader_macs = 0  # the best network's so far (with ``rank``)
+        self._leader_rank: Any = None
 
     @classmethod
-    def for_budget(cls, seconds: float, workers: int, child_epochs: int, trials: int = 50) -> ChildTimeLimit:
+    def for_budget(
+        cls, seconds: float, workers: int, child_epochs: int, trials: int = 50, rank: Callable[[Any], Any] | None = None
+    ) -> ChildTimeLimit:
         """The limit under which ``workers`` workers train about ``trials`` trials in ``seconds``."""
-        return cls(seconds * max(1, workers) / max(1, trials), child_epochs)
+        return cls(seconds * max(1, workers) / max(1, trials), child_epochs, rank)
 
     def observe(self, record: Any) -> None:
         """Learn the pace from a finished trial's record (its ``seconds_per_epoch`` and ``macs``)."""
@@ -118,6 +137,10 @@ class ChildTimeLimit:
             return
         if getattr(record, "parent", None) is None:
             self.floor_macs = max(self.floor_macs, int(macs))
+        if self.rank is not None:
+            key = self.rank(record)
+            if self._leader_rank is None or key > self._leader_rank:
+                self._leader_rank, self.leader_macs = key, int(macs)
         self._rates = [*self._rates, float(pace) / float(macs)][-self.WINDOW :]
         self._startups = [*self._startups, float(metrics.get("startup_seconds") or 0.0)][-self.WINDOW :]
 
@@ -131,6 +154,11 @@ class ChildTimeLimit:
     def allows(self, graph: Graph) -> bool:
         """Whether ``graph`` is predicted to train within the limit (True while the pace is unknown)."""
         predicted = self.predicted_seconds(graph)
-        if predicted is None or graph.macs() <= self.floor_macs:
+        macs = graph.macs()
+        if predicted is None or macs <= self.floor_macs:
             return True
-        return predicted <= max(self.trial_seconds, 2.0 * statistics.median(self._startups))
+        limit = max(self.trial_seconds, 2.0 * statistics.median(self._startups))
+        if predicted <= limit:
+            return True
+        growth = self.GROWTH if self.rank is not None else None
+        return growth is not None and macs <= growth * self.leader_macs and predicted <= self.STRETCH * limit

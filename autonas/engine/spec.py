@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from autonas.objectives import Objective
     from autonas.search import Searcher
 
-__all__ = ["INITIAL_ARCHITECTURES", "IN_PROCESS_BELOW_SECONDS", "SearchSpec"]
+__all__ = ["INITIAL_ARCHITECTURES", "IN_PROCESS_BELOW_SECONDS", "SearchSpec", "initial_architectures"]
 
 #: The initial architectures, small (the morphisms grow them), each with ever slimmer settings to
 #: try under size constraints: the first that meets them is trained.
@@ -34,6 +34,26 @@ INITIAL_ARCHITECTURES: tuple[tuple[str, tuple[dict[str, int], ...]], ...] = (
     )),
     ("resnet", ({"filters": 8}, {"filters": 4}, {"filters": 2})),
 )
+
+
+def initial_architectures(
+    input_shape: Sequence[int], num_classes: int, feasible: Callable[[Graph], bool] | None = None
+) -> list[tuple[str, Graph]]:
+    """``(name, graph)`` of each of :data:`INITIAL_ARCHITECTURES`, slimmed until ``feasible`` holds.
+
+    What every search starts from (the estimator's and the keras-tuner
+    oracle's). An architecture still infeasible at its slimmest is left out.
+    """
+    initial = []
+    for name, ladder in INITIAL_ARCHITECTURES:
+        for rung, kwargs in enumerate(ladder):
+            graph = generators.BY_NAME[name](tuple(input_shape), int(num_classes), **kwargs)
+            if feasible is None or feasible(graph):
+                initial.append((name if not rung else f"{name} (slim: {kwargs})", graph))
+                break
+    return initial
+
+
 #: Below this ``time_limit`` (seconds) the default executor trains in the search's own process:
 #: starting worker processes and importing the backend in them would take much of the budget.
 IN_PROCESS_BELOW_SECONDS = 60.0
@@ -99,25 +119,14 @@ class SearchSpec:
         return make_searcher(
             self.searcher,
             seed=self.seed,
-            objective=self.objective.predicted_reward,
+            reward=self.objective.predicted_reward,
             constraint=constraint,
             kinds=None if shrink else GROWING | REGULARISING,
         )
 
     def initial_graphs(self, input_shape: Sequence[int], num_classes: int) -> list[tuple[str, Graph]]:
-        """The initial architectures, each slimmed (halved widths) until it meets the constraints.
-
-        An architecture still too big at its slimmest is left out.
-        """
-        feasible = self.constraint()
-        initial = []
-        for name, ladder in INITIAL_ARCHITECTURES:
-            for rung, kwargs in enumerate(ladder):
-                graph = generators.BY_NAME[name](tuple(input_shape), int(num_classes), **kwargs)
-                if feasible(graph):
-                    initial.append((name if not rung else f"{name} (slim: {kwargs})", graph))
-                    break
-        return initial
+        """The initial architectures (:func:`initial_architectures`) meeting this search's constraints."""
+        return initial_architectures(input_shape, num_classes, self.constraint())
 
     def budget(self, start: float) -> SearchBudget:
         """When the search stops, its clock started at ``start`` (``time.monotonic()``)."""
@@ -130,4 +139,4 @@ class SearchSpec:
         if self.time_limit is None:
             return None
         seconds = (1.0 - SearchBudget.final_fit_fraction) * float(self.time_limit)
-        return ChildTimeLimit.for_budget(seconds, workers, child_epochs, trials)
+        return ChildTimeLimit.for_budget(seconds, workers, child_epochs, trials, rank=self.objective.rank_key)

@@ -45,6 +45,7 @@ import keras_tuner  # noqa: E402
 from keras_tuner.engine.trial import TrialStatus
 
 from autonas._checks import check_positive, check_seed
+from autonas.engine.spec import INITIAL_ARCHITECTURES, initial_architectures
 from autonas.execution.guard import BestEpoch
 from autonas.execution.runner import FINE_TUNE_FACTOR, compile_for_training
 from autonas.graph import Graph, generators
@@ -55,8 +56,9 @@ __all__ = ["DEFAULT_INITIAL", "MorphismHyperModel", "MorphismOracle"]
 
 logger = logging.getLogger(__name__)
 
-#: Generators built when ``initial`` is not given (with ``input_shape`` and ``num_classes``).
-DEFAULT_INITIAL = generators.INITIAL
+#: The architectures built when ``initial`` is not given (with ``input_shape`` and ``num_classes``): the
+#: same as :class:`~autonas.AutoImageClassifier` starts from (:data:`autonas.engine.spec.INITIAL_ARCHITECTURES`).
+DEFAULT_INITIAL = tuple(name for name, _ in INITIAL_ARCHITECTURES)
 _GENERATORS = generators.BY_NAME
 _STATE_FORMAT = 1
 #: Hyperparameter values naming a trial's architecture.
@@ -94,7 +96,7 @@ def _initial_architectures(
                 f"initial is None, so input_shape and num_classes are needed to build {DEFAULT_INITIAL}; "
                 f"{missing} is missing"
             )
-        initial = DEFAULT_INITIAL
+        initial = dict(initial_architectures(input_shape, num_classes))
     if isinstance(initial, (Graph, str, keras.Model)):
         initial = [initial]
     if isinstance(initial, Mapping):

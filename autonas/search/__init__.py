@@ -39,7 +39,7 @@ def check_searcher(value: object, name: str = "searcher") -> None:
 
 
 def make_searcher(value: str | Searcher, **options) -> Searcher:
-    """The searcher ``value`` names, built with ``options`` (seed, objective, ...), or ``value`` itself.
+    """The searcher ``value`` names, built with ``options`` (seed, reward, constraint, ...), or ``value`` itself.
 
     Raises:
         ValueError: as :func:`check_searcher`.

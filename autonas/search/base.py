@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -97,7 +98,7 @@ class ToldTrial:
         architecture: A weightless copy, for exploring morphisms cheaply.
         fingerprint: ``graph.fingerprint()``.
         accuracy: Validation accuracy, None for a failed trial.
-        reward: ``objective(accuracy, graph)``, None for a failed trial.
+        reward: ``reward(accuracy, graph)`` (the searcher's reward function), None for a failed trial.
     """
 
     trial_id: str
@@ -112,6 +113,21 @@ def _identity(accuracy: float, graph: Graph) -> float:
     return accuracy
 
 
+def reward_argument(reward: RewardFunction | None, objective: RewardFunction | None) -> RewardFunction | None:
+    """A searcher's ``reward``, or ``objective`` (its old name) with a DeprecationWarning."""
+    if objective is None:
+        return reward
+    if reward is not None:
+        raise TypeError("give the searcher reward= only: objective= is its old name")
+    warnings.warn(
+        "a searcher's objective= is renamed reward= (autonas.Objective is the reward's class; "
+        "pass its predicted_reward as reward=)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return objective
+
+
 class MorphismSearcher(Searcher):
     """Base of searchers that edit told models by morphism operations: the bookkeeping they share.
 
@@ -123,7 +139,7 @@ class MorphismSearcher(Searcher):
 
     Args:
         seed: Seed of the private random generator ``self._rng``.
-        objective: ``(accuracy, graph) -> reward`` (:data:`RewardFunction`); None: the accuracy.
+        reward: ``(accuracy, graph) -> reward`` (:data:`RewardFunction`); None: the accuracy.
         constraint: ``graph -> bool``; use :meth:`_allowed` before proposing.
         max_operations: Most operations per proposal (at least 1).
         kinds: Operation kinds to use (None: all; see :data:`autonas.morphism.GROWING`).
@@ -132,7 +148,7 @@ class MorphismSearcher(Searcher):
     def __init__(
         self,
         seed: int | None,
-        objective: RewardFunction | None,
+        reward: RewardFunction | None,
         constraint: Constraint | None,
         max_operations: int,
         kinds: Collection[str] | None = None,
@@ -141,7 +157,7 @@ class MorphismSearcher(Searcher):
             raise ValueError(f"max_operations must be at least 1, got {max_operations!r}")
         self.kinds = None if kinds is None else resolve_kinds(kinds)
         self.seed = seed
-        self.objective = objective
+        self.reward = reward
         self.constraint = constraint
         self.max_operations = int(max_operations)
         self._rng = np.random.default_rng(seed)
@@ -162,7 +178,7 @@ class MorphismSearcher(Searcher):
         fingerprint = graph.fingerprint()
         architecture = graph.copy()
         architecture.clear_weights()
-        reward = None if accuracy is None else float(self._objective(accuracy, graph))
+        reward = None if accuracy is None else float(self._reward(accuracy, graph))
         trial = ToldTrial(trial_id, graph, architecture, fingerprint, accuracy, reward)
         self._trials[trial_id] = trial
         self._told[fingerprint] = trial_id
@@ -205,7 +221,7 @@ class MorphismSearcher(Searcher):
         architecture = graph.copy()
         architecture.clear_weights()
         fingerprint = graph.fingerprint()
-        reward = float(self._objective(float(accuracy), graph))
+        reward = float(self._reward(float(accuracy), graph))
         self._trials[trial_id] = ToldTrial(trial_id, graph, architecture, fingerprint, float(accuracy), reward)
         self._told[fingerprint] = trial_id
         self._in_flight.pop(fingerprint, None)
@@ -218,8 +234,8 @@ class MorphismSearcher(Searcher):
     def _observe(self, trial: ToldTrial) -> None:  # noqa: B027 - optional hook
         """Learn from a successful trial (called by :meth:`tell`)."""
 
-    def _objective(self, accuracy: float, graph: Graph) -> float:
-        return (self.objective or _identity)(accuracy, graph)
+    def _reward(self, accuracy: float, graph: Graph) -> float:
+        return (self.reward or _identity)(accuracy, graph)
 
     def _allowed(self, graph: Graph) -> bool:
         return self.constraint is None or bool(self.constraint(graph))

@@ -9,7 +9,7 @@ import numpy as np
 
 from autonas.graph import Graph
 from autonas.search.acquisition import AnnealingSchedule, Candidate, ExpansionCache, tree_search, upper_confidence_bound
-from autonas.search.base import Constraint, Proposal, RewardFunction, MorphismSearcher, ToldTrial
+from autonas.search.base import Constraint, MorphismSearcher, Proposal, RewardFunction, ToldTrial, reward_argument
 from autonas.search.distance import Descriptor, describe, pairwise_distances
 from autonas.search.gp import GaussianProcess, median_distance
 from autonas.search.kernel import BourgainEmbedding, LandmarkEmbedding, squared_exponential
@@ -30,8 +30,8 @@ class BayesianSearcher(MorphismSearcher):
     A Gaussian process models validation accuracy on a Euclidean embedding of
     the neural-network edit distance (:mod:`autonas.search.distance`,
     :mod:`autonas.search.kernel`), which makes its kernel positive-definite. A child is scored by
-    ``objective(mean + beta · std, graph)``: only accuracy is predicted, costs
-    known from the graph (parameters, MACs, energy) enter the objective exactly.
+    ``reward(mean + beta · std, graph)``: only accuracy is predicted, costs
+    known from the graph (parameters, MACs, energy) enter the reward exactly.
     The tree-structured optimizer (:func:`~autonas.search.acquisition.tree_search`)
     finds the best-scoring child within ``max_operations`` morphisms of a trained
     model. Trials in flight enter the process as kriging believers (observed at
@@ -45,7 +45,7 @@ class BayesianSearcher(MorphismSearcher):
     Args:
         seed: Seed of the searcher's private random generator (None: fresh entropy).
         beta: Weight of the standard deviation in the upper confidence bound (default 2.0).
-        objective: ``(accuracy, graph) -> reward``; default the accuracy itself.
+        reward: ``(accuracy, graph) -> reward``; default the accuracy itself.
         constraint: ``graph -> bool``; failing graphs are never proposed.
         max_operations: Most morphisms between a trained model and a proposal (default 3).
         max_children: New children built per expansion of the tree search (default 12).
@@ -59,6 +59,7 @@ class BayesianSearcher(MorphismSearcher):
             :mod:`autonas.search.kernel`.
         kinds: Operation kinds the tree search expands with (default all; see
             :data:`autonas.morphism.GROWING`, ``SHRINKING``, ``REGULARISING``).
+        objective: Deprecated name of ``reward``.
     """
 
     def __init__(
@@ -66,7 +67,7 @@ class BayesianSearcher(MorphismSearcher):
         seed: int | None = None,
         *,
         beta: float = 2.0,
-        objective: RewardFunction | None = None,
+        reward: RewardFunction | None = None,
         constraint: Constraint | None = None,
         max_operations: int = 3,
         max_children: int = 12,
@@ -77,8 +78,9 @@ class BayesianSearcher(MorphismSearcher):
         skip_weight: float = 1.0,
         embedding: str = "landmarks",
         kinds: Collection[str] | None = None,
+        objective: RewardFunction | None = None,
     ) -> None:
-        super().__init__(seed, objective, constraint, max_operations, kinds)
+        super().__init__(seed, reward_argument(reward, objective), constraint, max_operations, kinds)
         if beta < 0:
             raise ValueError(f"beta must be non-negative, got {beta!r}")
         if max_children < 1 or max_builds < 1:
@@ -163,7 +165,7 @@ class BayesianSearcher(MorphismSearcher):
         def acquisition(candidates: list[Candidate]) -> np.ndarray:
             mean, std = gp.predict(self._embed([c.graph for c in candidates], [c.fingerprint for c in candidates]), return_std=True)
             bound = upper_confidence_bound(mean, std, self.beta)
-            return np.array([self._objective(float(u), c.graph) for u, c in zip(bound, candidates)])
+            return np.array([self._reward(float(u), c.graph) for u, c in zip(bound, candidates)])
 
         found = tree_search(
             [(t.trial_id, t.architecture, t.fingerprint, t.reward) for t in trained],

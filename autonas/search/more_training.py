@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from autonas.search.base import Constraint, MorphismSearcher, Proposal, RewardFunction
+from autonas.search.base import Constraint, MorphismSearcher, Proposal, RewardFunction, reward_argument
 
 __all__ = ["MoreTrainingSearcher"]
 
@@ -20,20 +20,22 @@ class MoreTrainingSearcher(MorphismSearcher):
 
     Args:
         seed: Unused (nothing is random); accepted like the other searchers'.
-        objective: ``(accuracy, graph) -> reward`` choosing the best; default the accuracy.
+        reward: ``(accuracy, graph) -> reward`` choosing the best; default the accuracy.
         constraint: ``graph -> bool``; failing networks are not proposed.
         kinds: Unused (no edits); accepted like the other searchers'.
+        objective: Deprecated name of ``reward``.
     """
 
     def __init__(
         self,
         seed: int | None = None,
         *,
-        objective: RewardFunction | None = None,
+        reward: RewardFunction | None = None,
         constraint: Constraint | None = None,
         kinds: Collection[str] | None = None,
+        objective: RewardFunction | None = None,
     ) -> None:
-        super().__init__(seed, objective, constraint, max_operations=1, kinds=kinds)
+        super().__init__(seed, reward_argument(reward, objective), constraint, max_operations=1, kinds=kinds)
 
     def _propose(self) -> Proposal | None:
         if self._focus is not None:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Collection
 
 from autonas.morphism import random_morph
-from autonas.search.base import Constraint, Proposal, RewardFunction, MorphismSearcher
+from autonas.search.base import Constraint, MorphismSearcher, Proposal, RewardFunction, reward_argument
 
 __all__ = ["RandomSearcher"]
 
@@ -22,27 +22,29 @@ class RandomSearcher(MorphismSearcher):
 
     Args:
         seed: Seed of the searcher's private random generator (None: fresh entropy).
-        objective: ``(accuracy, graph) -> reward`` ranking the parents; default the accuracy.
+        reward: ``(accuracy, graph) -> reward`` ranking the parents; default the accuracy.
         constraint: ``graph -> bool``; failing graphs are never proposed.
         max_operations: Most operations per proposal (default 3).
         top_fraction: Fraction of the trained models to draw parents from (default 0.25).
         max_tries: Random draws before giving up on a proposal (default 50).
         kinds: Operation kinds to draw from (default all; see
             :data:`autonas.morphism.GROWING`, ``SHRINKING``, ``REGULARISING``).
+        objective: Deprecated name of ``reward``.
     """
 
     def __init__(
         self,
         seed: int | None = None,
         *,
-        objective: RewardFunction | None = None,
+        reward: RewardFunction | None = None,
         constraint: Constraint | None = None,
         max_operations: int = 3,
         top_fraction: float = 0.25,
         max_tries: int = 50,
         kinds: Collection[str] | None = None,
+        objective: RewardFunction | None = None,
     ) -> None:
-        super().__init__(seed, objective, constraint, max_operations, kinds)
+        super().__init__(seed, reward_argument(reward, objective), constraint, max_operations, kinds)
         if not 0 < top_fraction <= 1:
             raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction!r}")
         self.top_fraction = float(top_fraction)

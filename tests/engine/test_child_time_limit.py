@@ -66,3 +66,33 @@ def test_where_start_up_dominates_children_may_train_as_long_as_it_takes():
     assert limit.predicted_seconds(larger) <= 14.0 and limit.allows(larger)  # > 3 s, within twice the start-up
     much_larger = generators.cnn((8, 8, 1), 10, filters=256, max_filters=256, hidden_units=256)
     assert not limit.allows(much_larger)
+
+
+def test_the_best_network_may_grow_beyond_the_limit_within_the_stretch():
+    """A leader that already takes most of the limit can still be made deeper or wider (up to GROWTH x its
+    MACs, predicted within STRETCH x the limit); without a ranking, or beyond either bound, it cannot."""
+    leader = generators.cnn((28, 28, 1), 10, filters=8, max_filters=32, hidden_units=0)
+    grown = generators.cnn((28, 28, 1), 10, filters=11, max_filters=45, hidden_units=0)
+    far_grown = generators.cnn((28, 28, 1), 10, filters=16, max_filters=64, hidden_units=32)
+    assert leader.macs() < grown.macs() <= ChildTimeLimit.GROWTH * leader.macs() < far_grown.macs()
+    rate = 1.0 / leader.macs()  # 1 s an epoch for the leader: its trial is just within the limit
+    record = _record(pace=rate * leader.macs(), macs=leader.macs(), startup=0.0)
+    record.metrics["val_accuracy"] = 0.9
+    worse = _record(pace=rate * 10, macs=10, startup=0.0)  # a tiny network that ranks lower
+    worse.metrics["val_accuracy"] = 0.5
+
+    def rank(r):
+        return r.metrics["val_accuracy"]
+
+    ranked = ChildTimeLimit(trial_seconds=1.2, child_epochs=1, rank=rank)
+    unranked = ChildTimeLimit(trial_seconds=1.2, child_epochs=1)
+    for limit in (ranked, unranked):
+        limit.observe(record)
+        limit.observe(worse)
+    assert ranked.leader_macs == leader.macs()
+    assert ranked.predicted_seconds(grown) > 1.2
+    assert ranked.allows(grown) and not unranked.allows(grown)
+    assert not ranked.allows(far_grown)  # more than GROWTH x the leader
+    slow = ChildTimeLimit(trial_seconds=1.2, child_epochs=10, rank=rank)  # the grown child would take > STRETCH x
+    slow.observe(record)
+    assert slow.predicted_seconds(grown) > ChildTimeLimit.STRETCH * 1.2 and not slow.allows(grown)

@@ -236,6 +236,16 @@ def test_bad_hypermodel_arguments_raise():
         oracle.record_trained("nope", None)
 
 
+def test_without_initial_the_oracle_starts_where_the_classifier_does():
+    """One list of initial architectures for every search: the oracle's default is the estimator's."""
+    from autonas.engine.spec import initial_architectures
+
+    oracle = MorphismOracle(input_shape=(28, 28, 1), num_classes=10)
+    expected = initial_architectures((28, 28, 1), 10)
+    assert [name for name, _ in oracle.initial_architectures] == [name for name, _ in expected] == ["cnn", "resnet"]
+    assert [g.fingerprint() for _, g in oracle.initial_architectures] == [g.fingerprint() for _, g in expected]
+
+
 def test_initial_accepts_graphs_and_keras_models():
     graph = generators.cnn(SHAPE, 10, filters=8)
     oracle = MorphismOracle({"mine": graph.to_keras(), "mlp": "mlp"}, input_shape=SHAPE, num_classes=10)

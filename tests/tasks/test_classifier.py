@@ -144,7 +144,7 @@ def test_search_killed_mid_trial_resumes_intact(raw_digits, tmp_path):
         from autonas import AutoImageClassifier
         data = np.load({str(tmp_path / "data.npz")!r})
         AutoImageClassifier(max_trials=50, searcher="random", directory={str(tmp_path)!r}, seed=0,
-                            verbose=0).fit(data["x"], data["y"], epochs=30)
+                            verbose=0).fit(data["x"], data["y"], epochs=10)
         """
     )
     process = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path)
