@@ -257,8 +257,8 @@ def test_compilation_cache_is_set_for_jax_workers_only_and_restored(tmp_path, mo
         assert os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
     assert "JAX_COMPILATION_CACHE_DIR" not in os.environ
     assert "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ
-    for backend in ("tensorflow", "torch"):
-        with compilation_cache(tmp_path / "cache", backend=backend) as active:
+    for other in ("tensorflow", "torch"):
+        with compilation_cache(tmp_path / "cache", backend=other) as active:
             assert not active and "JAX_COMPILATION_CACHE_DIR" not in os.environ
     monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/user/cache")
     with compilation_cache(tmp_path / "cache", backend="jax") as active:

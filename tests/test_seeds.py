@@ -1,8 +1,6 @@
 """Issue 27: seeds outside [0, 2**32 - 1] are refused by name before any work; every allowed seed gives
 every trial a seed NumPy and Keras take. No training."""
 
-from concurrent.futures import Future
-
 import numpy as np
 import pytest
 
@@ -13,9 +11,8 @@ from autonas.datasets import load_digits
 from autonas.engine import Project
 from autonas.engine.loop import SearchBudget, run_search, trial_seed
 from autonas.execution import SerialExecutor, TrainingData, TrainingSettings
-from autonas.execution.executor import Executor
-from autonas.execution.runner import TrialResult
 from autonas.graph import generators
+from tests._fakes import ScoringExecutor
 
 LARGEST = 2**32 - 1
 
@@ -66,21 +63,12 @@ def test_trial_seeds_wrap_into_the_allowed_range():
     assert all(0 <= trial_seed(LARGEST, i) <= LARGEST for i in range(1, 1000))
 
 
-class _SeedingExecutor(Executor):
-    """Seeds as a worker does (:func:`set_random_seed`), records the seed and 'completes' untrained."""
-
-    def __init__(self):
-        self.seeds = []
-
-    def start(self, data):
-        pass
+class _SeedingExecutor(ScoringExecutor):
+    """Seeds as a worker does (:func:`set_random_seed`) and 'completes' untrained."""
 
     def submit(self, job):
         set_random_seed(job.seed)  # raises for a seed NumPy does not take
-        self.seeds.append(job.seed)
-        future = Future()
-        future.set_result(TrialResult("completed", job.graph, {"val_accuracy": 0.5, "val_loss": 1.0}))
-        return future
+        return super().submit(job)
 
 
 class _NoChildren:
@@ -95,7 +83,7 @@ def test_every_trial_of_a_search_with_the_largest_seed_gets_a_valid_seed(tmp_pat
     rng = np.random.default_rng(0)
     data = TrainingData(rng.random((8, 8, 8, 1), dtype=np.float32), rng.integers(0, 2, 8),
                         rng.random((4, 8, 8, 1), dtype=np.float32), rng.integers(0, 2, 4))
-    executor = _SeedingExecutor()
+    executor = _SeedingExecutor(weights=False)
     history = run_search(
         project=Project(tmp_path / "p"),
         searcher=_NoChildren(),
@@ -108,4 +96,4 @@ def test_every_trial_of_a_search_with_the_largest_seed_gets_a_valid_seed(tmp_pat
         executor=executor,
     )
     assert [r.status for r in history] == ["completed", "completed"]
-    assert executor.seeds == [0, 1]  # trials 1 and 2: (2**32 - 1 + i) mod 2**32
+    assert [job.seed for job in executor.jobs] == [0, 1]  # trials 1 and 2: (2**32 - 1 + i) mod 2**32

@@ -1,16 +1,14 @@
 """Generations of siblings at equal budget: composition, the values the searcher learns, the incumbent, resume."""
 
-from concurrent.futures import Future
-
-import numpy as np
 import pytest
 
 from autonas.engine import Project, SearchBudget, TrialRecord, run_search
 from autonas.engine.generations import NO_EDIT, FreeProposals, Generations, edit_gains
-from autonas.execution import Executor, TrainingData, TrainingSettings, TrialResult
+from autonas.execution import TrainingSettings
 from autonas.graph import generators
 from autonas.search import MoreTrainingSearcher, RandomSearcher
 from autonas.search.base import Proposal
+from tests._fakes import DelayedExecutor, ScoringExecutor, tiny_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
 
@@ -243,29 +241,6 @@ def test_free_proposals_pass_the_searchers_choice_and_tell_every_score():
     assert [t.accuracy for t in searcher._trained()] == [0.6, 0.7]
 
 
-class _ScoringExecutor(Executor):
-    """Completes every job at once with a score from ``score(job)``; records the jobs."""
-
-    def __init__(self, score):
-        self.jobs, self.score = [], score
-
-    def start(self, data):
-        pass
-
-    def submit(self, job):
-        self.jobs.append(job)
-        trained = job.graph if job.graph.has_weights else job.graph.copy().update_weights(job.graph.to_keras())
-        future = Future()
-        future.set_result(TrialResult("completed", trained, {"val_accuracy": self.score(job), "val_loss": 1.0}))
-        return future
-
-
-def _tiny_data():
-    rng = np.random.default_rng(0)
-    return TrainingData(rng.random((8, 8, 8, 1), dtype=np.float32), rng.integers(0, 10, 8),
-                        rng.random((4, 8, 8, 1), dtype=np.float32), rng.integers(0, 10, 4))
-
-
 def test_the_search_loop_runs_generations_with_one_seed_each_and_the_best_member_as_the_next_parent(tmp_path):
     units = {}
 
@@ -273,9 +248,9 @@ def test_the_search_loop_runs_generations_with_one_seed_each_and_the_best_member
         units[job.trial_id] = job.graph.num_params()
         return min(0.99, 0.3 + job.graph.num_params() / 1e5)
 
-    executor = _ScoringExecutor(score)
+    executor = ScoringExecutor(score)
     history = run_search(
-        project=Project(tmp_path / "p"), searcher=RandomSearcher(seed=0), data=_tiny_data(),
+        project=Project(tmp_path / "p"), searcher=RandomSearcher(seed=0), data=tiny_data(),
         initial=[("mlp", generators.mlp((8, 8, 1), 10, hidden_units=(16,)))], settings=SETTINGS, fine_tune_settings=SETTINGS,
         budget=SearchBudget(max_trials=8, deadline=None), seed=3, executor=executor, generation_children=2,
     )
@@ -298,9 +273,9 @@ def test_the_search_loop_runs_generations_with_one_seed_each_and_the_best_member
     cut = history[-1]  # the search stopped in the middle of a generation
     assert cut.name == NO_EDIT
     resumed = run_search(
-        project=Project(tmp_path / "p"), searcher=RandomSearcher(seed=0), data=_tiny_data(),
+        project=Project(tmp_path / "p"), searcher=RandomSearcher(seed=0), data=tiny_data(),
         initial=[("mlp", generators.mlp((8, 8, 1), 10, hidden_units=(16,)))], settings=SETTINGS, fine_tune_settings=SETTINGS,
-        budget=SearchBudget(max_trials=11, deadline=None), seed=3, executor=_ScoringExecutor(score), generation_children=2,
+        budget=SearchBudget(max_trials=11, deadline=None), seed=3, executor=ScoringExecutor(score), generation_children=2,
     )
     assert [r.id for r in resumed[:8]] == [r.id for r in history]
     assert [r.parent for r in resumed[8:10]] == [cut.parent] * 2  # the generation is completed: its two children
@@ -324,35 +299,13 @@ def test_edit_gains_are_each_childs_accuracy_over_its_no_edit_sibling_by_kind():
     assert gains["wider"] == pytest.approx([0.05, -0.05]) and gains["deeper"] == pytest.approx([-0.05, 0.02])
 
 
-class _DelayedExecutor(_ScoringExecutor):
-    """Three workers; each job completes after ``delay(job)`` seconds, on a timer thread."""
-
-    max_workers = 3
-
-    def __init__(self, score, delay):
-        super().__init__(score)
-        self.delay, self.timers = delay, []
-
-    def submit(self, job):
-        import threading
-
-        self.jobs.append(job)
-        trained = job.graph if job.graph.has_weights else job.graph.copy().update_weights(job.graph.to_keras())
-        future = Future()
-        result = TrialResult("completed", trained, {"val_accuracy": self.score(job), "val_loss": 1.0})
-        timer = threading.Timer(self.delay(job), future.set_result, (result,))
-        self.timers.append(timer)
-        timer.start()
-        return future
-
-
 def test_with_several_workers_the_first_generation_waits_for_every_initial_architecture(tmp_path):
-    executor = _DelayedExecutor(score=lambda job: 0.9 if job.trial_id == 2 else 0.5,
+    executor = DelayedExecutor(score=lambda job: 0.9 if job.trial_id == 2 else 0.5,
                                 delay=lambda job: 0.8 if job.trial_id == 2 else 0.01)
     initial = [("small", generators.mlp((8, 8, 1), 10, hidden_units=(8,))),
                ("slow but better", generators.mlp((8, 8, 1), 10, hidden_units=(16,)))]
     history = run_search(
-        project=Project(tmp_path / "p"), searcher=RandomSearcher(seed=0), data=_tiny_data(), initial=initial,
+        project=Project(tmp_path / "p"), searcher=RandomSearcher(seed=0), data=tiny_data(), initial=initial,
         settings=SETTINGS, fine_tune_settings=SETTINGS, budget=SearchBudget(max_trials=5, deadline=None), seed=0,
         executor=executor, generation_children=2,
     )

@@ -9,6 +9,7 @@ from autonas.engine import Project, SearchBudget, TrialRecord, TrialsFailedError
 from autonas.execution import TrainingData, TrainingSettings, train_graph
 from autonas.graph import generators
 from autonas.morphism import Wider
+from tests._fakes import ScoringExecutor
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
 
@@ -492,28 +493,6 @@ def test_the_recipe_counts_its_lengths_in_training_examples():
     assert Recipe(max_epochs=10).initial_settings(100).max_epochs == 10
 
 
-def _recording_executor():
-    """An executor that records the jobs it is given and 'completes' them untrained."""
-    from concurrent.futures import Future
-
-    from autonas.execution import Executor, TrialResult
-
-    class Recording(Executor):
-        def __init__(self):
-            self.jobs = []
-
-        def start(self, data):
-            pass
-
-        def submit(self, job):
-            self.jobs.append(job)
-            future = Future()
-            future.set_result(TrialResult("completed", job.graph, {"val_accuracy": 0.5, "val_loss": 1.0}))
-            return future
-
-    return Recording()
-
-
 def test_the_search_passes_timed_costs_and_each_trials_share_to_its_jobs(tmp_path):
     import time
 
@@ -523,7 +502,7 @@ def test_the_search_passes_timed_costs_and_each_trials_share_to_its_jobs(tmp_pat
     initial = [("mlp", generators.mlp((8, 8, 1), 10)), ("cnn", generators.cnn((8, 8, 1), 10, filters=4))]
 
     def search(folder, budget, **kwargs):
-        executor = _recording_executor()
+        executor = ScoringExecutor(weights=False)
         run_search(project=Project(tmp_path / folder), searcher=_ScriptedSearcher([]), data=data, initial=initial,
                    settings=SETTINGS, fine_tune_settings=SETTINGS, budget=budget, executor=executor, **kwargs)
         return executor.jobs
