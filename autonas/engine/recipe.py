@@ -92,9 +92,11 @@ class ChildTimeLimit:
     (twice the start-up in all) are allowed whatever ``trial_seconds`` says.
     With ``rank``, the best network so far may also grow: a child with up to
     :attr:`GROWTH` times its multiply-accumulates is allowed while its trial
-    is predicted within :attr:`STRETCH` times the limit, so that an edit that
-    makes the leader larger (deeper, wider) stays possible where the leader
-    itself already takes most of ``trial_seconds``.
+    is predicted within :attr:`STRETCH` times ``trial_seconds``, so that an
+    edit that makes the leader larger (deeper, wider) stays possible where the
+    leader itself already takes most of ``trial_seconds``. (Not where the
+    start-up alone outlasts that: a search of a few seconds a trial keeps its
+    children as small as before.)
 
     Args:
         trial_seconds: Most seconds a child's trial may be predicted to take.
@@ -161,4 +163,4 @@ class ChildTimeLimit:
         if predicted <= limit:
             return True
         growth = self.GROWTH if self.rank is not None else None
-        return growth is not None and macs <= growth * self.leader_macs and predicted <= self.STRETCH * limit
+        return growth is not None and macs <= growth * self.leader_macs and predicted <= self.STRETCH * self.trial_seconds
