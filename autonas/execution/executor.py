@@ -55,6 +55,9 @@ class TrialJob:
         timed_costs: Time the trained model for them (latency, measured
             energy); False records the graph's costs and the energy estimate
             only (what a search whose objective reads no measured cost needs).
+            A runtime name (``"onnxruntime"``, ``"litert"``) is timed like True,
+            with ``latency_ms`` measured in that runtime (see
+            :attr:`autonas.objectives.Objective.timed_costs`).
         issued_at: ``time.time()`` when the job was issued (None: when it starts
             training); a worker subtracts the time since then, so a job that
             waited for a worker to start or for GPU memory keeps to the search's clock.
@@ -78,7 +81,7 @@ class TrialJob:
     seed: int | None = None
     max_seconds: float | None = None
     measure: bool = True
-    timed_costs: bool = True
+    timed_costs: bool | str = True
     issued_at: float | None = None
     hard_seconds: float | None = None
     reference: Graph | None = None

@@ -300,7 +300,7 @@ def train_graph(
     deadline: float | None = None,
     seed: int | None = None,
     measure: bool = True,
-    timed: bool = True,
+    timed: bool | str = True,
     on_epoch: EpochListener | None = None,
 ) -> TrialResult:
     """Train ``graph`` (from its weights, if any) and measure it.
@@ -323,7 +323,11 @@ def train_graph(
             (model bytes, latency, energy with its source, ...) to the metrics.
         timed: With ``measure``, time the trained model (latency, measured
             energy; a tenth of the time left, at most 10 s, is kept for it);
-            False records the graph's costs and the energy estimate only.
+            False records the graph's costs and the energy estimate only. A
+            runtime name (``"onnxruntime"``, ``"litert"``; True is
+            ``"keras"``) measures ``latency_ms`` in that runtime after
+            training (``measure_costs(latency_runtime=...)``); a model that
+            cannot be converted to it fails the trial.
         on_epoch: Told ``(epochs_done, epochs_planned)`` when training starts
             and after each epoch (a progress display; its errors are ignored).
 
@@ -365,7 +369,14 @@ def train_graph(
     trained = graph.copy().update_weights(model)
     metrics = _training_metrics(trained, history.history, guard, validation is not None, seconds, fit_end)
     if measure:
-        metrics.update(_measured_costs(trained, model, seconds, deadline, timed))
+        from autonas.objectives.latency import LatencyRuntimeError
+
+        try:
+            metrics.update(_measured_costs(trained, model, seconds, deadline, timed))
+        except LatencyRuntimeError as error:  # not deployable where its latency must be measured
+            logger.warning("trial failed: %s", error)
+            return TrialResult("failed", error=str(error)[:2000], epochs=epochs_run, seconds=seconds,
+                               metrics={"traceback": _traceback_text()})
     return TrialResult("completed", trained, metrics, epochs_run, seconds)
 
 
@@ -430,8 +441,14 @@ def _training_metrics(
     return metrics
 
 
-def _measured_costs(trained: Graph, model, seconds: float, deadline: float | None, timed: bool) -> dict[str, Any]:
-    """:func:`autonas.objectives.measure_costs` within what is left of the deadline."""
+def _measured_costs(
+    trained: Graph, model, seconds: float, deadline: float | None, timed: bool | str
+) -> dict[str, Any]:
+    """:func:`autonas.objectives.measure_costs` within what is left of the deadline.
+
+    The budget bounds the timing; converting the model for a latency runtime
+    other than Keras comes on top of it (seconds, after training has ended).
+    """
     from autonas.objectives import measure_costs
 
     budget = max(1.0, 0.05 * seconds)  # timing large models on large images takes seconds a call
@@ -439,4 +456,5 @@ def _measured_costs(trained: Graph, model, seconds: float, deadline: float | Non
         budget = max(0.5, min(budget, deadline - time.monotonic()))
     # short of time, time batch 1 only, after one warm-up call (large images: seconds a call)
     quick = {} if budget >= 5.0 else {"batch_sizes": (1,), "warmup": 1, "repeats": 5}
-    return measure_costs(trained, model, max_latency_seconds=budget, timed=timed, **quick)
+    runtime = timed if isinstance(timed, str) else "keras"
+    return measure_costs(trained, model, max_latency_seconds=budget, timed=bool(timed), latency_runtime=runtime, **quick)

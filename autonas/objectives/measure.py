@@ -7,7 +7,7 @@ from typing import Any
 
 from autonas.graph import Graph
 from autonas.objectives.energy_model import DEFAULT_ENERGY_MODEL, EnergyModel, graph_costs
-from autonas.objectives.latency import measure_latency
+from autonas.objectives.latency import check_latency_runtime, measure_latency, measure_runtime_latency
 from autonas.objectives.power import measure_energy
 
 __all__ = ["measure_costs"]
@@ -26,6 +26,7 @@ def measure_costs(
     energy_model: EnergyModel = DEFAULT_ENERGY_MODEL,
     max_latency_seconds: float | None = None,
     timed: bool = True,
+    latency_runtime: str = "keras",
     **energy_kwargs: Any,
 ) -> dict[str, Any]:
     """The costs of a trial: graph costs, latency and energy with its source.
@@ -50,16 +51,30 @@ def measure_costs(
             limit); see :func:`measure_latency`.
         timed: Measure latency and energy by running the model (default), or
             record the estimates only.
+        latency_runtime: Where ``latency_ms`` is measured: ``"keras"``
+            (default), or ``"onnxruntime"`` / ``"litert"``: the model converted
+            to that runtime and timed there at batch 1, one thread (see
+            :func:`~autonas.objectives.latency.measure_runtime_latency`; the
+            conversion takes seconds and is not part of ``max_latency_seconds``).
         **energy_kwargs: Passed on to :func:`measure_energy` (``device_index``,
             ``rapl_root``, ``poll_interval``, ...).
 
     Returns:
         A flat dict: ``params``, ``model_bytes``, ``macs``, ``dram_bytes``,
         ``estimated_energy_mj`` (always the estimate), the latency fields
-        (``latency_ms`` at batch 1, ``latency_ms_batch_<b>``), and the energy
-        fields of :func:`measure_energy` (``energy_mj`` per example,
-        ``power_w``, ``energy_source``, ...).
+        (``latency_ms`` at batch 1 and ``latency_runtime``, where it was
+        measured; ``latency_ms_batch_<b>`` in Keras; with another runtime also
+        ``latency_ms_keras``, the Keras batch-1 figure, and
+        ``latency_conversion_seconds``), and the energy fields of
+        :func:`measure_energy` (``energy_mj`` per example, ``power_w``,
+        ``energy_source``, ...; measured on the Keras model).
+
+    Raises:
+        ValueError, ImportError: for a latency runtime unknown or not available here.
+        autonas.objectives.latency.LatencyRuntimeError: when the model cannot
+            be converted to or run in ``latency_runtime``.
     """
+    check_latency_runtime(latency_runtime, available=timed)
     costs = graph_costs(graph, energy_model)
     metrics: dict[str, Any] = {
         "params": costs["params"],
@@ -76,6 +91,13 @@ def measure_costs(
     metrics.update(
         measure_latency(model, shape, batch_sizes=batch_sizes, repeats=repeats, warmup=warmup, max_seconds=max_latency_seconds)
     )
+    metrics["latency_runtime"] = "keras"
+    if latency_runtime != "keras":  # the Keras figure kept beside; the energy below runs the Keras model
+        metrics["latency_ms_keras"] = metrics["latency_ms"]
+        metrics.update(
+            measure_runtime_latency(model, latency_runtime, shape, repeats=repeats, warmup=warmup,
+                                    max_seconds=max_latency_seconds)
+        )
     metrics.update(
         measure_energy(
             model,

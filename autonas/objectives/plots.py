@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_trials", "pyplot", "trials_figure"]
+from autonas.objectives.latency import latency_label
+
+__all__ = ["COSTS", "plot_trials", "pyplot", "trials_figure"]
 
 
 def pyplot():
@@ -28,20 +30,29 @@ def pyplot():
     return plt
 
 
-def trials_figure(records: Sequence[Any], front: Collection[int]):
-    """A matplotlib figure of the completed trials' validation accuracy against energy per inference.
+#: Costs a trials figure can put on its x axis.
+COSTS = ("energy_mj", "latency_ms")
+
+
+def trials_figure(records: Sequence[Any], front: Collection[int], cost: str = "energy_mj"):
+    """A matplotlib figure of the completed trials' validation accuracy against a cost: energy per inference
+    (default) or batch-1 latency (``cost="latency_ms"``, labelled with the runtime that measured it).
 
     Marker area is proportional to the parameter count; the trials whose ids
     are in ``front`` (the Pareto front) are highlighted.
 
     Args:
         records: Trial records (``id``, ``status``, ``metrics`` with
-            ``val_accuracy``, ``params`` and ``energy_mj``).
+            ``val_accuracy``, ``params`` and the cost).
         front: Ids of the Pareto-front trials.
+        cost: ``"energy_mj"`` or ``"latency_ms"``.
 
     Raises:
+        ValueError: for another ``cost``.
         ImportError: without matplotlib (``pip install autonas[plot]``).
     """
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {list(COSTS)}, got {cost!r}")
     plt = pyplot()
     done = [r for r in records if r.status == "completed"]
     largest = max((r.metrics["params"] for r in done), default=1)
@@ -50,14 +61,17 @@ def trials_figure(records: Sequence[Any], front: Collection[int]):
         chosen = [r for r in done if (r.id in front) == members]
         if chosen:
             axes.scatter(
-                [r.metrics.get("energy_mj", np.nan) for r in chosen],
+                [np.nan if r.metrics.get(cost) is None else r.metrics[cost] for r in chosen],
                 [r.metrics["val_accuracy"] for r in chosen],
                 s=[20 + 200 * r.metrics["params"] / largest for r in chosen],
                 alpha=0.8,
                 **style,
             )
-    sources = sorted({str(r.metrics.get("energy_source", "?")) for r in done})
-    axes.set_xlabel(f"energy per inference (mJ, {', '.join(sources)})")
+    if cost == "latency_ms":
+        axes.set_xlabel(f"batch-1 {latency_label(done) or 'latency (ms, not measured)'}")
+    else:
+        sources = sorted({str(r.metrics.get("energy_source", "?")) for r in done})
+        axes.set_xlabel(f"energy per inference (mJ, {', '.join(sources)})")
     axes.set_ylabel("validation accuracy")
     axes.set_title("autonas trials (marker area: parameters)")
     if done:
@@ -66,8 +80,10 @@ def trials_figure(records: Sequence[Any], front: Collection[int]):
     return figure
 
 
-def plot_trials(records: Sequence[Any], front: Collection[int], path: str | os.PathLike) -> Path:
-    """Write a PNG of :func:`trials_figure`: validation accuracy against energy, the Pareto front highlighted.
+def plot_trials(
+    records: Sequence[Any], front: Collection[int], path: str | os.PathLike, cost: str = "energy_mj"
+) -> Path:
+    """Write a PNG of :func:`trials_figure`: validation accuracy against a cost, the Pareto front highlighted.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -75,7 +91,7 @@ def plot_trials(records: Sequence[Any], front: Collection[int], path: str | os.P
     Raises:
         ImportError: without matplotlib (``pip install autonas[plot]``).
     """
-    figure = trials_figure(records, front)
+    figure = trials_figure(records, front, cost)
     path = Path(path)
     figure.savefig(path, dpi=120)
     pyplot().close(figure)

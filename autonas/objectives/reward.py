@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from autonas._checks import check_positive
 from autonas.objectives._records import finite, metrics_of
 from autonas.objectives.energy_model import DEFAULT_ENERGY_MODEL, EnergyModel, graph_costs
+from autonas.objectives.latency import check_latency_runtime
+from autonas.objectives.pareto import DEFAULT_OBJECTIVES
 
 if TYPE_CHECKING:
     from autonas.graph import Graph
@@ -56,6 +58,13 @@ class Objective:
         max_params: Hard limit on parameters; default None (no limit).
         max_power: Hard limit on ``power_w`` (W), measured; default None.
         max_latency: Hard limit on ``latency_ms`` (batch 1), measured; default None.
+        latency_runtime: Where ``latency_ms`` is measured: ``"keras"``
+            (default: the Keras model in the search's process), or
+            ``"onnxruntime"`` / ``"litert"``: each trained candidate converted
+            to that runtime and timed there at batch 1 on one thread, after its
+            training (seconds a trial; TensorFlow backend and ``pip install
+            autonas[deploy]``, checked when ``fit`` starts). Another runtime than
+            Keras asks for the measurement even without ``max_latency``.
         max_macs: Hard limit on MACs per example; default None.
         max_energy: Hard limit on the energy (mJ per example); default None.
         accuracy_key: Metric holding the accuracy; default ``"val_accuracy"``.
@@ -67,7 +76,8 @@ class Objective:
             2014, 45 nm.
 
     Raises:
-        ValueError: for a non-finite weight or a non-positive reference or limit.
+        ValueError: for a non-finite weight, a non-positive reference or limit,
+            or a ``latency_runtime`` not in :data:`~autonas.objectives.latency.LATENCY_RUNTIMES`.
     """
 
     def __init__(
@@ -85,6 +95,7 @@ class Objective:
         accuracy_key: str = "val_accuracy",
         energy_key: str = "energy_mj",
         energy_model: EnergyModel = DEFAULT_ENERGY_MODEL,
+        latency_runtime: str = "keras",
     ) -> None:
         for name, weight in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
             if finite(weight) is None:
@@ -100,6 +111,7 @@ class Objective:
         }
         for name, limit in limits.items():
             check_positive(limit, name, optional=True)
+        check_latency_runtime(latency_runtime)
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
@@ -113,6 +125,7 @@ class Objective:
         self.accuracy_key = accuracy_key
         self.energy_key = energy_key
         self.energy_model = energy_model
+        self.latency_runtime = latency_runtime
 
     @classmethod
     def from_callable(cls, fn: Callable[[Mapping[str, Any]], float], **kwargs: Any) -> Objective:
@@ -139,6 +152,8 @@ class Objective:
     def __repr__(self) -> str:
         fields = ("alpha", "beta", "gamma", "energy_reference", "size_reference", *_LIMITS, "max_energy")
         shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in fields if getattr(self, f) is not None)
+        if self.latency_runtime != "keras":
+            shown += f", latency_runtime={self.latency_runtime!r}"
         return f"{type(self).__name__}({shown})"
 
     @property
@@ -154,17 +169,36 @@ class Objective:
     def needs_measured_costs(self) -> bool:
         """Whether a trial's reward may depend on costs measured by running the trained model.
 
-        True when a latency or power limit is set, or when energy counts (``beta``
-        or ``max_energy``) and is read from the measured ``energy_key``, and
-        always for an objective from a callable (it may read any metric).
+        True when a latency or power limit is set, when latency is to be
+        measured in a deployment runtime (``latency_runtime`` other than
+        ``"keras"``), or when energy counts (``beta`` or ``max_energy``) and is
+        read from the measured ``energy_key``, and always for an objective
+        from a callable (it may read any metric).
         Otherwise trials record the graph's costs and the energy estimate
         only: timing every trained network would cost seconds a trial for
         figures nothing reads.
         """
         if isinstance(self, _CallableObjective) or self.max_latency is not None or self.max_power is not None:
             return True
+        if self.latency_runtime != "keras":
+            return True
         energy_counts = self.beta > 0 or self.max_energy is not None
         return energy_counts and self.energy_key != "estimated_energy_mj"
+
+    @property
+    def timed_costs(self) -> bool | str:
+        """What a trial times its trained model in: False (nothing: :attr:`needs_measured_costs` is
+        false), else :attr:`latency_runtime` (the search's ``timed_costs``)."""
+        return self.latency_runtime if self.needs_measured_costs else False
+
+    @property
+    def pareto_objectives(self) -> tuple[tuple[str, str], ...]:
+        """The metrics of this objective's Pareto front: :data:`~autonas.objectives.DEFAULT_OBJECTIVES`
+        (accuracy, energy, parameters), and batch-1 ``latency_ms`` when the objective reads
+        latency (``max_latency``, or a ``latency_runtime`` other than Keras)."""
+        if self.max_latency is not None or self.latency_runtime != "keras":
+            return (*DEFAULT_OBJECTIVES, ("latency_ms", "min"))
+        return DEFAULT_OBJECTIVES
 
     def rank_key(self, record: Any) -> tuple[float, float]:
         """The one ranking of trials, higher first: ``(reward, −validation loss)``.

@@ -135,7 +135,8 @@ class FittedClassifier:
         return write_report(self.project_path_, path, self.objective_, self.history_, getattr(self, "best_graph_", None))
 
     def pareto_front(self) -> list[TrialRecord]:
-        """The trials no other beats on validation accuracy, energy per inference and size at once.
+        """The trials no other beats on validation accuracy, energy per inference and size at once
+        (and batch-1 latency, when the objective reads it: ``Objective.pareto_objectives``).
 
         Trials that failed or break a constraint are left out.
         """
@@ -143,17 +144,18 @@ class FittedClassifier:
 
         self._check_fitted()
         allowed = [r for r in self.history_ if self.objective_.reward(r) not in (None, -np.inf)]
-        return pareto_front(allowed)
+        return pareto_front(allowed, self.objective_.pareto_objectives)
 
-    def plot_pareto(self, path: str | os.PathLike) -> Path:
+    def plot_pareto(self, path: str | os.PathLike, cost: str = "energy_mj") -> Path:
         """Write a PNG of the trials' accuracy against energy (marker area: size), the front highlighted.
 
-        Needs matplotlib (``pip install autonas[plot]``).
+        ``cost="latency_ms"`` plots batch-1 latency instead, labelled with the runtime that measured
+        it. Needs matplotlib (``pip install autonas[plot]``).
         """
         from autonas.objectives.plots import plot_trials
 
         self._check_fitted()
-        return plot_trials(self.history_, {r.id for r in self.pareto_front()}, path)
+        return plot_trials(self.history_, {r.id for r in self.pareto_front()}, path, cost)
 
     def _raw(self, x: Any) -> np.ndarray:
         """``x`` checked against the training images: shape, values and scale (see :class:`PixelScale`)."""

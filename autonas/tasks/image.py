@@ -150,12 +150,18 @@ class AutoImageClassifier(FittedClassifier):
         """The :class:`~autonas.objectives.Objective` with the limits given here merged in.
 
         Raises:
-            ValueError: for a bad objective or limit, or a limit given here and, differently, in an Objective.
+            ValueError: for a bad objective or limit, a limit given here and, differently, in an Objective,
+                or a ``latency_runtime`` the Keras backend cannot convert to.
+            ImportError: naming what to install for a ``latency_runtime`` (``pip install autonas[deploy]``).
         """
         from autonas.objectives import as_objective
+        from autonas.objectives.latency import check_latency_runtime
 
         limits = {"max_params": self.max_params, "max_power": self.max_power, "max_latency": self.max_latency}
-        return as_objective(self.objective, limits, given_by="AutoImageClassifier")
+        objective = as_objective(self.objective, limits, given_by="AutoImageClassifier")
+        if objective.needs_measured_costs:  # the runtime's packages and a backend that converts, before any training
+            check_latency_runtime(objective.latency_runtime, available=True)
+        return objective
 
     def _spec(self) -> SearchSpec:
         """The search these arguments describe (after :meth:`_check_params`, with ``objective_`` set)."""
@@ -219,6 +225,7 @@ class AutoImageClassifier(FittedClassifier):
 
         Raises:
             ValueError: for bad input, before any training.
+            ImportError: for an objective's ``latency_runtime`` whose packages are missing, before any training.
             autonas.engine.TrialsFailedError: if no trial completes.
         """
         start = time.monotonic()
@@ -281,7 +288,7 @@ class AutoImageClassifier(FittedClassifier):
                 executor=executor,
                 rank=self.objective_.rank_key,
                 on_epoch=progress.epoch,
-                timed_costs=self.objective_.needs_measured_costs,
+                timed_costs=self.objective_.timed_costs,
                 generation_children=self.generation_children,
             )
         self.project_path_ = project.path

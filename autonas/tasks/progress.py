@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 
 from autonas.engine.project import TrialRecord
+from autonas.objectives.latency import latency_label
 
 __all__ = ["Progress"]
 
@@ -89,6 +90,9 @@ class Progress:
         origin = "initial" if record.parent is None else f"child of {record.parent}"
         if record.status == "completed":
             outcome = f"val_accuracy {record.metrics['val_accuracy']:.4f}, {record.metrics['params']:,} params"
+            if record.metrics.get("latency_ms") is not None:
+                where = record.metrics.get("latency_runtime", "keras")
+                outcome += f", {record.metrics['latency_ms']:.3g} ms in {where}"
         else:
             outcome = f"[red]failed[/red]: {record.error}"
             if record.metrics.get("worker_log"):
@@ -106,9 +110,13 @@ class Progress:
 
     @staticmethod
     def table(records: Sequence[TrialRecord], objective) -> str:
-        """A plain-text leaderboard with each trial's reward under ``objective`` ("-inf": breaks a constraint)."""
+        """A plain-text leaderboard with each trial's reward under ``objective`` ("-inf": breaks a constraint),
+        and a batch-1 latency column named after the runtime that measured it when trials were timed."""
+        label = latency_label(records)  # e.g. "latency (ms, onnxruntime)"
+        width = 0 if label is None else len(label)
+        latency_header = "" if label is None else f" {label:>{width}}"
         header = (
-            f"{'trial':>5} {'parent':>6} {'status':<9} {'reward':>8} {'val_acc':>7} {'params':>10} "
+            f"{'trial':>5} {'parent':>6} {'status':<9} {'reward':>8} {'val_acc':>7} {'params':>10}{latency_header} "
             f"{'epochs':>6} {'seconds':>7}  name"
         )
         rows = [header]
@@ -118,8 +126,11 @@ class Progress:
             accuracy = f"{r.val_accuracy:.4f}" if r.val_accuracy is not None else "-"
             params = f"{int(r.metrics['params']):,}" if "params" in r.metrics else "-"
             parent = "-" if r.parent is None else str(r.parent)
+            latency = ""
+            if label is not None:
+                latency = f" {r.metrics['latency_ms']:>{width}.4g}" if r.metrics.get("latency_ms") else f" {'-':>{width}}"
             rows.append(
-                f"{r.id:>5} {parent:>6} {r.status:<9} {reward:>8} {accuracy:>7} {params:>10} {r.epochs:>6} "
+                f"{r.id:>5} {parent:>6} {r.status:<9} {reward:>8} {accuracy:>7} {params:>10}{latency} {r.epochs:>6} "
                 f"{r.seconds:>7.1f}  {r.name}"
             )
         return "\n".join(rows)

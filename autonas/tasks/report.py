@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from autonas.engine.project import Project, TrialRecord
+from autonas.objectives.latency import latency_label
 from autonas.objectives.plots import pyplot, trials_figure
 
 __all__ = ["read_trials", "write_report"]
@@ -72,6 +73,16 @@ def _progress_plot(records: Sequence[TrialRecord], objective) -> str:
 
 def _energy(record: TrialRecord) -> float:
     return float(record.metrics.get("energy_mj", np.nan))
+
+
+def _front_objectives(objective, records: Sequence[TrialRecord]) -> tuple[tuple[str, str], ...]:
+    """The objective's Pareto metrics, and latency when the trials were timed in a deployment runtime
+    (so ``autonas report``, which knows no objective, shows what the search constrained)."""
+    objectives = objective.pareto_objectives
+    deployed = any(r.metrics.get("latency_runtime", "keras") != "keras" for r in records)
+    if deployed and ("latency_ms", "min") not in objectives:
+        objectives = (*objectives, ("latency_ms", "min"))
+    return objectives
 
 
 def _short(operation: dict) -> str:
@@ -158,6 +169,7 @@ def _architecture_plot(graph) -> str:
 
 def _table(records: Sequence[TrialRecord], objective) -> str:
     ranked = sorted(records, key=objective.rank_key, reverse=True)
+    latency = latency_label(records)  # e.g. "latency (ms, onnxruntime)": where the trials were timed
     rows = []
     for rank, r in enumerate(ranked, start=1):
         reward = objective.reward(r)
@@ -167,13 +179,14 @@ def _table(records: Sequence[TrialRecord], objective) -> str:
             "-" if r.val_accuracy is None else f"{r.val_accuracy:.4f}",
             f"{int(r.metrics['params']):,}" if "params" in r.metrics else "-",
             f"{_energy(r):.4g}" if r.status == "completed" else "-",
+            *([] if latency is None else [f"{r.metrics['latency_ms']:.4g}" if r.metrics.get("latency_ms") else "-"]),
             r.epochs, f"{r.seconds:.1f}",
             r.name if r.status == "completed" else f"{r.name} ({r.error})",
         ]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    header = ["rank", "trial", "parent", "status", "reward", "val_accuracy", "params", "energy (mJ)", "epochs",
-              "seconds", "architecture / operations"]
-    return ("<table id='leaderboard'><thead><tr>" + "".join(f"<th>{h}</th>" for h in header)
+    header = ["rank", "trial", "parent", "status", "reward", "val_accuracy", "params", "energy (mJ)",
+              *([] if latency is None else [latency]), "epochs", "seconds", "architecture / operations"]
+    return ("<table id='leaderboard'><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
@@ -229,7 +242,8 @@ def write_report(
         raise ValueError(f"project: {str(project)!r} has no finished trial yet")
     ranked = [r for r in records if objective.rank_key(r)[0] != -np.inf]
     best = max(ranked, key=objective.rank_key) if ranked else None
-    front = {r.id for r in pareto_front([r for r in ranked if r.status == "completed"])}
+    completed_ranked = [r for r in ranked if r.status == "completed"]
+    front = {r.id for r in pareto_front(completed_ranked, _front_objectives(objective, records))}
     if best_graph is None and best is not None:
         best_graph = Project.open_read_only(project).load_graph(best.id, weights=False)
     completed = sum(r.status == "completed" for r in records)
@@ -247,6 +261,9 @@ def write_report(
         "<h2>Progress and trade-off</h2><div class='plots'>",
         f"<img alt='best reward so far against time' src='{_progress_plot(records, objective)}'>",
         f"<img alt='validation accuracy against energy, Pareto front' src='{_png(trials_figure(records, front))}'>",
+        *([] if latency_label(records) is None else [
+            f"<img alt='validation accuracy against {html.escape(latency_label(records))}, Pareto front' "
+            f"src='{_png(trials_figure(records, front, cost='latency_ms'))}'>"]),
         "</div>",
         "<h2>Morphism tree</h2><p>Each trial is drawn at its id (x) and its number of edits from an initial "
         "architecture (y); a line joins it to its parent, labelled with the operations.</p>",
