@@ -24,6 +24,11 @@ def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | Non
         help="search in generations: this many children of the best network and the network itself trained on "
         "alike, the best leading the next (default: one child at a time)",
     )
+    parser.add_argument(
+        "--generation-rungs", type=int, default=1,
+        help="with --generation-children: successive-halving rungs per generation, the best third of each rung "
+        "trained on from its own weights (default 1: none)",
+    )
     parser.add_argument("--directory", default="autonas_projects", help="folder of project folders (default autonas_projects)")
     parser.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2**32 - 1 (default 0)")
@@ -80,6 +85,7 @@ def _classifier(args: argparse.Namespace, project_name: str):
         verbose=0 if args.quiet else 1,
         executor=args.executor,
         generation_children=args.generation_children,
+        generation_rungs=args.generation_rungs,
     )
 
 

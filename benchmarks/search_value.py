@@ -29,7 +29,14 @@ official 10,000 test images. Each arm runs once per seed with the same budget:
   regularising ones (dropout, augmentation);
 * ``bayesian, generations, fixed child limit``: ``bayesian, generations`` without the children's
   growth allowance (``ChildTimeLimit.GROWTH = None``: no child predicted to outlast the even
-  share of the budget, however good its parent), the design before it.
+  share of the budget, however good its parent), the design before it;
+* ``bayesian, generations, halving`` and ``more-training, generations, halving``: the generations
+  arms with successive halving on inherited weights (``generation_rungs=2``): the best third of
+  each generation trains on from its own weights for two more child schedules.
+
+``--results FILE`` keeps every run in ``FILE`` (JSON, rewritten after each run) and skips the
+(arm, seed) runs it already holds for the same budget, images and children: a proof over many
+seeds can be gathered over several sittings, and the table covers every run in the file.
 
 Each run is a separate process. ``--parallel N`` runs N at once, each pinned to its own
 share of the cores (``os.sched_setaffinity``), so arms never compete for a core; the table
@@ -66,12 +73,13 @@ ARMS = (
     "bayesian", "random", "keras-tuner", "keras-tuner hyperband", "keras.io recipe", "more-training", "multi-objective", "multi-objective, no shrinking",
     "bayesian, generations", "random, generations", "more-training, generations",
     "bayesian, generations, growing only", "random, generations, growing only",
-    "bayesian, generations, fixed child limit",
+    "bayesian, generations, fixed child limit", "bayesian, generations, halving", "more-training, generations, halving",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
 _FIXED_LIMIT = ("bayesian, generations, fixed child limit",)
+_HALVING = ("bayesian, generations, halving", "more-training, generations, halving")
 _GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations", *_GROWING_ONLY,
-                *_FIXED_LIMIT)
+                *_FIXED_LIMIT, *_HALVING)
 _MULTI = ("multi-objective", "multi-objective, no shrinking")
 
 
@@ -85,6 +93,8 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         settings["searcher"] = "more-training"
     if arm in _GENERATIONS:
         settings["generation_children"] = 0 if arm.startswith("more-training") else children
+    if arm in _HALVING:
+        settings["generation_rungs"] = 2
     if arm in _FIXED_LIMIT:  # this run is a process of its own: the class attribute is its alone
         from autonas.engine.recipe import ChildTimeLimit
 
@@ -203,14 +213,40 @@ def _launch(arm: str, seed: int, cores: list[int], args) -> subprocess.Popen:
     )
 
 
+def _setting(args) -> dict:
+    """What makes runs of one arm and seed comparable (kept with each run in ``--results``)."""
+    return dict(budget=args.budget, train_images=args.train_images, children=args.generation_children)
+
+
+def _kept_runs(args) -> list[dict]:
+    """The runs ``--results`` already holds (all of them; those of other settings are kept, not shown)."""
+    if not args.results or not Path(args.results).exists():
+        return []
+    return json.loads(Path(args.results).read_text())
+
+
+def _keep(runs: list[dict], args) -> None:
+    if args.results:
+        path = Path(args.results)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(runs, indent=1))
+        temporary.replace(path)
+
+
 def run_all(args) -> list[dict]:
-    """Every (arm, seed) in its own process, ``--parallel`` at a time on separate cores."""
+    """Every (arm, seed) in its own process, ``--parallel`` at a time on separate cores; with ``--results``,
+    those not already there. Returns the runs of this setting (kept ones included)."""
     cores = sorted(os.sched_getaffinity(0))
     share = max(1, len(cores) // args.parallel)
     slots = [cores[i * share : (i + 1) * share] for i in range(min(args.parallel, len(cores)))]
-    queue = [(arm, seed) for seed in args.seeds for arm in args.arms]
+    kept = _kept_runs(args)
+    setting = _setting(args)
+    done = {(run["arm"], run["seed"]) for run in kept if run.get("setting") == setting}
+    queue = [(arm, seed) for seed in args.seeds for arm in args.arms if (arm, seed) not in done]
+    if done:
+        print(f"{args.results}: {len(done)} runs of this setting kept, {len(queue)} to run", flush=True)
     running: dict[int, tuple[subprocess.Popen, str, int]] = {}
-    runs = []
+    runs = kept
     while queue or running:
         for slot in range(len(slots)):
             if slot not in running and queue:
@@ -226,10 +262,12 @@ def run_all(args) -> list[dict]:
                 print(f"{arm} seed {seed}: failed (exit {process.returncode})", flush=True)
                 continue
             result = json.loads(output[-1])
-            runs.append(dict(arm=arm, seed=seed, cores=len(slots[slot]), result=result))
+            runs.append(dict(arm=arm, seed=seed, cores=len(slots[slot]), setting=setting, result=result,
+                             finished=time.strftime("%Y-%m-%d %H:%M")))
+            _keep(runs, args)
             print(f"{arm} seed {seed}: test accuracy {result['test_accuracy']:.4f}, {result['trials']} trials, "
                   f"{result['seconds']:.0f} s", flush=True)
-    return runs
+    return [run for run in runs if run.get("setting", setting) == setting]
 
 
 def _standard_error(values: list[float]) -> float:
@@ -238,15 +276,16 @@ def _standard_error(values: list[float]) -> float:
 
 def print_table(runs: list[dict], args) -> None:
     cores = sorted({run["cores"] for run in runs})
+    seeds = sorted({run["seed"] for run in runs})
     print(f"\nFashion-MNIST, {args.train_images:,} training images, official test set; {args.budget:.0f} s per run, "
-          f"seeds {args.seeds}; {cores} core(s) per run, {args.parallel} run(s) at once")
+          f"seeds {seeds}; {cores} core(s) per run, {args.parallel} run(s) at once")
     print(f"{'arm':<42} {'test acc mean':>13} {'s.e.':>6} {'range':>15} {'trials (children)':>24} {'best params':>11} "
           f"{'epochs to best':>14}")
     by_arm: dict[str, list[dict]] = {}
     for run in runs:
         by_arm.setdefault(run["arm"], []).append(run["result"])
     accuracies: dict[str, list[float]] = {}
-    for arm in args.arms:
+    for arm in [a for a in ARMS if a in by_arm]:  # every arm of this setting, kept runs included
         results = by_arm.get(arm, [])
         if not results:
             continue
@@ -268,7 +307,12 @@ def print_table(runs: list[dict], args) -> None:
              ("random, generations, growing only", "more-training, generations"),
              ("bayesian, generations, growing only", "bayesian, generations"),
              ("bayesian, generations", "bayesian, generations, fixed child limit"),
-             ("bayesian, generations, fixed child limit", "more-training, generations")]
+             ("bayesian, generations, fixed child limit", "more-training, generations"),
+             ("bayesian, generations, halving", "more-training, generations, halving"),
+             ("bayesian, generations, halving", "bayesian, generations"),
+             ("bayesian, generations, halving", "more-training, generations"),
+             ("more-training, generations, halving", "more-training, generations"),
+             ("bayesian, generations, halving", "keras.io recipe"), ("bayesian", "bayesian, generations, halving")]
     for a, b in pairs:
         if a in accuracies and b in accuracies:
             difference = np.mean(accuracies[a]) - np.mean(accuracies[b])
@@ -353,6 +397,7 @@ def main() -> None:
                         help="children per generation in the generations arms (default 2)")
     parser.add_argument("--bar", type=float, default=0.85, help="test accuracy a front model must reach")
     parser.add_argument("--output", default="search_value", help="stem of the .png and .json written")
+    parser.add_argument("--results", help="a JSON file that keeps every run: runs already in it are not run again")
     parser.add_argument("--one", choices=ARMS, help=argparse.SUPPRESS)  # internal: one run, JSON on stdout
     args = parser.parse_args()
     if args.one:

@@ -73,6 +73,8 @@ def test_executor_options_are_checked(tmp_path, capsys):
     assert "--workers must be 0 (in this process) or a positive int" in capsys.readouterr().err
     assert main(["fit", "--data", str(data), "--workers", "2", "--ray-address", "local"]) == 2
     assert "not both" in capsys.readouterr().err
+    assert main(["fit", "--data", str(data), "--generation-rungs", "2"]) == 2
+    assert "generation_rungs=2 needs generations" in capsys.readouterr().err
 
 
 def test_fit_on_a_directory_that_cannot_be_written_says_so(tmp_path, capsys):

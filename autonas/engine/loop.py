@@ -23,7 +23,7 @@ from autonas._checks import SEED_RANGE
 from autonas.backend import compilation_cache
 from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit_epochs, final_fit_reserve, final_fit_seconds  # noqa: F401 - re-exported
-from autonas.engine.generations import NO_EDIT, FreeProposals, Generations
+from autonas.engine.generations import NO_EDIT, FreeProposals, Generations, Placement
 from autonas.engine.project import Project, ProjectFileError, ProjectWriteError, TrialRecord
 from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
 from autonas.execution.runner import TrainingSettings, TrialResult
@@ -144,6 +144,7 @@ def run_search(
     on_epoch: Callable[[int, int, int], None] | None = None,
     timed_costs: bool = True,
     generation_children: int | None = None,
+    generation_rungs: int = 1,
 ) -> list[TrialRecord]:
     """Run the search; returns every trial (resumed ones included), in order of trial id.
 
@@ -178,6 +179,9 @@ def run_search(
             equal budget, ``k`` children of the incumbent and a no-edit sibling
             (:class:`~autonas.engine.generations.Generations`; the searcher
             needs ``ask_children``).
+        generation_rungs: With generations, successive-halving rungs per
+            generation (1: none): the best third of a rung's members are
+            trained on from their own weights for three times the training.
 
     The project is locked for the whole search (:meth:`Project.lock`). When a
     trial cannot be written (disk full), the search warns naming the path,
@@ -194,7 +198,7 @@ def run_search(
     """
     search = _Search(
         searcher, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor or SerialExecutor(),
-        rank or searcher_score, on_epoch, timed_costs, generation_children,
+        rank or searcher_score, on_epoch, timed_costs, generation_children, generation_rungs,
     )
     with sigterm_exits_cleanly(), project.lock(), compilation_cache(project.path / "jax-cache"):
         return _run_locked(project, data, search)
@@ -217,12 +221,15 @@ class _Search:
     on_epoch: Callable[[int, int, int], None] | None
     timed_costs: bool
     generation_children: int | None
+    generation_rungs: int = 1
 
     def proposal_source(self) -> FreeProposals | Generations:
         """Where children come from: the searcher one at a time, or generations of siblings."""
         if self.generation_children is None:
             return FreeProposals(self.searcher, searcher_score)
-        return Generations(self.searcher, self.generation_children, self.rank, searcher_score)
+        return Generations(
+            self.searcher, self.generation_children, self.rank, searcher_score, rungs=self.generation_rungs
+        )
 
 
 def _resume(project: Project, source) -> list[TrialRecord]:
@@ -330,6 +337,7 @@ class _SearchLoop:
         """The next initial architecture, else the searcher's next child meeting the constraints;
         None when the budget or the searcher has no more."""
         while self.budget_allows_another():
+            placement = Placement()
             if self.pending:
                 name, graph = self.pending.pop(0)
                 parent, operations, trial_settings, reference = None, [], self.settings, None
@@ -342,9 +350,14 @@ class _SearchLoop:
                         logger.info("the searcher has nothing more to propose")
                     return None
                 graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
+                placement = self.source.placement(proposal)
                 name = ", ".join(str(op) for op in operations) or NO_EDIT
+                fine_tune = self.fine_tune_settings
+                if placement.rung:
+                    name = f"{self.by_id[parent].name.split(' [rung ')[0]} [rung {placement.rung}]"
+                    fine_tune = replace(fine_tune, max_epochs=fine_tune.max_epochs * placement.epochs_factor)
                 trial_settings = _child_settings(
-                    self.by_id.get(parent), proposal, self.settings, self.fine_tune_settings, self.trial_cap
+                    self.by_id.get(parent), proposal, self.settings, fine_tune, self.trial_cap
                 )
                 reference = getattr(proposal, "parent", None)  # a searcher of the user's may not give it
             if (self.accept is not None and not self.accept(graph)) or not self.executor.accepts(graph, trial_settings):
@@ -354,7 +367,7 @@ class _SearchLoop:
                 continue
             seed_key = None if parent is None else self.source.seed_key(proposal)
             job = self.job(graph, trial_settings, operations, reference, seed_key)
-            return _Submitted(job, parent, operations, name)
+            return _Submitted(job, parent, operations, name, placement.generation, placement.rung)
         return None
 
     def job(
@@ -451,6 +464,8 @@ class _Submitted:
     parent: int | None
     operations: list
     name: str
+    generation: int | None = None
+    rung: int = 0
 
 
 def _record(submitted: _Submitted, result: TrialResult) -> tuple[TrialRecord, Graph]:
@@ -468,5 +483,7 @@ def _record(submitted: _Submitted, result: TrialResult) -> tuple[TrialRecord, Gr
         error=result.error,
         hyperparameters=job.settings.to_dict(),
         name=submitted.name,
+        generation=submitted.generation,
+        rung=submitted.rung,
     )
     return record, result.graph if result.graph is not None else job.graph

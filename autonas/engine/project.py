@@ -112,6 +112,10 @@ class TrialRecord:
         error: Why it failed.
         hyperparameters: The training settings used.
         name: A readable description (the generator or the operations).
+        generation: In a search in generations, the generation's parent trial (None otherwise).
+        rung: Its successive-halving rung: 0 for a new network, ``r`` for one
+            trained on from its rung ``r - 1`` trial (its parent). Scores
+            compare within a rung.
     """
 
     id: int
@@ -125,6 +129,8 @@ class TrialRecord:
     error: str | None = None
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     name: str = ""
+    generation: int | None = None
+    rung: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -74,6 +74,7 @@ class SearchSpec:
         time_limit: Seconds for the whole fit, final fit included (None: no limit).
         seed: Seed of the searcher and of training.
         generation_children: None (one child at a time) or children per generation.
+        generation_rungs: Successive-halving rungs per generation (1: none).
         executor: Where trials run (None: see :meth:`make_executor`).
     """
 
@@ -84,6 +85,7 @@ class SearchSpec:
     time_limit: float | None = None
     seed: int | None = None
     generation_children: int | None = None
+    generation_rungs: int = 1
     executor: Executor | None = None
 
     def constraint(self, child_limit: ChildTimeLimit | None = None) -> Callable[[Graph], bool]:

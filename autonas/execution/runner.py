@@ -312,22 +312,17 @@ def train_graph(
             arrays larger than :data:`~autonas.execution.batches.STREAM_BYTES`).
         y: Class indices (a list of arrays when ``x`` is a list).
         settings: Optimiser, learning rate, batch size, epoch cap, patience.
-        validation: ``(x_val, y_val)``; with it, training stops after
-            ``patience`` epochs in which neither the validation loss fell nor
-            the accuracy rose, and the epoch of best validation accuracy (ties:
-            lower loss) is restored. Without it, exactly ``epochs`` epochs run.
+        validation: ``(x_val, y_val)``, scored each epoch (with the
+            ``"constant"`` schedule: early stopping, the best epoch restored).
         epochs: Epochs to run (default ``settings.max_epochs``).
         deadline: ``time.monotonic()`` value at which training stops early.
         seed: Seed for Keras's initialisation and shuffling.
-        measure: Add the costs of :func:`autonas.objectives.measure_costs`
-            (model bytes, latency, energy with its source, ...) to the metrics.
+        measure: Add :func:`autonas.objectives.measure_costs` to the metrics.
         timed: With ``measure``, time the trained model (latency, measured
             energy; a tenth of the time left, at most 10 s, is kept for it);
-            False records the graph's costs and the energy estimate only. A
-            runtime name (``"onnxruntime"``, ``"litert"``; True is
-            ``"keras"``) measures ``latency_ms`` in that runtime after
-            training (``measure_costs(latency_runtime=...)``); a model that
-            cannot be converted to it fails the trial.
+            False: graph costs and the energy estimate only; a runtime name
+            (``"onnxruntime"``, ``"litert"``): ``latency_ms`` measured there
+            (a model it cannot take fails the trial).
         on_epoch: Told ``(epochs_done, epochs_planned)`` when training starts
             and after each epoch (a progress display; its errors are ignored).
 
@@ -342,9 +337,7 @@ def train_graph(
     """
     import_keras_quietly()
     start = time.perf_counter()
-    train_deadline = deadline
-    if deadline is not None and measure and timed:  # keep a tenth of the time (at most 10 s) for measuring
-        train_deadline = deadline - min(10.0, 0.1 * max(0.0, deadline - time.monotonic()))
+    train_deadline = _training_deadline(deadline, measure and bool(timed))
     if seed is not None:
         set_random_seed(seed)
     model = _build_model(graph, start)
@@ -369,15 +362,19 @@ def train_graph(
     trained = graph.copy().update_weights(model)
     metrics = _training_metrics(trained, history.history, guard, validation is not None, seconds, fit_end)
     if measure:
-        from autonas.objectives.latency import LatencyRuntimeError
-
-        try:
-            metrics.update(_measured_costs(trained, model, seconds, deadline, timed))
-        except LatencyRuntimeError as error:  # not deployable where its latency must be measured
-            logger.warning("trial failed: %s", error)
-            return TrialResult("failed", error=str(error)[:2000], epochs=epochs_run, seconds=seconds,
+        costs = _measured_costs(trained, model, seconds, deadline, timed)
+        if isinstance(costs, str):  # not deployable where its latency must be measured
+            return TrialResult("failed", error=costs, epochs=epochs_run, seconds=seconds,
                                metrics={"traceback": _traceback_text()})
+        metrics.update(costs)
     return TrialResult("completed", trained, metrics, epochs_run, seconds)
+
+
+def _training_deadline(deadline: float | None, timed: bool) -> float | None:
+    """When training must stop: a tenth of the time left (at most 10 s) is kept for timing the model."""
+    if deadline is None or not timed:
+        return deadline
+    return deadline - min(10.0, 0.1 * max(0.0, deadline - time.monotonic()))
 
 
 def _build_model(graph: Graph, start: float):
@@ -443,13 +440,15 @@ def _training_metrics(
 
 def _measured_costs(
     trained: Graph, model, seconds: float, deadline: float | None, timed: bool | str
-) -> dict[str, Any]:
-    """:func:`autonas.objectives.measure_costs` within what is left of the deadline.
+) -> dict[str, Any] | str:
+    """:func:`autonas.objectives.measure_costs` within what is left of the deadline (why it failed, for a
+    model that cannot run in the latency runtime).
 
     The budget bounds the timing; converting the model for a latency runtime
     other than Keras comes on top of it (seconds, after training has ended).
     """
     from autonas.objectives import measure_costs
+    from autonas.objectives.latency import LatencyRuntimeError
 
     budget = max(1.0, 0.05 * seconds)  # timing large models on large images takes seconds a call
     if deadline is not None:
@@ -457,4 +456,9 @@ def _measured_costs(
     # short of time, time batch 1 only, after one warm-up call (large images: seconds a call)
     quick = {} if budget >= 5.0 else {"batch_sizes": (1,), "warmup": 1, "repeats": 5}
     runtime = timed if isinstance(timed, str) else "keras"
-    return measure_costs(trained, model, max_latency_seconds=budget, timed=bool(timed), latency_runtime=runtime, **quick)
+    try:
+        return measure_costs(trained, model, max_latency_seconds=budget, timed=bool(timed), latency_runtime=runtime,
+                             **quick)
+    except LatencyRuntimeError as error:
+        logger.warning("trial failed: %s", error)
+        return str(error)[:2000]

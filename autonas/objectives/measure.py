@@ -31,9 +31,7 @@ def measure_costs(
 ) -> dict[str, Any]:
     """The costs of a trial: graph costs, latency and energy with its source.
 
-    With ``timed=False`` nothing runs the model: the graph's costs and the
-    energy estimate only (no latency fields; ``energy_source`` ``"estimate"``),
-    in microseconds.
+    With ``timed=False`` nothing runs the model (no latency; estimated energy).
 
     Args:
         graph: The trial's architecture.
@@ -49,25 +47,20 @@ def measure_costs(
         energy_model: Constants of the estimate; default Horowitz ISSCC 2014, 45 nm.
         max_latency_seconds: Time budget of the latency measurement (None: no
             limit); see :func:`measure_latency`.
-        timed: Measure latency and energy by running the model (default), or
-            record the estimates only.
-        latency_runtime: Where ``latency_ms`` is measured: ``"keras"``
-            (default), or ``"onnxruntime"`` / ``"litert"``: the model converted
-            to that runtime and timed there at batch 1, one thread (see
-            :func:`~autonas.objectives.latency.measure_runtime_latency`; the
-            conversion takes seconds and is not part of ``max_latency_seconds``).
+        timed: Run the model to measure latency and energy (default).
+        latency_runtime: Where ``latency_ms`` is measured: ``"keras"`` (default),
+            ``"onnxruntime"`` or ``"litert"`` (converted, batch 1, one thread; see
+            :func:`~autonas.objectives.latency.measure_runtime_latency`).
         **energy_kwargs: Passed on to :func:`measure_energy` (``device_index``,
             ``rapl_root``, ``poll_interval``, ...).
 
     Returns:
         A flat dict: ``params``, ``model_bytes``, ``macs``, ``dram_bytes``,
         ``estimated_energy_mj`` (always the estimate), the latency fields
-        (``latency_ms`` at batch 1 and ``latency_runtime``, where it was
-        measured; ``latency_ms_batch_<b>`` in Keras; with another runtime also
-        ``latency_ms_keras``, the Keras batch-1 figure, and
+        (``latency_ms`` at batch 1, ``latency_runtime``; ``latency_ms_batch_<b>``
+        in Keras; with another runtime ``latency_ms_keras`` and
         ``latency_conversion_seconds``), and the energy fields of
-        :func:`measure_energy` (``energy_mj`` per example, ``power_w``,
-        ``energy_source``, ...; measured on the Keras model).
+        :func:`measure_energy` on the Keras model (``energy_mj`` per example, ...).
 
     Raises:
         ValueError, ImportError: for a latency runtime unknown or not available here.
@@ -76,28 +69,14 @@ def measure_costs(
     """
     check_latency_runtime(latency_runtime, available=timed)
     costs = graph_costs(graph, energy_model)
-    metrics: dict[str, Any] = {
-        "params": costs["params"],
-        "model_bytes": costs["model_bytes"],
-        "macs": costs["macs"],
-        "dram_bytes": costs["dram_bytes"],
-        "estimated_energy_mj": costs["energy_mj"],
-    }
+    metrics: dict[str, Any] = {key: costs[key] for key in ("params", "model_bytes", "macs", "dram_bytes")}
+    metrics["estimated_energy_mj"] = costs["energy_mj"]
     if not timed:
         metrics.update(measure_energy(model, graph.input_shape, method="estimate", graph=graph, energy_model=energy_model))
         return metrics
     model = graph.to_keras() if model is None else model
     shape = graph.input_shape
-    metrics.update(
-        measure_latency(model, shape, batch_sizes=batch_sizes, repeats=repeats, warmup=warmup, max_seconds=max_latency_seconds)
-    )
-    metrics["latency_runtime"] = "keras"
-    if latency_runtime != "keras":  # the Keras figure kept beside; the energy below runs the Keras model
-        metrics["latency_ms_keras"] = metrics["latency_ms"]
-        metrics.update(
-            measure_runtime_latency(model, latency_runtime, shape, repeats=repeats, warmup=warmup,
-                                    max_seconds=max_latency_seconds)
-        )
+    metrics.update(_latency(model, shape, latency_runtime, batch_sizes, repeats, warmup, max_latency_seconds))
     metrics.update(
         measure_energy(
             model,
@@ -112,4 +91,17 @@ def measure_costs(
             **energy_kwargs,
         )
     )
+    return metrics
+
+
+def _latency(model, shape, runtime: str, batch_sizes, repeats: int, warmup: int, max_seconds) -> dict[str, Any]:
+    """Keras's latency fields, and with another ``runtime`` its batch-1 figure as ``latency_ms`` (the Keras
+    one kept as ``latency_ms_keras``: the energy runs the Keras model)."""
+    metrics = measure_latency(model, shape, batch_sizes=batch_sizes, repeats=repeats, warmup=warmup,
+                              max_seconds=max_seconds)
+    metrics["latency_runtime"] = "keras"
+    if runtime != "keras":
+        metrics["latency_ms_keras"] = metrics["latency_ms"]
+        metrics.update(measure_runtime_latency(model, runtime, shape, repeats=repeats, warmup=warmup,
+                                               max_seconds=max_seconds))
     return metrics

@@ -15,7 +15,7 @@ from autonas._checks import check_positive, check_seed
 from autonas.backend import import_keras_quietly
 from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit
-from autonas.engine.generations import check_generation_children
+from autonas.engine.generations import check_generation_children, check_generation_rungs
 from autonas.engine.project import Project, ProjectWriteError, TrialRecord, project_folder
 from autonas.engine.loop import TrialsFailedError, run_search
 from autonas.engine.recipe import Recipe
@@ -55,6 +55,11 @@ class AutoImageClassifier(FittedClassifier):
             over its no-edit sibling. A searcher object needs
             ``ask_children(parent_id)`` for it (every
             :class:`~autonas.search.MorphismSearcher` has it).
+        generation_rungs: With generations, rounds of successive halving on
+            inherited weights per generation (1, default: none). With 2, the
+            best third of a generation's members (at least one) train on from
+            their own weights for twice the child schedule more, and the best
+            of them leads the next generation; scores compare within a rung.
         directory: Parent folder of the project folder.
         project_name: Name of the project folder; an existing one is resumed.
         overwrite: Delete the project folder first.
@@ -108,6 +113,7 @@ class AutoImageClassifier(FittedClassifier):
         image_size: int | tuple[int, int] | None = None,
         tensorboard: bool = True,
         generation_children: int | None = None,
+        generation_rungs: int = 1,
     ) -> None:
         self.max_trials = max_trials
         self.time_limit = time_limit
@@ -126,6 +132,7 @@ class AutoImageClassifier(FittedClassifier):
         self.image_size = image_size
         self.tensorboard = tensorboard
         self.generation_children = generation_children
+        self.generation_rungs = generation_rungs
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -145,6 +152,7 @@ class AutoImageClassifier(FittedClassifier):
             )
         check_searcher(self.searcher)
         check_generation_children(self.generation_children, self.searcher)
+        check_generation_rungs(self.generation_rungs, self.generation_children)
 
     def _make_objective(self):
         """The :class:`~autonas.objectives.Objective` with the limits given here merged in.
@@ -168,7 +176,8 @@ class AutoImageClassifier(FittedClassifier):
         return SearchSpec(
             objective=self.objective_, searcher=self.searcher, max_model_size=self.max_model_size,
             max_trials=self.max_trials, time_limit=self.time_limit, seed=self.seed,
-            generation_children=self.generation_children, executor=self.executor,
+            generation_children=self.generation_children, generation_rungs=self.generation_rungs,
+            executor=self.executor,
         )
 
     def _prepare_data(self, x: Any, y: Any, validation_split: Any, validation_data: Any) -> TrainingData:
@@ -251,6 +260,7 @@ class AutoImageClassifier(FittedClassifier):
     def _search(self, project: Project, data: TrainingData, epochs: int | None, start: float) -> AutoImageClassifier:
         """The search, the final fit and the export, in a locked project (the body of :meth:`fit`)."""
         import_keras_quietly()  # before TensorBoard's writer imports TensorFlow: its native logging off the terminal
+        searching = time.monotonic()
         recipe, rows = Recipe(), len(data.x_train)
         initial, fine_tune = recipe.initial_settings(rows, epochs), recipe.child_settings(rows, epochs)
         self.training_settings_ = {"initial": initial, "child": fine_tune}
@@ -289,15 +299,18 @@ class AutoImageClassifier(FittedClassifier):
                 rank=self.objective_.rank_key,
                 on_epoch=progress.epoch,
                 timed_costs=self.objective_.timed_costs,
-                generation_children=self.generation_children,
+                generation_children=spec.generation_children,
+                generation_rungs=spec.generation_rungs,
             )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()
         warn_if_barely_trained(self.time_limit, self.best_trial_, stacklevel=4)  # the caller of fit
+        fitting = time.monotonic()
         graph = final_fit(
             project.load_graph(self.best_trial_.id), self.best_trial_, data, fine_tune, budget.deadline, self.seed
         )
         self.best_graph_ = graph
+        saving = time.monotonic()
         self.best_model_ = self._export(graph)
         self._project = project  # trials not written (disk full) stay readable for export_model
         try:
@@ -310,7 +323,12 @@ class AutoImageClassifier(FittedClassifier):
                 RuntimeWarning,
                 stacklevel=4,  # the caller of fit (fit is wrapped by sigterm_exits_cleanly)
             )
-        progress.done(self.best_trial_, time.monotonic() - start)
+        end = time.monotonic()
+        self.fit_seconds_ = {
+            "preparing": searching - start, "searching": fitting - searching, "final_fit": saving - fitting,
+            "saving": end - saving, "total": end - start,
+        }
+        progress.done(self.best_trial_, end - start)
         return self
 
     def _best_trial(self) -> TrialRecord:

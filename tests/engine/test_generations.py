@@ -3,7 +3,7 @@
 import pytest
 
 from autonas.engine import Project, SearchBudget, TrialRecord, run_search
-from autonas.engine.generations import NO_EDIT, FreeProposals, Generations, edit_gains
+from autonas.engine.generations import NO_EDIT, FreeProposals, Generations, Placement, edit_gains
 from autonas.execution import TrainingSettings
 from autonas.graph import generators
 from autonas.search import MoreTrainingSearcher, RandomSearcher
@@ -310,3 +310,158 @@ def test_with_several_workers_the_first_generation_waits_for_every_initial_archi
         executor=executor, generation_children=2,
     )
     assert [r.parent for r in history[2:]] == [2, 2, 2]  # trial 1 finished first, but trial 2 is the better
+
+
+# ---------------------------------------------------------------------- successive halving within a generation
+def _member(trial_id, proposal, source, score, params=100):
+    """The record of ``proposal`` (asked from ``source``) finished with ``score`` (None: failed)."""
+    placement = source.placement(proposal)
+    return TrialRecord(
+        trial_id, int(proposal.parent_id), [{"edit": trial_id}] if proposal.operations else [], f"fp{trial_id}",
+        {"val_accuracy": score, "params": params}, status="failed" if score is None else "completed",
+        generation=placement.generation, rung=placement.rung,
+    )
+
+
+def _ask_all(source):
+    proposals = []
+    while (proposal := source.ask()) is not None:
+        proposals.append((proposal, source.placement(proposal)))
+    return proposals
+
+
+def test_the_best_third_of_a_generation_trains_on_from_its_own_weights_and_the_top_rung_leads():
+    searcher = _FakeSearcher()
+    source = Generations(searcher, children=2, rank=_rank, score=_accuracy, rungs=2)
+    _with_initial(source, [0.7])
+    rung0 = _ask_all(source)
+    assert [(p.parent_id, bool(p.operations), pl.rung, pl.epochs_factor, pl.generation) for p, pl in rung0] == [
+        ("1", False, 0, 1, 1), ("1", True, 0, 1, 1), ("1", True, 0, 1, 1)]
+    for offset, ((proposal, _), score) in enumerate(zip(rung0, [0.80, 0.86, 0.78])):
+        source.observe(_member(2 + offset, proposal, source, score), proposal.graph)
+    promotion = source.ask()  # rung 0 is complete: its best third (one of three), trial 3, trains on
+    placement = source.placement(promotion)
+    assert promotion.parent_id == "3" and promotion.operations == ()
+    assert (placement.generation, placement.rung, placement.epochs_factor) == (1, 1, 2)  # three schedules in all
+    assert promotion.graph is not source.graphs[3] and promotion.graph.fingerprint() == source.graphs[3].fingerprint()
+    assert source.seed_key(promotion) == 1  # the generation's seed: the same data order
+    assert source.ask() is None  # it trains: the generation waits for it
+    source.observe(_member(5, promotion, source, 0.84), promotion.graph)  # below trial 3's rung-0 score: not compared
+    following = source.ask()
+    assert following.parent_id == "5" and following.operations == ()  # the best of the highest rung leads
+    assert searcher.told == {"1": 0.7, "3": pytest.approx(0.7 + 0.86 - 0.80), "4": pytest.approx(0.7 - 0.02)}
+    assert searcher.roots == {"2": pytest.approx(0.7), "5": pytest.approx(0.76)}  # rung 1: its rung-0 member's value
+
+
+def test_promotions_are_asynchronous_one_in_three_of_the_finished_and_a_complete_rung_promotes_its_ceiling():
+    searcher = _FakeSearcher()
+    source = Generations(searcher, children=5, rank=_rank, score=_accuracy, rungs=2)
+    _with_initial(source, [0.7])
+    rung0 = _ask_all(source)
+    assert len(rung0) == 6 and all(pl.rung == 0 for _, pl in rung0)
+    scores = [0.80, 0.83, 0.79, 0.90, 0.70, 0.81]
+    for offset in range(3):
+        proposal = rung0[offset][0]
+        source.observe(_member(2 + offset, proposal, source, scores[offset]), proposal.graph)
+    early = source.ask()  # three finished, three training: the best of the three goes on at once
+    assert early.parent_id == "3" and source.placement(early).rung == 1
+    assert source.ask() is None
+    for offset in range(3, 6):
+        proposal = rung0[offset][0]
+        source.observe(_member(2 + offset, proposal, source, scores[offset]), proposal.graph)
+    late = source.ask()  # rung 0 complete: its best two (ceil(6 / 3)) are 5 (0.90) and 3 (0.83), 3 already promoted
+    assert late.parent_id == "5" and source.ask() is None
+    source.observe(_member(8, early, source, 0.85), early.graph)
+    source.observe(_member(9, late, source, 0.88), late.graph)
+    assert source.ask().parent_id == "9"
+
+
+def test_a_rejected_or_failed_promotion_is_not_retried_and_three_rungs_multiply_the_training():
+    source = Generations(_FakeSearcher(), children=2, rank=_rank, score=_accuracy, rungs=3)
+    _with_initial(source, [0.7])
+    rung0 = _ask_all(source)
+    for offset, ((proposal, _), score) in enumerate(zip(rung0, [0.80, 0.86, 0.78])):
+        source.observe(_member(2 + offset, proposal, source, score), proposal.graph)
+    refused = source.ask()
+    assert refused.parent_id == "3"
+    source.reject("rejected-1", refused.graph)  # e.g. too large for the memory now free
+    nxt = source.ask()  # the generation closes: trial 3, best of the highest rung reached, leads
+    assert nxt.parent_id == "3" and source.placement(nxt).rung == 0
+    # a full three-rung generation of trial 3: rung 1 trains 2 more schedules, rung 2 six more (nine in all)
+    rung0 = [(nxt, source.placement(nxt)), *_ask_all(source)]
+    for offset, ((proposal, _), score) in enumerate(zip(rung0, [0.87, 0.88, 0.86])):
+        source.observe(_member(5 + offset, proposal, source, score), proposal.graph)
+    to_rung1 = source.ask()
+    assert to_rung1.parent_id == "6" and source.placement(to_rung1).epochs_factor == 2
+    source.observe(_member(8, to_rung1, source, 0.89), to_rung1.graph)
+    to_rung2 = source.ask()
+    assert to_rung2.parent_id == "8" and source.placement(to_rung2) == Placement(3, 2, 6)
+    source.observe(_member(9, to_rung2, source, None), to_rung2.graph)  # failed
+    assert source.ask().parent_id == "8"  # rung 2 has no score: the best of rung 1 leads
+
+
+def test_a_resumed_search_rebuilds_rungs_and_promotes_again_what_was_cut_short():
+    searcher = _FakeSearcher()
+    source = Generations(searcher, children=2, rank=_rank, score=_accuracy, rungs=2)
+    _with_initial(source, [0.7])
+    records, graphs = [_record(1, accuracy=0.7)], {1: searcher.graphs["1"]}
+    next_id = 2
+    for scores in ([0.80, 0.86, 0.78, 0.87], [0.88, 0.90, 0.84]):  # the second generation killed before its promotion
+        for score in scores:
+            proposal = source.ask()
+            record = _member(next_id, proposal, source, score)
+            source.observe(record, proposal.graph)
+            records.append(record)
+            graphs[next_id] = proposal.graph
+            next_id += 1
+    assert [(r.generation, r.rung) for r in records[1:]] == [(1, 0)] * 3 + [(1, 1)] + [(5, 0)] * 3
+    resumed_searcher = _FakeSearcher()
+    resumed = Generations(resumed_searcher, children=2, rank=_rank, score=_accuracy, rungs=2)
+    for record in records:
+        resumed.observe(record, graphs[record.id])
+    again = resumed.ask()  # the lost promotion is issued again, from the best of rung 0 (trial 7, 0.90)
+    assert again.parent_id == "7" and resumed.placement(again) == Placement(5, 1, 2)
+    assert resumed.finished == [1]
+    assert resumed_searcher.told == pytest.approx(searcher.told) and resumed_searcher.roots == pytest.approx(
+        searcher.roots)
+
+
+def test_edit_gains_compare_rung_zero_members_of_one_generation_only():
+    records = [
+        _record(1, accuracy=0.5),
+        TrialRecord(2, 1, [], "fp2", {"val_accuracy": 0.60}, generation=1),
+        TrialRecord(3, 1, [{"kind": "wider"}], "fp3", {"val_accuracy": 0.65}, generation=1),
+        TrialRecord(4, 3, [], "fp4", {"val_accuracy": 0.70}, generation=1, rung=1),  # a promotion: no sibling of trial 3
+        TrialRecord(5, 4, [], "fp5", {"val_accuracy": 0.71}, generation=4),
+        TrialRecord(6, 4, [{"kind": "deeper"}], "fp6", {"val_accuracy": 0.68}, generation=4),
+    ]
+    assert edit_gains(records) == {"wider": [pytest.approx(0.05)], "deeper": [pytest.approx(-0.03)]}
+
+
+def test_the_search_loop_trains_promotions_longer_and_writes_each_trials_generation_and_rung(tmp_path):
+    def score(job):  # bigger and longer-trained networks score higher
+        return min(0.99, 0.3 + job.graph.num_params() / 1e5 + 0.01 * job.settings.max_epochs)
+
+    executor = ScoringExecutor(score)
+    settings = TrainingSettings(max_epochs=2)
+    arguments = dict(
+        data=tiny_data(),
+        initial=[("mlp", generators.mlp((8, 8, 1), 10, hidden_units=(16,)))], settings=settings,
+        fine_tune_settings=settings, seed=3, generation_children=2, generation_rungs=2,
+    )
+    history = run_search(project=Project(tmp_path / "p"), budget=SearchBudget(max_trials=9, deadline=None),
+                         searcher=RandomSearcher(seed=0), executor=executor, **arguments)
+    epochs = {job.trial_id: job.settings.max_epochs for job in executor.jobs}
+    seeds = {job.trial_id: job.seed for job in executor.jobs}
+    assert [(r.generation, r.rung) for r in history] == [(None, 0), (1, 0), (1, 0), (1, 0), (1, 1),
+                                                          (5, 0), (5, 0), (5, 0), (5, 1)]
+    promoted = history[4]
+    assert promoted.parent in {2, 3, 4} and not promoted.operations and promoted.name.endswith("[rung 1]")
+    assert promoted.parent == max(history[1:4], key=lambda r: (r.val_accuracy, -r.id)).id
+    assert history[5].parent == 5 and epochs[5] == 4 and epochs[2] == 2  # two more child schedules
+    assert len({seeds[i] for i in (2, 3, 4, 5)}) == 1
+    reread = Project(tmp_path / "p").load_trials()
+    assert [(r.generation, r.rung) for r in reread] == [(r.generation, r.rung) for r in history]
+    resumed = run_search(project=Project(tmp_path / "p"), budget=SearchBudget(max_trials=10, deadline=None),
+                         searcher=RandomSearcher(seed=0), executor=ScoringExecutor(score), **arguments)
+    assert (resumed[-1].generation, resumed[-1].rung) == (9, 0)  # the promotion of trial 9's generation led

@@ -1,4 +1,4 @@
-"""Fault injection: kill -9 at random moments (a search in generations of siblings), a full disk at random writes, random bytes in trial files.
+"""Fault injection: kill -9 at random moments (a search in generations of siblings with successive halving), a full disk at random writes, random bytes in trial files.
 
 Every run must end with a search that resumes (no finished trial lost or
 repeated, no stray temporary folder) or with an error naming the file.
@@ -44,7 +44,7 @@ def test_kill_9_at_random_points_loses_and_repeats_no_trial(tmp_path, small_digi
         data = np.load({str(tmp_path / "data.npz")!r})
         AutoImageClassifier(max_trials=200, searcher="random", directory={str(tmp_path)!r}, project_name="p",
                             seed=0, verbose=0, executor=SerialExecutor(), generation_children=2,
-                            ).fit(data["x"], data["y"], epochs=2)
+                            generation_rungs=2).fit(data["x"], data["y"], epochs=2)
         """
     )
     rng = random.Random(0)
@@ -65,20 +65,28 @@ def test_kill_9_at_random_points_loses_and_repeats_no_trial(tmp_path, small_digi
     assert killed >= KILLS - 2
     with warnings.catch_warnings():
         warnings.simplefilter("error", DamagedTrialWarning)
-        resumed = quick_classifier(tmp_path, max_trials=len(seen) + 1, generation_children=2).fit(x, y, epochs=2)
+        # five more trials: whatever the kills left, a generation completes its first rung and promotes
+        resumed = quick_classifier(tmp_path, max_trials=len(seen) + 5, generation_children=2,
+                                   generation_rungs=2).fit(x, y, epochs=2)
     history = resumed.history_
-    assert [r.id for r in history] == list(range(1, len(seen) + 2))  # none lost, none repeated
+    assert [r.id for r in history] == list(range(1, len(seen) + 6))  # none lost, none repeated
     assert len({r.fingerprint for r in history if r.operations}) == len([r for r in history if r.operations])
-    generations = []  # the search runs in generations: a no-edit sibling and at most two children, one parent
+    generations = {}  # the search runs in generations: a no-edit sibling, at most two children, promotions
     for record in history[2:]:
-        if generations and generations[-1][0].parent == record.parent:
-            generations[-1].append(record)
-        else:
-            generations.append([record])
-    for members, following in zip(generations, generations[1:]):
-        assert len(members) <= 3 and sum(not m.operations for m in members) <= 1
-        assert following[0].parent in {m.id for m in members} | {members[0].parent}
-    for record in history[:-1]:
+        generations.setdefault(record.generation, []).append(record)
+    assert list(generations) == sorted(generations)  # one after the other, never interleaved
+    for parent, members in generations.items():
+        first_rung = [m for m in members if m.rung == 0]
+        assert all(m.parent == parent for m in first_rung) and 1 <= len(first_rung) <= 3
+        assert sum(not m.operations for m in first_rung) <= 1
+        promoted = [m for m in members if m.rung == 1]
+        assert all(m.parent in {f.id for f in first_rung} and not m.operations for m in promoted)
+        assert len({m.parent for m in promoted}) == len(promoted) <= 1  # one in three, each once
+    for (_, members), following in zip(generations.items(), list(generations)[1:]):
+        assert following in {m.id for m in members} | {members[0].parent}
+    assert any(m.rung == 1 for members in generations.values() for m in members), [
+        (r.id, r.parent, r.generation, r.rung) for r in history]
+    for record in history[: len(seen)]:
         assert json.loads(seen[f"trial_{record.id:04d}"]) == record.to_dict()
     assert not list(project.rglob(".tmp-*")) and not list(project.glob(".old-final-*"))
     print(f"fault injection: {KILLS} runs, {killed} killed with SIGKILL, {len(seen)} trials finished, 0 lost")

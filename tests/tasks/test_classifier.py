@@ -193,7 +193,12 @@ def test_time_limit_is_honoured_and_tf_data_is_accepted(raw_digits, tmp_path):
     classifier = AutoImageClassifier(time_limit=30, searcher="random", directory=tmp_path, seed=0, verbose=0)
     classifier.fit(dataset)
     elapsed = time.monotonic() - start
-    assert elapsed <= 33, elapsed
+    phases = classifier.fit_seconds_
+    trials = [(r.id, r.epochs, round(r.seconds, 1), round(r.metrics.get("startup_seconds") or 0.0, 1))
+              for r in classifier.history_]
+    assert elapsed <= 33, f"{elapsed:.1f} s; phases {phases}; trials (id, epochs, seconds, start-up) {trials}"
+    assert set(phases) == {"preparing", "searching", "final_fit", "saving", "total"}
+    assert phases["total"] <= elapsed and sum(phases.values()) == pytest.approx(2 * phases["total"])
     assert classifier.history_ and classifier.best_model_ is not None
 
 
