@@ -142,7 +142,7 @@ def run_search(
     executor: Executor | None = None,
     rank: Callable[[TrialRecord], tuple] | None = None,
     on_epoch: Callable[[int, int, int], None] | None = None,
-    timed_costs: bool = True,
+    timed_costs: bool | str = True,
     generation_children: int | None = None,
     generation_rungs: int = 1,
 ) -> list[TrialRecord]:
@@ -173,7 +173,9 @@ def run_search(
             train, by executors that report progress (serial and local ones).
         timed_costs: Whether trials time their trained model (latency,
             measured energy) for their metrics; False when nothing ranks by
-            those (see :attr:`autonas.objectives.Objective.needs_measured_costs`).
+            those; a runtime name (``"onnxruntime"``, ``"litert"``): timed,
+            with the latency measured in that runtime (see
+            :attr:`autonas.objectives.Objective.timed_costs`).
         generation_children: None: the searcher proposes one child at a time,
             of any trained model. A number ``k``: generations of siblings at
             equal budget, ``k`` children of the incumbent and a no-edit sibling
@@ -219,7 +221,7 @@ class _Search:
     executor: Executor
     rank: Callable[[TrialRecord], tuple]
     on_epoch: Callable[[int, int, int], None] | None
-    timed_costs: bool
+    timed_costs: bool | str
     generation_children: int | None
     generation_rungs: int = 1
 
