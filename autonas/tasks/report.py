@@ -167,9 +167,9 @@ def _architecture_plot(graph) -> str:
     return _png(figure)
 
 
-def _table(records: Sequence[TrialRecord], objective) -> str:
+def _table(records: Sequence[TrialRecord], objective, latency: str | None) -> str:
+    """The leaderboard; ``latency``: the latency column's label (None: no column)."""
     ranked = sorted(records, key=objective.rank_key, reverse=True)
-    latency = latency_label(records)  # e.g. "latency (ms, onnxruntime)": where the trials were timed
     rows = []
     for rank, r in enumerate(ranked, start=1):
         reward = objective.reward(r)
@@ -243,6 +243,7 @@ def write_report(
     ranked = [r for r in records if objective.rank_key(r)[0] != -np.inf]
     best = max(ranked, key=objective.rank_key) if ranked else None
     completed_ranked = [r for r in ranked if r.status == "completed"]
+    latency = latency_label(records)  # e.g. "latency (ms, onnxruntime)": where the trials were timed
     front = {r.id for r in pareto_front(completed_ranked, _front_objectives(objective, records))}
     if best_graph is None and best is not None:
         best_graph = Project.open_read_only(project).load_graph(best.id, weights=False)
@@ -257,12 +258,12 @@ def write_report(
         "<h2>Leaderboard</h2>",
         "<p>Ranked by the objective's reward (ties: lower validation loss); trials that failed or break a "
         "constraint last.</p>",
-        _table(records, objective),
+        _table(records, objective, latency),
         "<h2>Progress and trade-off</h2><div class='plots'>",
         f"<img alt='best reward so far against time' src='{_progress_plot(records, objective)}'>",
         f"<img alt='validation accuracy against energy, Pareto front' src='{_png(trials_figure(records, front))}'>",
-        *([] if latency_label(records) is None else [
-            f"<img alt='validation accuracy against {html.escape(latency_label(records))}, Pareto front' "
+        *([] if latency is None else [
+            f"<img alt='validation accuracy against {html.escape(latency)}, Pareto front' "
             f"src='{_png(trials_figure(records, front, cost='latency_ms'))}'>"]),
         "</div>",
         "<h2>Morphism tree</h2><p>Each trial is drawn at its id (x) and its number of edits from an initial "
