@@ -337,6 +337,7 @@ def test_a_trials_share_counts_from_when_it_starts_and_the_search_clock_from_whe
     assert calls[-1]["timed"] is False  # the job's timed_costs reach the training
 
 
+@pytest.mark.timing
 def test_a_job_issued_long_ago_still_trains_for_its_share(data):
     import keras  # noqa: F401 - imported before the clock starts, as a worker does before its first job
 

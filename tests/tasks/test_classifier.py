@@ -183,6 +183,7 @@ def test_search_killed_mid_trial_resumes_intact(raw_digits, tmp_path):
     assert not list(trials.glob(".tmp-*"))
 
 
+@pytest.mark.timing
 @pytest.mark.backend
 def test_time_limit_is_honoured_and_tf_data_is_accepted(raw_digits, tmp_path):
     import tensorflow as tf
