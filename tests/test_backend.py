@@ -292,3 +292,24 @@ def test_a_learning_rate_set_during_fit_reaches_the_training_step():
     for after_one, after_three in zip(one_step, annealed):
         np.testing.assert_allclose(after_three, after_one, atol=1e-6)
     assert not np.allclose(unannealed[0], one_step[0], atol=1e-3)
+
+
+# ------------------------------------------------------------------ input pipeline
+def test_shuffled_batches_cover_every_row_once_an_epoch_in_a_new_seeded_order():
+    pytest.importorskip("tensorflow")
+    x = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1) * np.ones((1, 2, 2, 1), np.float32)
+    y = np.arange(10)
+    batches = backend.shuffled_batches(x, y, batch_size=4, seed=3, backend="tensorflow")
+    epochs = [[(np.asarray(bx), np.asarray(by)) for bx, by in batches] for _ in range(2)]
+    orders = []
+    for epoch in epochs:
+        assert [len(by) for _, by in epoch] == [4, 4, 2]  # the last batch is short, as Keras's own
+        assert all(np.array_equal(bx[:, 0, 0, 0], by) for bx, by in epoch)  # images stay with their labels
+        order = np.concatenate([by for _, by in epoch])
+        assert sorted(order.tolist()) == list(range(10))
+        orders.append(order.tolist())
+    assert orders[0] != orders[1]  # reshuffled each epoch
+    again = backend.shuffled_batches(x, y, batch_size=4, seed=3, backend="tensorflow")
+    assert np.concatenate([np.asarray(by) for _, by in again]).tolist() == orders[0]  # seeded
+    assert backend.shuffled_batches(x, y, 4, 3, backend="jax") is None  # the arrays go to Keras as they are
+    assert backend.shuffled_batches(x, y, 4, 3, backend="torch") is None

@@ -18,8 +18,8 @@ import logging
 import math
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from autonas.backend import (
     is_out_of_memory,
     max_steps_per_execution,
     set_random_seed,
+    shuffled_batches,
 )
 from autonas.errors import FatalError
 from autonas.execution.batches import array_batches, should_stream
@@ -252,7 +253,9 @@ def _annealing(learning_rate: float, total_steps: int, deadline: float | None):
 
 
 def _fit_inputs(x, y, validation, batch_size: int, seed: int | None, per_execution: int = 1) -> dict[str, Any]:
-    """``model.fit``'s data arguments: the arrays themselves, or batches read a batch at a time (see :mod:`.batches`).
+    """``model.fit``'s data arguments: the backend's shuffled batches of the arrays where it has them
+    (:func:`autonas.backend.shuffled_batches`), else the arrays themselves, or batches read a batch at a
+    time (see :mod:`.batches`).
 
     Batches are read from the arrays when they are too large to hand over
     whole, and where the backend compiles the training step for each batch
@@ -267,7 +270,11 @@ def _fit_inputs(x, y, validation, batch_size: int, seed: int | None, per_executi
         compiles_each_batch_shape() and rows > batch_size and rows % (batch_size * max(1, per_execution)) != 0
     )
     if not stream and not same_shapes:
-        return {"x": x, "y": y, "validation_data": validation, "batch_size": batch_size}
+        batches = shuffled_batches(x, y, batch_size, seed)
+        if batches is None:
+            return {"x": x, "y": y, "validation_data": validation, "batch_size": batch_size}
+        # shuffled there: Keras's own shuffling does not apply to a dataset (and says so)
+        return {"x": batches, "shuffle": False, "validation_data": validation, "validation_batch_size": batch_size}
     parts = (list(x), list(y)) if isinstance(x, (list, tuple)) else ([x], [y])
     inputs = {"x": array_batches(*parts, batch_size, shuffle=True, seed=seed,
                                  steps_multiple=per_execution if same_shapes else None)}

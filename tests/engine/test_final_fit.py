@@ -4,7 +4,12 @@ import time
 
 import numpy as np
 
-from autonas.engine.final_fit import final_fit, final_fit_epochs, final_fit_reserve, final_fit_seconds
+from autonas.engine.final_fit import (
+    final_fit,
+    final_fit_epochs,
+    final_fit_reserve,
+    final_fit_seconds,
+)
 from autonas.engine.project import TrialRecord
 from autonas.execution import TrainingData, TrainingSettings
 from autonas.graph import generators
@@ -24,7 +29,10 @@ def test_the_estimate_counts_the_start_up_twice_and_the_epochs_on_all_the_data()
 
 def test_the_reserve_is_the_estimate_with_a_margin_capped_by_its_share_of_the_limit():
     history = [_best(startup=3.0, pace=0.5), _best(startup=1.0, pace=0.1)]
-    rank = lambda r: -r.metrics["startup_seconds"]  # noqa: E731 - the second trial ranks first
+
+    def rank(record):  # the second trial ranks first
+        return -record.metrics["startup_seconds"]
+
     assert final_fit_reserve(history, 0.15, 100.0, rank) == (2 * 1.0 + 2 * 0.1) * 1.3
     assert final_fit_reserve(history, 0.15, 10.0, rank) == 1.5  # 15 % of 10 s
     assert final_fit_reserve([], 0.15, 100.0, rank) == 15.0  # nothing completed yet: the whole share
