@@ -106,8 +106,8 @@ def test_a_search_in_generations_compares_each_edit_with_its_no_edit_sibling_and
     classifier.fit(x_train, y_train, epochs=2)
     history = classifier.history_
 
-    def best(records):  # the generations' rule: the score, then fewer parameters, then the earlier trial
-        return max(records, key=lambda r: (r.val_accuracy, -r.metrics["params"], -r.id))
+    def best(records):  # the generations' rule: the ranking (score, then lower loss), fewer parameters, earlier
+        return max(records, key=lambda r: (classifier.objective_.rank_key(r), -r.metrics["params"], -r.id))
 
     initial_best = best(history[:2])
     generation = history[2:4]

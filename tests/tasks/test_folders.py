@@ -209,6 +209,7 @@ def test_trainings_read_full_batches_only_where_the_backend_compiles_each_shape(
     from autonas.execution import runner
 
     monkeypatch.setattr(runner, "compiles_each_batch_shape", lambda: compiles_each_shape)
+    monkeypatch.setattr(runner, "shuffled_batches", lambda *args: None)  # a backend that takes the arrays
     x, y = np.zeros((600, 8, 8, 1), np.float32), np.zeros(600, int)
     validation = (x[:100], y[:100])
     ragged = runner._fit_inputs(x, y, validation, batch_size=32, seed=0)
@@ -221,3 +222,19 @@ def test_trainings_read_full_batches_only_where_the_backend_compiles_each_shape(
         assert len(executions["x"]) == 20  # 18 steps rounded to whole executions of 4
     else:
         assert ragged["x"] is x and ragged["batch_size"] == 32
+
+
+def test_tensorflow_trains_from_its_own_shuffled_batches_and_validates_on_the_arrays():
+    from autonas.backend import backend_name
+    from autonas.execution import runner
+
+    if backend_name() != "tensorflow":
+        pytest.skip("only TensorFlow gets autonas's own pipeline (autonas.backend.shuffled_batches)")
+    x, y = np.zeros((600, 8, 8, 1), np.float32), np.arange(600) % 3
+    validation = (x[:100], y[:100])
+    inputs = runner._fit_inputs(x, y, validation, batch_size=32, seed=0)
+    assert inputs["shuffle"] is False  # shuffled in the pipeline; Keras would warn that it cannot
+    assert inputs["validation_data"] is validation and inputs["validation_batch_size"] == 32
+    sizes = [len(batch_y) for _, batch_y in inputs["x"]]
+    assert sizes == [32] * 18 + [24]  # every row once, in batches of 32
+

@@ -108,9 +108,12 @@ def test_one_ranking_names_the_best_trial_everywhere(tmp_path, capsys):
     from autonas.execution import SerialExecutor
 
     x_train, x_test, y_train, _ = load_digits()
-    objective = Objective(gamma=1.0, size_reference=100_000)  # 100k parameters cost a whole point of accuracy
+    # 100k parameters cost 5.0 of reward: the initial ResNet (20k parameters) outranks the initial CNN (26k) unless
+    # the CNN is 29 points more accurate; on digits after 3 epochs the CNN is the more accurate (0.97 against 0.93
+    # in CI). Two trials: a third, a shrinking child of the CNN, may be both the most accurate and the best.
+    objective = Objective(gamma=5.0, size_reference=100_000)
     classifier = AutoImageClassifier(
-        max_trials=3, objective=objective, directory=tmp_path, seed=0, verbose=1, executor=SerialExecutor()
+        max_trials=2, objective=objective, directory=tmp_path, seed=0, verbose=1, executor=SerialExecutor()
     ).fit(x_train, y_train, epochs=3)
     lines = capsys.readouterr().out.splitlines()
     most_accurate = max(classifier.history_, key=lambda r: r.metrics["val_accuracy"])
