@@ -146,6 +146,7 @@ def run_arm(arm: str, seed: int, budget: float, train_images: int, beta: float, 
             trials=len(history),
             children=sum(r.parent is not None for r in history),
             seconds=seconds,
+            phases=classifier.fit_seconds_,
             curve=curve,
             best_trial=classifier.best_trial_.id,
             best_trial_epochs=sum(r.epochs for r in _lineage(history, classifier.best_trial_.id)),
@@ -204,6 +205,8 @@ def _launch(arm: str, seed: int, cores: list[int], args) -> subprocess.Popen:
         "--train-images", str(args.train_images), "--beta", str(args.beta), "--gamma", str(args.gamma),
         "--generation-children", str(args.generation_children),
     ]
+    if args.final_fit_fraction is not None:
+        command += ["--final-fit-fraction", str(args.final_fit_fraction)]
     return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -215,7 +218,10 @@ def _launch(arm: str, seed: int, cores: list[int], args) -> subprocess.Popen:
 
 def _setting(args) -> dict:
     """What makes runs of one arm and seed comparable (kept with each run in ``--results``)."""
-    return dict(budget=args.budget, train_images=args.train_images, children=args.generation_children)
+    setting = dict(budget=args.budget, train_images=args.train_images, children=args.generation_children)
+    if args.final_fit_fraction is not None:
+        setting["final_fit_fraction"] = args.final_fit_fraction
+    return setting
 
 
 def _kept_runs(args) -> list[dict]:
@@ -395,12 +401,18 @@ def main() -> None:
     parser.add_argument("--gamma", type=float, default=0.05)
     parser.add_argument("--generation-children", type=int, default=2,
                         help="children per generation in the generations arms (default 2)")
+    parser.add_argument("--final-fit-fraction", type=float,
+                        help="share of the budget kept for the final fit (default: the library's)")
     parser.add_argument("--bar", type=float, default=0.85, help="test accuracy a front model must reach")
     parser.add_argument("--output", default="search_value", help="stem of the .png and .json written")
     parser.add_argument("--results", help="a JSON file that keeps every run: runs already in it are not run again")
     parser.add_argument("--one", choices=ARMS, help=argparse.SUPPRESS)  # internal: one run, JSON on stdout
     args = parser.parse_args()
     if args.one:
+        if args.final_fit_fraction is not None:  # this run is a process of its own: the class attribute is its alone
+            from autonas.engine import SearchBudget
+
+            SearchBudget.final_fit_fraction = args.final_fit_fraction
         result = run_arm(
             args.one, args.seeds[0], args.budget, args.train_images, args.beta, args.gamma, args.generation_children
         )

@@ -22,7 +22,7 @@ import numpy as np
 from autonas._checks import SEED_RANGE
 from autonas.backend import compilation_cache
 from autonas.engine._signals import sigterm_exits_cleanly
-from autonas.engine.final_fit import final_fit_epochs, final_fit_reserve, final_fit_seconds  # noqa: F401 - re-exported
+from autonas.engine.final_fit import final_fit_epochs, final_fit_reserve  # noqa: F401 - re-exported
 from autonas.engine.generations import NO_EDIT, FreeProposals, Generations, Placement
 from autonas.engine.project import Project, ProjectFileError, ProjectWriteError, TrialRecord
 from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
@@ -51,7 +51,8 @@ class SearchBudget:
     Attributes:
         max_trials: Most trials in the project (None: no limit).
         deadline: When the search (final fit included) must end (None: no limit).
-        final_fit_fraction: Most of the time limit kept for the final fit.
+        final_fit_fraction: Share of the time limit kept for the final fit (the best network trained
+            on, with the validation images, on one long schedule: :mod:`autonas.engine.final_fit`).
         trial_fraction: With a deadline, one trial may take at most this
             fraction of the time limit per worker (at most half of it), so that
             on large data the initial architectures cannot use up the budget
@@ -63,7 +64,7 @@ class SearchBudget:
 
     max_trials: int | None
     deadline: float | None
-    final_fit_fraction: float = 0.15
+    final_fit_fraction: float = 0.3
     trial_fraction: float = 0.2
 
     def seconds_left(self) -> float:
@@ -166,9 +167,9 @@ def run_search(
         executor: Runs the trials; default :class:`~autonas.execution.SerialExecutor`
             (in this process, one at a time). It is started here and shut down
             on return.
-        rank: Sort key of completed trials, higher is better, naming the trial
-            whose final fit gets time reserved (e.g. ``Objective.rank_key``);
-            default :func:`searcher_score`.
+        rank: Sort key of completed trials, higher is better (e.g.
+            ``Objective.rank_key``): what generations and the child time limit
+            rank by; default :func:`searcher_score`.
         on_epoch: Told ``(trial_id, epochs_done, epochs_planned)`` as trials
             train, by executors that report progress (serial and local ones).
         timed_costs: Whether trials time their trained model (latency,
@@ -330,7 +331,7 @@ class _SearchLoop:
         budget = self.budget
         if budget.max_trials is not None and len(self.history) + len(self.running) >= budget.max_trials:
             return False
-        reserve = final_fit_reserve(self.history, budget.final_fit_fraction, self.total_seconds, self.rank)
+        reserve = final_fit_reserve(budget.final_fit_fraction, self.total_seconds)
         history = self.history
         needed = max(0.5 * _estimate_trial_seconds(history), STARTUP_MARGIN * _startup_seconds(history))
         return not history or budget.seconds_left() - reserve >= needed
@@ -384,7 +385,7 @@ class _SearchLoop:
         """
         budget = self.budget
         trial_id, self.next_id = self.next_id, self.next_id + 1
-        reserve = final_fit_reserve(self.history, budget.final_fit_fraction, self.total_seconds, self.rank)
+        reserve = final_fit_reserve(budget.final_fit_fraction, self.total_seconds)
         seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
         changes_function = not _preserves_function(operations)
         return TrialJob(

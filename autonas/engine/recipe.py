@@ -44,6 +44,10 @@ class Recipe:
         max_epochs: Most epochs of any trial, however small the data.
         trials: With a time limit, children are kept small enough that the
             limit holds about this many trials (:class:`ChildTimeLimit`).
+        final_examples: Training examples the final fit sees without a time
+            limit (:mod:`autonas.engine.final_fit`).
+        max_final_epochs: Most epochs of a final fit under a time limit, which
+            otherwise trains as many as fit its share of the limit.
     """
 
     learning_rate: float = 3e-3
@@ -53,6 +57,8 @@ class Recipe:
     child_examples: int = 8_000
     max_epochs: int = 40
     trials: int = 50
+    final_examples: int = 48_000
+    max_final_epochs: int = 100
 
     def initial_settings(self, train_rows: int, epochs: int | None = None) -> TrainingSettings:
         """Settings of an initial architecture on ``train_rows`` training images (``epochs`` overrides the length)."""
@@ -68,6 +74,21 @@ class Recipe:
         length = epochs_for(self.child_examples, train_rows, self.max_epochs)
         return replace(
             self.initial_settings(train_rows),
+            learning_rate=self.child_learning_rate,
+            max_epochs=length if epochs is None else min(length, epochs),
+        )
+
+    def final_settings(self, rows: int, time_limited: bool, epochs: int | None = None) -> TrainingSettings:
+        """Settings of the final fit on ``rows`` images (training and validation ones).
+
+        It restarts a cosine schedule from the child learning rate and trains
+        at most :attr:`max_final_epochs` epochs under a time limit (as many as
+        fit), else as many as see :attr:`final_examples` examples; ``epochs``
+        caps either.
+        """
+        length = self.max_final_epochs if time_limited else epochs_for(self.final_examples, rows, self.max_final_epochs)
+        return replace(
+            self.initial_settings(rows),
             learning_rate=self.child_learning_rate,
             max_epochs=length if epochs is None else min(length, epochs),
         )

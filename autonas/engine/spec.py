@@ -134,7 +134,7 @@ class SearchSpec:
         """When the search stops, its clock started at ``start`` (``time.monotonic()``)."""
         max_trials = DEFAULT_TRIALS if self.max_trials is None and self.time_limit is None else self.max_trials
         deadline = None if self.time_limit is None else start + float(self.time_limit)
-        return SearchBudget(max_trials, deadline)
+        return SearchBudget(max_trials, deadline, final_fit_fraction=SearchBudget.final_fit_fraction)
 
     def child_limit(self, workers: int, child_epochs: int, trials: int) -> ChildTimeLimit | None:
         """With a time limit: the largest child worth training, so that about ``trials`` trials fit."""

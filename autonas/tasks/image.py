@@ -263,7 +263,8 @@ class AutoImageClassifier(FittedClassifier):
         searching = time.monotonic()
         recipe, rows = Recipe(), len(data.x_train)
         initial, fine_tune = recipe.initial_settings(rows, epochs), recipe.child_settings(rows, epochs)
-        self.training_settings_ = {"initial": initial, "child": fine_tune}
+        final = recipe.final_settings(rows + len(data.x_val), self.time_limit is not None, epochs)
+        self.training_settings_ = {"initial": initial, "child": fine_tune, "final": final}
         project.check_config(
             {"task": "image_classification", "input_shape": list(self.input_shape_), "classes": self.classes_.tolist()}
         )
@@ -306,9 +307,7 @@ class AutoImageClassifier(FittedClassifier):
         self.best_trial_ = self._best_trial()
         warn_if_barely_trained(self.time_limit, self.best_trial_, stacklevel=4)  # the caller of fit
         fitting = time.monotonic()
-        graph = final_fit(
-            project.load_graph(self.best_trial_.id), self.best_trial_, data, fine_tune, budget.deadline, self.seed
-        )
+        graph = final_fit(project.load_graph(self.best_trial_.id), self.best_trial_, data, final, budget.deadline, self.seed)
         self.best_graph_ = graph
         saving = time.monotonic()
         self.best_model_ = self._export(graph)

@@ -1,41 +1,46 @@
-"""The final fit's estimate and when it is skipped to keep the time limit."""
+"""The final fit: its length in epochs, the time the search keeps for it, and what it does to the model."""
 
 import time
 
 import numpy as np
 
-from autonas.engine.final_fit import (
-    final_fit,
-    final_fit_epochs,
-    final_fit_reserve,
-    final_fit_seconds,
-)
+from autonas.engine.final_fit import final_fit, final_fit_epochs, final_fit_reserve
 from autonas.engine.project import TrialRecord
-from autonas.execution import TrainingData, TrainingSettings
+from autonas.engine.recipe import Recipe
+from autonas.execution import TrainingData, TrainingSettings, train_graph
 from autonas.graph import generators
 
 
-def _best(startup: float = 3.0, pace: float = 0.5, best_epoch: int = 6) -> TrialRecord:
-    metrics = {"startup_seconds": startup, "seconds_per_epoch": pace, "best_epoch": best_epoch, "val_accuracy": 0.9}
-    return TrialRecord(1, None, [], "f", metrics=metrics, epochs=best_epoch)
+def _best(startup: float = 3.0, pace: float = 0.5, epochs: int = 6) -> TrialRecord:
+    metrics = {"startup_seconds": startup, "seconds_per_epoch": pace, "best_epoch": epochs, "val_accuracy": 0.9}
+    return TrialRecord(1, None, [], "f", metrics=metrics, epochs=epochs)
 
 
-def test_the_estimate_counts_the_start_up_twice_and_the_epochs_on_all_the_data():
-    best = _best(startup=3.0, pace=0.5, best_epoch=6)
-    assert final_fit_epochs(best) == 2
-    # 2 x 3 s of start-up, then 2 epochs at 0.5 s / 0.8 (the validation rows join the training rows)
-    assert final_fit_seconds(best, train_fraction=0.8) == 6.0 + 2 * 0.625
+def test_without_a_time_limit_the_final_fit_trains_its_planned_epochs():
+    assert final_fit_epochs(_best(), planned=17) == 17
+    assert final_fit_epochs(_best(pace=0.0), planned=17, seconds=1.0) == 17  # no pace known: the plan
 
 
-def test_the_reserve_is_the_estimate_with_a_margin_capped_by_its_share_of_the_limit():
-    history = [_best(startup=3.0, pace=0.5), _best(startup=1.0, pace=0.1)]
+def test_with_a_time_limit_it_trains_the_epochs_that_fit_after_twice_the_start_up():
+    best = _best(startup=3.0, pace=0.5)
+    # 20 s - 2 x 3 s of start-up = 14 s; an epoch on all the data takes 0.5 / 0.8 = 0.625 s: 22 epochs
+    assert final_fit_epochs(best, planned=100, seconds=20.0, train_fraction=0.8) == 22
+    assert final_fit_epochs(best, planned=10, seconds=20.0, train_fraction=0.8) == 10  # the plan caps it
+    assert final_fit_epochs(best, planned=100, seconds=6.5, train_fraction=0.8) == 0  # not one epoch fits
 
-    def rank(record):  # the second trial ranks first
-        return -record.metrics["startup_seconds"]
 
-    assert final_fit_reserve(history, 0.15, 100.0, rank) == (2 * 1.0 + 2 * 0.1) * 1.3
-    assert final_fit_reserve(history, 0.15, 10.0, rank) == 1.5  # 15 % of 10 s
-    assert final_fit_reserve([], 0.15, 100.0, rank) == 15.0  # nothing completed yet: the whole share
+def test_the_search_keeps_its_share_of_the_time_limit():
+    assert final_fit_reserve(0.3, 100.0) == 30.0
+    assert final_fit_reserve(0.3, None) == 0.0
+
+
+def test_the_final_settings_restart_a_cosine_schedule_of_the_recipe_length():
+    recipe = Recipe()
+    untimed = recipe.final_settings(rows=2_000, time_limited=False)
+    assert (untimed.schedule, untimed.learning_rate) == ("cosine", recipe.child_learning_rate)
+    assert untimed.max_epochs == 24  # 48,000 examples over 2,000 images
+    assert recipe.final_settings(rows=2_000, time_limited=True).max_epochs == recipe.max_final_epochs
+    assert recipe.final_settings(rows=2_000, time_limited=True, epochs=3).max_epochs == 3
 
 
 def test_a_final_fit_with_less_time_left_than_twice_its_start_up_is_skipped():
@@ -43,9 +48,25 @@ def test_a_final_fit_with_less_time_left_than_twice_its_start_up_is_skipped():
     rng = np.random.default_rng(0)
     x, y = rng.random((30, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, 30)
     data = TrainingData(x[:24], y[:24], x[24:], y[24:])
-    best = _best(startup=3.0, pace=0.01, best_epoch=3)
+    best = _best(startup=3.0, pace=0.01, epochs=3)
     start = time.monotonic()
-    # 4.5 s left: more than the start-up and an epoch (3.01 s), less than the estimate (6.01 s)
-    kept = final_fit(graph, best, data, TrainingSettings(max_epochs=1), deadline=time.monotonic() + 4.5)
+    # 4.5 s left: more than the start-up and an epoch (3.01 s), less than twice the start-up (6 s)
+    kept = final_fit(graph, best, data, TrainingSettings(max_epochs=100), deadline=time.monotonic() + 4.5)
     assert kept is graph  # the trial's weights, untouched
     assert time.monotonic() - start < 1.0  # decided without building anything
+
+
+def test_the_final_fit_trains_a_barely_trained_network_into_a_better_one(digits):
+    x_train, x_test, y_train, y_test = digits
+    data = TrainingData(x_train[:1000], y_train[:1000], x_train[1000:], y_train[1000:])
+    settings = TrainingSettings(learning_rate=3e-3, batch_size=64, max_epochs=1)
+    trial = train_graph(generators.cnn((8, 8, 1), 10, filters=8, max_filters=16, hidden_units=0),
+                        data.x_train, data.y_train, settings, seed=0, measure=False)
+    record = TrialRecord(1, None, [], "f", metrics=trial.metrics, epochs=1)
+
+    def accuracy(graph) -> float:
+        return float(np.mean(graph.to_keras().predict(x_test, verbose=0).argmax(1) == y_test))
+
+    final = final_fit(trial.graph, record, data, Recipe().final_settings(len(x_train), False, epochs=15), None, seed=0)
+    before, after = accuracy(trial.graph), accuracy(final)
+    assert after > max(before + 0.1, 0.9), (before, after)

@@ -516,7 +516,8 @@ def test_the_search_passes_timed_costs_and_each_trials_share_to_its_jobs(tmp_pat
     defaults = search("timed", SearchBudget(max_trials=2, deadline=None))
     assert [(job.timed_costs, job.max_seconds) for job in defaults] == [(True, None), (True, None)]
     # two trials asked for in 100 s: each may take its even share of the time outside the final fit's
-    few = search("few", SearchBudget(max_trials=2, deadline=time.monotonic() + 100, trial_fraction=0.2))
+    few = search("few", SearchBudget(max_trials=2, deadline=time.monotonic() + 100, final_fit_fraction=0.15,
+                                     trial_fraction=0.2))
     assert [job.max_seconds for job in few] == [pytest.approx(0.85 / 2 * 100, abs=2.0)] * 2
 
 
@@ -525,7 +526,7 @@ def test_the_search_passes_timed_costs_and_each_trials_share_to_its_jobs(tmp_pat
     [(None, 1, 0.2), (None, 2, 0.4), (None, 4, 0.5), (100, 1, 0.2), (2, 1, 0.425), (1, 1, 0.5), (4, 2, 0.425)],
 )
 def test_a_trial_may_take_its_fraction_per_worker_or_its_even_share_of_few_trials(max_trials, workers, expected):
-    budget = SearchBudget(max_trials=max_trials, deadline=None, trial_fraction=0.2)
+    budget = SearchBudget(max_trials=max_trials, deadline=None, final_fit_fraction=0.15, trial_fraction=0.2)
     assert budget.trial_share(workers) == pytest.approx(expected)
 
 
