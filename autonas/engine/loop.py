@@ -168,8 +168,8 @@ def run_search(
             (in this process, one at a time). It is started here and shut down
             on return.
         rank: Sort key of completed trials, higher is better (e.g.
-            ``Objective.rank_key``): what generations and the child time limit
-            rank by; default :func:`searcher_score`.
+            ``Objective.rank_key``): what generations rank by; default
+            :func:`searcher_score`.
         on_epoch: Told ``(trial_id, epochs_done, epochs_planned)`` as trials
             train, by executors that report progress (serial and local ones).
         timed_costs: Whether trials time their trained model (latency,
