@@ -134,6 +134,7 @@ class SearchSpec:
         """When the search stops, its clock started at ``start`` (``time.monotonic()``)."""
         max_trials = DEFAULT_TRIALS if self.max_trials is None and self.time_limit is None else self.max_trials
         deadline = None if self.time_limit is None else start + float(self.time_limit)
+        # read at call time: a benchmark process may set the class attribute (the dataclass default is fixed)
         return SearchBudget(max_trials, deadline, final_fit_fraction=SearchBudget.final_fit_fraction)
 
     def child_limit(self, workers: int, child_epochs: int, trials: int) -> ChildTimeLimit | None:
