@@ -64,6 +64,12 @@ def _run_autonas(data, searcher: str, budget: float, folder: str):
     return classifier.score(x_test, y_test), classifier.best_graph_.num_params(), len(classifier.history_), seconds, curve
 
 
+def _scaled(images: np.ndarray) -> np.ndarray:
+    """uint8 images as float32 in [0, 1], with a channel axis (grey images have none)."""
+    x = images.astype("float32") / 255.0
+    return x[..., None] if x.ndim == 3 else x
+
+
 def run_keras_tuner(data, budget: float, folder: str, seed: int = 0, tuner: str = "bayesian"):
     """keras-tuner's BayesianOptimization (or ``tuner="hyperband"``: Hyperband) over a hand-written CNN space,
     within ``budget`` seconds.
@@ -76,8 +82,7 @@ def run_keras_tuner(data, budget: float, folder: str, seed: int = 0, tuner: str 
     keras.utils.set_random_seed(seed)
 
     x_train, x_test, y_train, y_test = data
-    x = (x_train.astype("float32") / 255.0)[..., None]
-    xt = (x_test.astype("float32") / 255.0)[..., None]
+    x, xt = _scaled(x_train), _scaled(x_test)
     n_val = len(x) // 5
     classes = int(y_train.max()) + 1
     start = time.monotonic()
@@ -151,8 +156,7 @@ def run_keras_io_recipe(data, budget: float, seed: int = 0):
 
     keras.utils.set_random_seed(seed)
     x_train, x_test, y_train, y_test = data
-    x = (x_train.astype("float32") / 255.0)[..., None]
-    xt = (x_test.astype("float32") / 255.0)[..., None]
+    x, xt = _scaled(x_train), _scaled(x_test)
     classes = int(y_train.max()) + 1
     start = time.monotonic()
     curve: list[tuple[float, float]] = []
