@@ -377,7 +377,8 @@ def _mean_curve(curves: list[list[tuple[float, float]]], grid: np.ndarray) -> tu
     return values.mean(axis=0), error
 
 
-def plot(runs: list[dict], path: str) -> None:
+def plot(runs: list[dict], path: str, title: str = "Fashion-MNIST search") -> None:
+    """Best validation accuracy so far against time, mean ± s.e. over the seeds, one line per arm."""
     try:
         import matplotlib
 
@@ -387,22 +388,24 @@ def plot(runs: list[dict], path: str) -> None:
         print("matplotlib is not installed: no plot")
         return
     figure, axis = plt.subplots(figsize=(8, 5))
-    colours = dict(zip(ARMS, itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"])))
     horizon = max((t for run in runs for t, _ in run["result"]["curve"]), default=1.0)
     grid = np.linspace(0.0, horizon, 400)
     by_arm: dict[str, list] = {}
     for run in runs:
         if run["result"]["curve"]:
             by_arm.setdefault(run["arm"], []).append(run["result"]["curve"])
+    # One colour per arm drawn (not per arm known: the palette has fewer colours than ARMS).
+    colours = dict(zip(by_arm, itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"])))
     floor = 1.0
     for arm, curves in by_arm.items():
         mean, error = _mean_curve(curves, grid)
         shown = mean > 0
-        floor = min(floor, float(mean[shown].min()) if shown.any() else 1.0)
+        settled = shown & (grid >= 0.1 * horizon)  # the y axis starts below the curves after their first tenth
+        floor = min(floor, float(mean[settled].min()) if settled.any() else 1.0)
         axis.plot(grid[shown], mean[shown], color=colours[arm], label=f"{arm} ({len(curves)} seeds)")
         axis.fill_between(grid[shown], (mean - error)[shown], (mean + error)[shown], color=colours[arm], alpha=0.2)
     axis.set(xlabel="seconds since the start", ylabel="best validation accuracy so far (mean ± s.e.)",
-             title="Fashion-MNIST search", ylim=(max(0.0, floor - 0.02), None))
+             title=title, ylim=(max(0.0, floor - 0.02), None))
     axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path)
@@ -443,7 +446,7 @@ def main() -> None:
     runs = run_all(args)
     Path(f"{args.output}.json").write_text(json.dumps(runs, indent=1))
     print_table(runs, args)
-    plot(runs, f"{args.output}.png")
+    plot(runs, f"{args.output}.png", "colour shapes search" if args.dataset == "shapes" else "Fashion-MNIST search")
 
 
 if __name__ == "__main__":
