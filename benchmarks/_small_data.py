@@ -44,6 +44,24 @@ def fashion_mnist_subset(train_images: int) -> tuple[np.ndarray, np.ndarray, np.
     return x_train[keep], x_test, y_train[keep], y_test
 
 
+def comparison_data(name: str, train_images: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x_train, x_test, y_train, y_test)`` (uint8 images) of the search comparisons' data sets.
+
+    ``fashion``: :func:`fashion_mnist_subset` with ``train_images`` training images;
+    ``digits``: scikit-learn's digits (70 % for training, 30 % held out);
+    ``shapes``: :func:`autonas.datasets.colour_shapes` as a user gets it (70 % / 30 %).
+    """
+    from autonas import datasets
+
+    if name == "fashion":
+        return fashion_mnist_subset(train_images)
+    if name == "digits":
+        return datasets.load_digits()
+    if name == "shapes":
+        return datasets.colour_shapes()
+    raise ValueError(f"unknown data set {name!r}; expected 'fashion', 'digits' or 'shapes'")
+
+
 def timed_trial_on_random_images(graph, epochs: int = 1, images: int = 2048):
     """``(seconds, result)`` of ``train_graph`` on ``images`` random images of ``graph``'s input shape.
 

@@ -37,15 +37,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from autonas import AutoImageClassifier  # noqa: E402
-from _small_data import fashion_mnist_subset  # noqa: E402
+from _small_data import comparison_data  # noqa: E402
 
-from autonas.datasets import load_digits  # noqa: E402
-
-
-def _load(name: str, fashion_train: int):
-    if name == "digits":
-        return load_digits()
-    return fashion_mnist_subset(fashion_train)
 
 
 def _run_autonas(data, searcher: str, budget: float, folder: str):
@@ -202,7 +195,7 @@ def main() -> None:
 
     rows, curves = [], {}
     for dataset in args.datasets:
-        data = _load(dataset, args.fashion_train)
+        data = comparison_data(dataset, args.fashion_train)
         for method in args.methods:
             with tempfile.TemporaryDirectory() as folder:
                 if method.startswith("keras-tuner"):

@@ -70,7 +70,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-from _small_data import fashion_mnist_subset  # noqa: E402
+from _small_data import comparison_data  # noqa: E402
 
 ARMS = (
     "bayesian", "random", "keras-tuner", "keras-tuner hyperband", "keras.io recipe", "more-training", "multi-objective", "multi-objective, no shrinking",
@@ -120,21 +120,12 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
     return AutoImageClassifier(time_limit=budget, directory=folder, seed=seed, verbose=0, **settings)
 
 
-def load_data(dataset: str, train_images: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(x_train, x_test, y_train, y_test)`` of ``--dataset`` (uint8 images)."""
-    if dataset == "shapes":
-        from autonas.datasets import colour_shapes
-
-        return colour_shapes()
-    return fashion_mnist_subset(train_images)
-
-
 def run_arm(
     arm: str, seed: int, budget: float, train_images: int, beta: float, gamma: float, children: int,
     dataset: str = "fashion",
 ) -> dict:
     """One run of one arm; the figures the table needs, as plain JSON values."""
-    data = load_data(dataset, train_images)
+    data = comparison_data(dataset, train_images)
     x_train, x_test, y_train, y_test = data
     with tempfile.TemporaryDirectory() as folder:
         if arm in ("keras-tuner", "keras-tuner hyperband", "keras.io recipe"):
@@ -300,7 +291,7 @@ def _standard_error(values: list[float]) -> float:
 def print_table(runs: list[dict], args) -> None:
     cores = sorted({run["cores"] for run in runs})
     seeds = sorted({run["seed"] for run in runs})
-    data = ("colour shapes (autonas.datasets.colour_shapes()), 1,470 training images, 630 held out"
+    data = ("colour shapes (autonas.datasets.colour_shapes()), 70 % for training, 30 % held out"
             if args.dataset == "shapes" else f"Fashion-MNIST, {args.train_images:,} training images, official test set")
     print(f"\n{data}; {args.budget:.0f} s per run, "
           f"seeds {seeds}; {cores} core(s) per run, {args.parallel} run(s) at once")

@@ -47,7 +47,7 @@ class Recipe:
         final_examples: Training examples the final fit sees without a time
             limit (:mod:`autonas.engine.final_fit`).
         max_final_epochs: Most epochs of a final fit under a time limit, which
-            otherwise trains as many as fit its share of the limit.
+            otherwise trains until the limit (its schedule anneals by the clock).
     """
 
     learning_rate: float = 3e-3
@@ -82,8 +82,8 @@ class Recipe:
         """Settings of the final fit on ``rows`` images (training and validation ones).
 
         It restarts a cosine schedule from the child learning rate and trains
-        at most :attr:`max_final_epochs` epochs under a time limit (as many as
-        fit), else as many as see :attr:`final_examples` examples; ``epochs``
+        at most :attr:`max_final_epochs` epochs under a time limit (until the
+        limit, annealing by the clock), else as many as see :attr:`final_examples` examples; ``epochs``
         caps either.
         """
         length = self.max_final_epochs if time_limited else epochs_for(self.final_examples, rows, self.max_final_epochs)
