@@ -65,11 +65,12 @@ def test_kill_9_at_random_points_loses_and_repeats_no_trial(tmp_path, small_digi
     assert killed >= KILLS - 2
     with warnings.catch_warnings():
         warnings.simplefilter("error", DamagedTrialWarning)
-        # five more trials: whatever the kills left, a generation completes its first rung and promotes
-        resumed = quick_classifier(tmp_path, max_trials=len(seen) + 5, generation_children=2,
+        # seven more trials: whatever the kills left (on a slow machine, not one finished trial), the
+        # initial architectures finish and a generation completes its first rung (at most 3) and promotes
+        resumed = quick_classifier(tmp_path, max_trials=len(seen) + 7, generation_children=2,
                                    generation_rungs=2).fit(x, y, epochs=2)
     history = resumed.history_
-    assert [r.id for r in history] == list(range(1, len(seen) + 6))  # none lost, none repeated
+    assert [r.id for r in history] == list(range(1, len(seen) + 8))  # none lost, none repeated
     assert len({r.fingerprint for r in history if r.operations}) == len([r for r in history if r.operations])
     generations = {}  # the search runs in generations: a no-edit sibling, at most two children, promotions
     for record in history[2:]:
