@@ -40,7 +40,6 @@ from autonas import AutoImageClassifier  # noqa: E402
 from _small_data import comparison_data  # noqa: E402
 
 
-
 def _run_autonas(data, searcher: str, budget: float, folder: str):
     x_train, x_test, y_train, y_test = data
     start = time.monotonic()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+
 import numpy as np
 
 from autonas.engine.project import TrialRecord

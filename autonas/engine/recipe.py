@@ -83,8 +83,8 @@ class Recipe:
 
         It restarts a cosine schedule from the child learning rate and trains
         at most :attr:`max_final_epochs` epochs under a time limit (until the
-        limit, annealing by the clock), else as many as see :attr:`final_examples` examples; ``epochs``
-        caps either.
+        limit, annealing by the clock), else as many as see
+        :attr:`final_examples` examples; ``epochs`` caps either.
         """
         length = self.max_final_epochs if time_limited else epochs_for(self.final_examples, rows, self.max_final_epochs)
         return replace(
