@@ -17,6 +17,15 @@ def _best(startup: float = 3.0, pace: float = 0.5, epochs: int = 6) -> TrialReco
     return TrialRecord(1, None, [], "f", metrics=metrics, epochs=epochs)
 
 
+def _tiny_cnn_and_data(images: int):
+    """A small 3-class CNN on 8×8 grey images and ``images`` random images for it (80 % training)."""
+    graph = generators.cnn((8, 8, 1), 3, filters=4, max_filters=8, hidden_units=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((images, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, images)
+    cut = images * 4 // 5
+    return graph, TrainingData(x[:cut], y[:cut], x[cut:], y[cut:])
+
+
 def test_without_a_time_limit_the_final_fit_trains_its_planned_epochs():
     assert final_fit_epochs(_best(), planned=17) == 17
     assert final_fit_epochs(_best(pace=0.0), planned=17, seconds=1.0) == 17  # no pace known: the plan
@@ -45,10 +54,7 @@ def test_the_final_settings_restart_a_cosine_schedule_of_the_recipe_length():
 
 
 def test_a_final_fit_with_less_time_left_than_twice_its_start_up_is_skipped():
-    graph = generators.cnn((8, 8, 1), 3, filters=4, max_filters=8, hidden_units=0)
-    rng = np.random.default_rng(0)
-    x, y = rng.random((30, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, 30)
-    data = TrainingData(x[:24], y[:24], x[24:], y[24:])
+    graph, data = _tiny_cnn_and_data(30)
     best = _best(startup=3.0, pace=0.01, epochs=3)
     start = time.monotonic()
     # 4.5 s left: more than the start-up and an epoch (3.01 s), less than twice the start-up (6 s)
@@ -77,10 +83,7 @@ def test_the_final_fit_trains_a_barely_trained_network_into_a_better_one(digits)
 @pytest.mark.slow
 @pytest.mark.timing
 def test_with_a_time_limit_the_final_fit_trains_until_its_deadline_however_fast_its_epochs_are():
-    graph = generators.cnn((8, 8, 1), 3, filters=4, max_filters=8, hidden_units=0)
-    rng = np.random.default_rng(0)
-    x, y = rng.random((300, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, 300)
-    data = TrainingData(x[:240], y[:240], x[240:], y[240:])
+    graph, data = _tiny_cnn_and_data(300)
     # a pace that predicts 3 epochs in the 8 s: the fit runs on (up to 10,000 epochs) until the deadline
     best = _best(startup=0.5, pace=2.5, epochs=3)
     start = time.monotonic()
