@@ -289,10 +289,8 @@ class _SearchLoop:
     def __init__(
         self, project: Project, search: _Search, source, history: list[TrialRecord], total_seconds: float | None
     ) -> None:
-        self.project, self.source, self.executor = project, source, search.executor
-        self.settings, self.fine_tune_settings = search.settings, search.fine_tune_settings
-        self.budget, self.seed, self.accept = search.budget, search.seed, search.accept
-        self.on_trial, self.rank, self.timed_costs = search.on_trial, search.rank, search.timed_costs
+        self.project, self.search, self.source = project, search, source
+        self.executor, self.budget = search.executor, search.budget  # the two the loop reads most
         self.history: list[TrialRecord] = history
         self.by_id = {record.id: record for record in history}
         tried = {record.fingerprint for record in history}
@@ -343,7 +341,7 @@ class _SearchLoop:
             placement = Placement()
             if self.pending:
                 name, graph = self.pending.pop(0)
-                parent, operations, trial_settings, reference = None, [], self.settings, None
+                parent, operations, trial_settings, reference = None, [], self.search.settings, None
             else:
                 if self.source.waits_for_initial and any(s.parent is None for s in self.running.values()):
                     return None  # the first generation's incumbent is the best of all initial architectures
@@ -355,15 +353,16 @@ class _SearchLoop:
                 graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
                 placement = self.source.placement(proposal)
                 name = ", ".join(str(op) for op in operations) or NO_EDIT
-                fine_tune = self.fine_tune_settings
+                fine_tune = self.search.fine_tune_settings
                 if placement.rung:
                     name = f"{self.by_id[parent].name.split(' [rung ')[0]} [rung {placement.rung}]"
                     fine_tune = replace(fine_tune, max_epochs=fine_tune.max_epochs * placement.epochs_factor)
                 trial_settings = _child_settings(
-                    self.by_id.get(parent), proposal, self.settings, fine_tune, self.trial_cap
+                    self.by_id.get(parent), proposal, self.search.settings, fine_tune, self.trial_cap
                 )
                 reference = getattr(proposal, "parent", None)  # a searcher of the user's may not give it
-            if (self.accept is not None and not self.accept(graph)) or not self.executor.accepts(graph, trial_settings):
+            accept = self.search.accept
+            if (accept is not None and not accept(graph)) or not self.executor.accepts(graph, trial_settings):
                 logger.info("skipping %s: it breaks a constraint", name)
                 self.rejected += 1
                 self.source.reject(f"rejected-{self.rejected}", graph)
@@ -388,10 +387,11 @@ class _SearchLoop:
         reserve = final_fit_reserve(budget.final_fit_fraction, self.total_seconds)
         seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
         changes_function = not _preserves_function(operations)
+        seed = trial_seed(self.search.seed, trial_id if seed_key is None else seed_key)
         return TrialJob(
-            trial_id, graph, settings, seconds_left, trial_seed(self.seed, trial_id if seed_key is None else seed_key),
+            trial_id, graph, settings, seconds_left, seed,
             max_seconds=self.trial_cap,
-            timed_costs=self.timed_costs, issued_at=time.time(),
+            timed_costs=self.search.timed_costs, issued_at=time.time(),
             hard_seconds=budget.seconds_left() if budget.deadline is not None else None,
             reference=reference if changes_function else None,
             operations=tuple(operations) if changes_function else (),
@@ -409,8 +409,8 @@ class _SearchLoop:
         self.history.append(record)
         self.by_id[record.id] = record
         self.source.observe(record, trained)
-        if self.on_trial is not None:
-            self.on_trial(record, self.history)
+        if self.search.on_trial is not None:
+            self.search.on_trial(record, self.history)
         self.failures = self.failures + 1 if record.status == "failed" else 0
 
     def too_many_failures(self) -> bool:

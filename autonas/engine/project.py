@@ -306,10 +306,7 @@ class Project:
     """
 
     def __init__(self, path: str | os.PathLike, overwrite: bool = False) -> None:
-        self.path = Path(path)
-        self.read_only = False
-        self._lock = _FileLock(self.path / _LOCK_FILE)
-        self._unsaved: dict[int, Graph] = {}
+        self._attach(path, read_only=False)
         self._refuse_foreign_folder()
         if overwrite:
             with self.lock():
@@ -330,15 +327,20 @@ class Project:
             ProjectFileError: naming ``project.json`` when it cannot be read.
         """
         project = cls.__new__(cls)
-        project.path, project.read_only = Path(path), True
-        project._lock = _FileLock(project.path / _LOCK_FILE)
-        project._unsaved = {}
+        project._attach(path, read_only=True)
         if not (project.path / _CONFIG_FILE).is_file():
             raise ValueError(
                 f"project: {str(project.path)!r} is not an autonas project folder (it has no {_CONFIG_FILE})"
             )
         project._read_config()
         return project
+
+    def _attach(self, path: str | os.PathLike, read_only: bool) -> None:
+        """The state every project object holds, before anything is read or written."""
+        self.path = Path(path)
+        self.read_only = read_only
+        self._lock = _FileLock(self.path / _LOCK_FILE)
+        self._unsaved: dict[int, Graph] = {}  # trials a full disk kept from being written
 
     def _refuse_writes(self, what: str) -> None:
         if self.read_only:

@@ -62,6 +62,9 @@ class Operation(ABC):
 
     kind: ClassVar[str]
     preserves_function: ClassVar[bool] = True
+    #: The ``noise`` a search applies the edit with: what keeps its new units from training as
+    #: copies of the old ones (0: none needed).
+    search_noise: ClassVar[float] = 0.0
 
     @abstractmethod
     def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
@@ -126,6 +129,10 @@ class Wider(Operation):
     new_width: int
     old_width: int | None = None
     kind: ClassVar[str] = "wider"
+    #: Copied units with equal outgoing weights get equal gradients and stay copies for ever (Adam,
+    #: BatchNormalization and all): without noise a widened layer trains as the narrow one did.
+    #: The zero-sum noise keeps the function exact (docs/morphism.md).
+    search_noise: ClassVar[float] = 0.1
 
     def apply(self, graph: Graph, rng: np.random.Generator | int | None = None, noise: float = 0.0) -> Graph:
         return growing.to_wider(graph, self.node, self.new_width, noise=noise, rng=rng)

@@ -257,5 +257,5 @@ class MorphismSearcher(Searcher):
         """Apply ``operations`` to the told parent graph (weights included)."""
         parent = graph = self._trials[parent_id].graph
         for operation in operations:
-            graph = operation.apply(graph, rng=self._rng)
+            graph = operation.apply(graph, rng=self._rng, noise=operation.search_noise)
         return Proposal(parent_id, tuple(operations), graph, parent)

@@ -93,6 +93,26 @@ def test_children_inherit_the_parents_function(searcher_class):
 
 
 @pytest.mark.parametrize("searcher_class", SEARCHERS)
+def test_a_wider_childs_copied_units_keep_the_function_but_are_not_exact_copies(searcher_class):
+    """Copies whose outgoing weights are equal get equal gradients and would train as one unit for ever."""
+    from autonas.graph import layers as L
+
+    parent = perturbed(generators.cnn((8, 8, 1), 10, filters=8, stages=2), seed=3)
+    searcher = searcher_class(seed=0, kinds={"wider"})
+    searcher.tell("parent", parent, 0.9)
+    proposal = searcher.ask()
+    assert {operation.kind for operation in proposal.operations} == {"wider"}
+    child = proposal.graph
+    x = np.random.default_rng(0).random((4, 8, 8, 1)).astype(np.float32)
+    np.testing.assert_allclose(outputs(child, x), outputs(parent, x), atol=1e-4)
+    # the rows a consumer reads a unit and its copy with: equal (kernel / 2 each) without the noise
+    for node in child.nodes:
+        if isinstance(child.layer(node), (L.Conv2D, L.Dense)):
+            rows = np.moveaxis(child.weights(node)[0], -2, 0).reshape(child.weights(node)[0].shape[-2], -1)
+            assert len(np.unique(rows, axis=0)) == len(rows), f"{node} reads two units with equal weights"
+
+
+@pytest.mark.parametrize("searcher_class", SEARCHERS)
 def test_nothing_to_propose_before_any_successful_trial(searcher_class):
     searcher = searcher_class(seed=0)
     assert searcher.ask() is None
