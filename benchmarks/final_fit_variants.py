@@ -21,8 +21,9 @@ the deadline stops it), in one of these variants:
 * ``dropout``: the network's dropout before its classifier at 0.5 (the CNN's is 0.25);
 * ``wider``, ``wider, noise``: every Conv2D and hidden Dense layer widened to twice its units by
   ``to_wider`` (Net2WiderNet, function-preserving) before the final fit: without noise, as the
-  search's ``Wider`` edits do, and with zero-sum noise 0.1 on the copies' outgoing weights (the
-  function is still preserved exactly; the copies can drift apart).
+  search's ``Wider`` edits were applied until 2026-12-03, and with zero-sum noise 0.1 on the
+  copies' outgoing weights, as they are now (``Wider.search_noise``; the function is still
+  preserved exactly, and the copies can drift apart).
 
 Each run is a process of its own, pinned to one core (``--parallel`` at once),
 one thread. Prints per variant the test accuracy (official 10,000 test
