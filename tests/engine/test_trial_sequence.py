@@ -6,7 +6,11 @@ and random one child at a time, Bayesian in generations of two children) are
 compared with ``trial_sequence.json``. They were recorded on the commit before
 issue 29's reshaping of the search (16ef5f1) and are unchanged by it: a
 refactoring of the loop, the searchers or the proposal sources must keep them.
-A change that means to alter what a search proposes writes them again:
+They were written again on 2026-12-03, when searches began to widen with noise
+(``Wider.search_noise``): the noise is drawn from the searcher's generator, so
+the random searcher's proposals after its first wider child changed (the
+Bayesian ones did not). A change that means to alter what a search proposes
+writes them again:
 ``python -m tests.engine.test_trial_sequence --write``.
 """
 
