@@ -44,6 +44,21 @@ def fashion_mnist_subset(train_images: int) -> tuple[np.ndarray, np.ndarray, np.
     return x_train[keep], x_test, y_train[keep], y_test
 
 
+def standardised_split(x: np.ndarray, y: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(x_train, y_train, x_val, y_val, *others)``: a stratified 80/20 split of grey images ``x`` (N, H, W).
+
+    Images become float32 (N, H, W, 1) in [0, 1], standardised by the training part's mean and
+    standard deviation; ``others`` (e.g. a test set) are scaled and standardised alike. Labels are int64.
+    """
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
+    parts = [part[..., None].astype("float32") / 255.0 for part in (x_train, x_val, *others)]
+    mean, std = float(parts[0].mean()), float(parts[0].std()) or 1.0
+    x_train, x_val, *others = ((part - mean) / std for part in parts)
+    return (x_train, y_train.astype(np.int64), x_val, y_val.astype(np.int64), *others)
+
+
 def comparison_data(name: str, train_images: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(x_train, x_test, y_train, y_test)`` (uint8 images) of the search comparisons' data sets.
 

@@ -53,17 +53,10 @@ VARIANTS = ("none", "translate", "adamw", "smooth", "dropout", "wider", "wider, 
 
 def _data():
     """Standardised float32 ``(x_train, y_train, x_val, y_val, x_test, y_test)`` of Fashion-MNIST 10k."""
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
-    from _small_data import fashion_mnist_subset
+    from _small_data import fashion_mnist_subset, standardised_split
 
     x, x_test, y, y_test = fashion_mnist_subset(10_000)
-    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
-    x_train, x_val, x_test = (part[..., None].astype("float32") / 255.0 for part in (x_train, x_val, x_test))
-    mean, std = float(x_train.mean()), float(x_train.std()) or 1.0
-    x_train, x_val, x_test = ((part - mean) / std for part in (x_train, x_val, x_test))
-    return x_train, y_train.astype(np.int64), x_val, y_val.astype(np.int64), x_test, y_test
+    return (*standardised_split(x, y, x_test), y_test)
 
 
 def _compile_with(variant: str):

@@ -59,18 +59,12 @@ NAMES = ("x_train", "y_train", "x_val", "y_val")  # the files share_data writes
 
 def load_split(name: str):
     """``TrainingData`` of ``name``: standardised float32 images (N, H, W, 1), stratified 80/20 split."""
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
-    from _small_data import fashion_mnist_subset
+    from _small_data import fashion_mnist_subset, standardised_split
     from autonas import datasets
     from autonas.execution.executor import TrainingData
 
     x, _, y, _ = datasets.load_digits() if name == "digits" else fashion_mnist_subset(10000)
-    x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
-    x_train, x_val = (part[..., None].astype("float32") / 255.0 for part in (x_train, x_val))
-    mean, std = float(x_train.mean()), float(x_train.std()) or 1.0
-    return TrainingData((x_train - mean) / std, y_train.astype(np.int64), (x_val - mean) / std, y_val.astype(np.int64))
+    return TrainingData(*standardised_split(x, y))
 
 
 def initial_graph(shape):
