@@ -305,7 +305,7 @@ class AutoImageClassifier(FittedClassifier):
             )
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()
-        warn_if_barely_trained(self.time_limit, self.best_trial_, stacklevel=4)  # the caller of fit
+        warn_if_barely_trained(self.time_limit, self.best_trial_, self.history_, stacklevel=4)  # the caller of fit
         fitting = time.monotonic()
         graph = final_fit(project.load_graph(self.best_trial_.id), self.best_trial_, data, final, budget.deadline, self.seed)
         self.best_graph_ = graph
