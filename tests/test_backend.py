@@ -313,3 +313,23 @@ def test_shuffled_batches_cover_every_row_once_an_epoch_in_a_new_seeded_order():
     assert np.concatenate([np.asarray(by) for _, by in again]).tolist() == orders[0]  # seeded
     assert backend.shuffled_batches(x, y, 4, 3, backend="jax") is None  # the arrays go to Keras as they are
     assert backend.shuffled_batches(x, y, 4, 3, backend="torch") is None
+
+
+def test_a_trial_traces_its_training_step_once(digits, monkeypatch):
+    """Keras's TensorFlow trainer made the optimiser's variables while tracing, so it traced the step twice."""
+    from autonas.execution.runner import train_graph
+
+    traces = []
+    train_step = keras.Model.train_step
+
+    def counted(self, *args, **kwargs):  # Python runs here only while the step is traced (TF, JAX)
+        traces.append(1)
+        return train_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "train_step", counted)
+    x_train, _, y_train, _ = digits
+    settings = TrainingSettings(learning_rate=3e-3, batch_size=32, max_epochs=2, schedule="cosine")
+    result = train_graph(generators.cnn((8, 8, 1), 10, filters=4), x_train[:128], y_train[:128], settings,
+                         validation=(x_train[128:192], y_train[128:192]), seed=0, measure=False)
+    assert result.status == "completed" and result.epochs == 2
+    assert len(traces) == 1
