@@ -85,8 +85,8 @@ def _build_training_state(model, images, labels) -> None:
     Without a distribution strategy, Keras's TensorFlow trainer makes them
     while it first traces the training step; a ``tf.function`` that made
     variables on its first trace traces a second time, so every trial traced
-    its training step twice (2 CPU cores, the initial CNN on 600 digits: a
-    2-epoch trial took 3.2–3.9 s, 1.96 s built first). The other backends'
+    its training step twice (``benchmarks/trace_once.py``: building first
+    about halves a trial's start-up, 0.8–3.6 s a trial). The other backends'
     trainers build the same way at the start of ``fit``. This uses Keras's
     ``_symbolic_build`` (symbolic: nothing is computed); where a Keras
     version lacks it or it fails, the variables are made in ``fit`` as before.
