@@ -35,7 +35,10 @@ per seed with the same budget:
   share of the budget, however good its parent), the design before it;
 * ``bayesian, generations, halving`` and ``more-training, generations, halving``: the generations
   arms with successive halving on inherited weights (``generation_rungs=2``): the best third of
-  each generation trains on from its own weights for two more child schedules.
+  each generation trains on from its own weights for two more child schedules;
+* ``bayesian, half-epoch children``: the defaults with children of half the examples
+  (``Recipe(child_examples=4000, trials=100)``: one epoch on 4,000 of 8,000 images, and a
+  child time limit that asks for twice the trials): are more, cheaper trials worth more?
 
 ``--results FILE`` keeps every run in ``FILE`` (JSON, rewritten after each run) and skips the
 (arm, seed) runs it already holds for the same budget, images and children: a proof over many
@@ -77,6 +80,7 @@ ARMS = (
     "bayesian, generations", "random, generations", "more-training, generations",
     "bayesian, generations, growing only", "random, generations, growing only",
     "bayesian, generations, fixed child limit", "bayesian, generations, halving", "more-training, generations, halving",
+    "bayesian, half-epoch children",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
 _FIXED_LIMIT = ("bayesian, generations, fixed child limit",)
@@ -98,6 +102,13 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         settings["generation_children"] = 0 if arm.startswith("more-training") else children
     if arm in _HALVING:
         settings["generation_rungs"] = 2
+    if arm == "bayesian, half-epoch children":  # cheaper children, twice the trials asked for: a process of its own
+        import functools
+
+        from autonas.engine.recipe import Recipe
+        from autonas.tasks import image
+
+        image.Recipe = functools.partial(Recipe, child_examples=4_000, trials=100)
     if arm in _FIXED_LIMIT:  # this run is a process of its own: the class attribute is its alone
         from autonas.engine.recipe import ChildTimeLimit
 
@@ -328,7 +339,8 @@ def print_table(runs: list[dict], args) -> None:
              ("bayesian, generations, halving", "bayesian, generations"),
              ("bayesian, generations, halving", "more-training, generations"),
              ("more-training, generations, halving", "more-training, generations"),
-             ("bayesian, generations, halving", "keras.io recipe"), ("bayesian", "bayesian, generations, halving")]
+             ("bayesian, generations, halving", "keras.io recipe"), ("bayesian", "bayesian, generations, halving"),
+             ("bayesian", "bayesian, half-epoch children")]
     for a, b in pairs:
         if a in accuracies and b in accuracies:
             difference = np.mean(accuracies[a]) - np.mean(accuracies[b])

@@ -7,7 +7,9 @@ says. Lengths are counted in training examples, not epochs, so that the same
 recipe serves 1,300 digits and 60,000 photos: an initial architecture sees
 :attr:`Recipe.initial_examples` examples, a morphed child, which starts from
 its parent's trained weights, :attr:`Recipe.child_examples` on a restarted
-schedule (as NASH's children do, Elsken et al. 2017).
+schedule (as NASH's children do, Elsken et al. 2017). Where that is less than
+one epoch, the trial trains one epoch on that many of the images, drawn by its
+seed: a child's first look at its edit costs a fraction of an epoch.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ def epochs_for(examples: int, train_rows: int, max_epochs: int) -> int:
     return int(min(max_epochs, max(1, round(examples / max(1, int(train_rows))))))
 
 
+def subset_for(examples: int, train_rows: int) -> int | None:
+    """The images one epoch trains on to see ``examples`` examples: None (all of them) unless fewer."""
+    return int(examples) if 0 < examples < int(train_rows) else None
+
+
 @dataclass(frozen=True)
 class Recipe:
     """The default training of a search's trials.
@@ -40,7 +47,9 @@ class Recipe:
             at least as well after 2 epochs as at 1e-3 or 3e-4 (docs/execution.md).
         batch_size: Examples per step.
         initial_examples: Training examples an initial architecture sees.
-        child_examples: Training examples a child sees.
+        child_examples: Training examples a child sees: on more training
+            images than this, one epoch on this many of them (drawn by the
+            trial's seed, so siblings of a generation see the same ones).
         max_epochs: Most epochs of any trial, however small the data.
         trials: With a time limit, children are kept small enough that the
             limit holds about this many trials (:class:`ChildTimeLimit`).
@@ -67,6 +76,7 @@ class Recipe:
             batch_size=self.batch_size,
             max_epochs=epochs or epochs_for(self.initial_examples, train_rows, self.max_epochs),
             schedule="cosine",
+            subset_rows=None if epochs else subset_for(self.initial_examples, train_rows),
         )
 
     def child_settings(self, train_rows: int, epochs: int | None = None) -> TrainingSettings:
@@ -76,6 +86,7 @@ class Recipe:
             self.initial_settings(train_rows),
             learning_rate=self.child_learning_rate,
             max_epochs=length if epochs is None else min(length, epochs),
+            subset_rows=subset_for(self.child_examples, train_rows),
         )
 
     def final_settings(self, rows: int, time_limited: bool, epochs: int | None = None) -> TrainingSettings:
@@ -91,6 +102,7 @@ class Recipe:
             self.initial_settings(rows),
             learning_rate=self.child_learning_rate,
             max_epochs=length if epochs is None else min(length, epochs),
+            subset_rows=None,  # all the images, always
         )
 
 
@@ -121,7 +133,8 @@ class ChildTimeLimit:
 
     Args:
         trial_seconds: Most seconds a child's trial may be predicted to take.
-        child_epochs: Epochs a child trains.
+        child_epochs: Passes over all the training images a child makes
+            (fractional where it trains on a subset: ``TrainingSettings.data_epochs``).
         rank: The ranking of trials, higher first (``Objective.rank_key``);
             None: no growth beyond ``trial_seconds``.
     """
@@ -134,10 +147,10 @@ class ChildTimeLimit:
     STRETCH = 4.0
 
     def __init__(
-        self, trial_seconds: float, child_epochs: int, rank: Callable[[Any], Any] | None = None
+        self, trial_seconds: float, child_epochs: float, rank: Callable[[Any], Any] | None = None
     ) -> None:
         self.trial_seconds = float(trial_seconds)
-        self.child_epochs = int(child_epochs)
+        self.child_epochs = float(child_epochs)
         self.rank = rank
         self._rates: list[float] = []  # seconds per epoch per MAC
         self._startups: list[float] = []
@@ -147,7 +160,7 @@ class ChildTimeLimit:
 
     @classmethod
     def for_budget(
-        cls, seconds: float, workers: int, child_epochs: int, trials: int = 50, rank: Callable[[Any], Any] | None = None
+        cls, seconds: float, workers: int, child_epochs: float, trials: int = 50, rank: Callable[[Any], Any] | None = None
     ) -> ChildTimeLimit:
         """The limit under which ``workers`` workers train about ``trials`` trials in ``seconds``."""
         return cls(seconds * max(1, workers) / max(1, trials), child_epochs, rank)

@@ -137,7 +137,7 @@ class SearchSpec:
         # read at call time: a benchmark process may set the class attribute (the dataclass default is fixed)
         return SearchBudget(max_trials, deadline, final_fit_fraction=SearchBudget.final_fit_fraction)
 
-    def child_limit(self, workers: int, child_epochs: int, trials: int) -> ChildTimeLimit | None:
+    def child_limit(self, workers: int, child_epochs: float, trials: int) -> ChildTimeLimit | None:
         """With a time limit: the largest child worth training, so that about ``trials`` trials fit."""
         if self.time_limit is None:
             return None

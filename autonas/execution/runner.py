@@ -32,6 +32,7 @@ from autonas.backend import (
     set_random_seed,
     shuffled_batches,
 )
+from autonas._checks import check_int
 from autonas.errors import FatalError
 from autonas.execution.batches import array_batches, should_stream
 from autonas.graph import Graph
@@ -40,8 +41,10 @@ __all__ = [
     "FINE_TUNE_FACTOR",
     "TrainingSettings",
     "TrialResult",
+    "build_training_state",
     "compile_for_training",
     "steps_per_execution_for",
+    "training_subset",
     "train_graph",
 ]
 
@@ -98,6 +101,15 @@ def _build_training_state(model, images, labels) -> None:
         build(data_batch=(images, labels, None))
     except Exception:  # noqa: BLE001 - an optimisation only: fit builds what is missing
         logger.debug("building the training state before fit failed", exc_info=True)
+
+
+def build_training_state(model, x, y) -> None:
+    """Build a compiled ``model``'s optimiser and metric variables from the first rows of ``x`` and ``y``
+    before ``fit`` (so that TensorFlow traces the training step once, not twice); inputs other than
+    arrays (a dataset, a generator) are left to ``fit``, which builds as before.
+    """
+    if all(hasattr(v, "shape") and hasattr(v, "__getitem__") and len(v) >= 1 for v in (x, y)):
+        _build_training_state(model, *_example_rows(x, y))
 
 
 #: Callback calls an epoch keeps at least: the deadline and NaN checks run there. Also what keeps
@@ -161,6 +173,10 @@ class TrainingSettings:
             trial ends annealed and its score is comparable with any other
             trial of the same length; ``"constant"``: one learning rate, early stopping,
             the best epoch restored.
+        subset_rows: Train on this many of the training images, drawn by the
+            trial's seed (the same seed, the same images); None: on all of
+            them. A cheap first look at a network: its ``seconds_per_epoch``
+            is still reported for an epoch over all the images.
     """
 
     learning_rate: float = 1e-3
@@ -169,10 +185,19 @@ class TrainingSettings:
     patience: int = 4
     optimizer: str = "adam"
     schedule: str = "cosine"
+    subset_rows: int | None = None
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        check_int(self.subset_rows, "subset_rows", optional=True)
+        if self.subset_rows is not None and self.subset_rows < 1:
+            raise ValueError(f"subset_rows must be 1 or more images, or None, got {self.subset_rows!r}")
+
+    def data_epochs(self, rows: int) -> float:
+        """Passes over all of ``rows`` training images that :attr:`max_epochs` epochs make (fewer on a subset)."""
+        rows = max(1, int(rows))
+        return self.max_epochs * min(rows, self.subset_rows or rows) / rows
 
     @property
     def early_stopping(self) -> bool:
@@ -327,6 +352,26 @@ def _example_rows(x, y, rows: int = 2) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(x[:rows]), np.asarray(y[:rows])
 
 
+def training_subset(x, y, rows: int | None, seed: int | None):
+    """``rows`` of the training images and their labels, drawn by ``seed``, in their stored order; all
+    of them when ``rows`` is None or not fewer (``x``, ``y``: arrays, or lists of arrays trained on as one).
+    """
+    total = _rows(x)
+    if rows is None or rows >= total:
+        return x, y
+    chosen = np.sort(np.random.default_rng(seed).choice(total, size=int(rows), replace=False))
+    if not isinstance(x, (list, tuple)):
+        return x[chosen], y[chosen]
+    parts_x, parts_y, offset = [], [], 0
+    for part_x, part_y in zip(x, y):
+        mine = chosen[(chosen >= offset) & (chosen < offset + len(part_x))] - offset
+        if len(mine):
+            parts_x.append(part_x[mine])
+            parts_y.append(part_y[mine])
+        offset += len(part_x)
+    return parts_x, parts_y
+
+
 def _rows(x) -> int:
     """Rows of ``x`` (an array, or a list of arrays trained on as one)."""
     return sum(len(part) for part in x) if isinstance(x, (list, tuple)) else len(x)
@@ -391,6 +436,8 @@ def train_graph(
     model = _build_model(graph, start)
     if isinstance(model, TrialResult):
         return model
+    all_rows = _rows(x)
+    x, y = training_subset(x, y, settings.subset_rows, seed)
     try:
         history, guard = _fit(
             model, x, y, settings, validation, epochs or settings.max_epochs, seed, train_deadline, on_epoch
@@ -409,6 +456,9 @@ def train_graph(
         return TrialResult("failed", error="stopped before the first epoch ended", epochs=epochs_run, seconds=seconds)
     trained = graph.copy().update_weights(model)
     metrics = _training_metrics(trained, history.history, guard, validation is not None, seconds, fit_end)
+    if _rows(x) < all_rows:  # the pace of an epoch over all the images, as every trial reports it
+        metrics["seconds_per_epoch"] *= all_rows / _rows(x)
+        metrics["subset_rows"] = _rows(x)
     if measure:
         costs = _measured_costs(trained, model, seconds, deadline, timed)
         if isinstance(costs, str):  # not deployable where its latency must be measured

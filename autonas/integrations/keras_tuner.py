@@ -47,7 +47,7 @@ from keras_tuner.engine.trial import TrialStatus
 from autonas._checks import check_positive, check_seed
 from autonas.engine.spec import INITIAL_ARCHITECTURES, initial_architectures
 from autonas.execution.guard import BestEpoch
-from autonas.execution.runner import FINE_TUNE_FACTOR, compile_for_training
+from autonas.execution.runner import FINE_TUNE_FACTOR, build_training_state, compile_for_training
 from autonas.graph import Graph, generators
 from autonas.morphism import Operation
 from autonas.search import Searcher, check_searcher, make_searcher
@@ -521,6 +521,8 @@ class MorphismHyperModel(keras_tuner.HyperModel):
             kwargs["epochs"] = min(int(kwargs.get("epochs", 1)), self.fine_tune_epochs)
         tracker = _BestEpoch(self.oracle.objective)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), tracker]
+        x, y = kwargs.get("x", args[0] if args else None), kwargs.get("y", args[1] if len(args) > 1 else None)
+        build_training_state(model, x, y)  # before fit: TensorFlow then traces the training step once
         history = model.fit(*args, **kwargs)
         tracker.best.restore(model)
         if key is not None:

@@ -226,8 +226,9 @@ class AutoImageClassifier(FittedClassifier):
             epochs: Epochs of an initial architecture's trial; children train
                 at most as many. Default (:class:`~autonas.engine.recipe.Recipe`):
                 as many as see 48,000 training examples for an initial
-                architecture and 8,000 for a child (1 to 40 epochs), each on
-                a cosine schedule that ends annealed.
+                architecture and 8,000 for a child (1 to 40 epochs; under
+                one epoch, one epoch on that many of the images), each on a
+                cosine schedule that ends annealed.
 
         Returns:
             self
@@ -270,7 +271,7 @@ class AutoImageClassifier(FittedClassifier):
         )
         spec = self._spec()
         budget, executor = spec.budget(start), spec.make_executor()
-        child_limit = spec.child_limit(executor.max_workers, fine_tune.max_epochs, recipe.trials)
+        child_limit = spec.child_limit(executor.max_workers, fine_tune.data_epochs(rows), recipe.trials)
         constraint = spec.constraint(child_limit)
         progress = Progress(self.verbose, budget.max_trials, budget.deadline, self.objective_)
         log = TensorBoardLog(project.path, self.objective_) if self.tensorboard else None

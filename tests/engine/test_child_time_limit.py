@@ -23,6 +23,9 @@ def test_children_predicted_to_outlast_the_limit_are_refused():
     assert limit.predicted_seconds(small) == 2.0 + 2 * 5.0
     assert limit.allows(small)
     assert limit.predicted_seconds(large) > 20.0 and not limit.allows(large)
+    half = ChildTimeLimit(trial_seconds=20.0, child_epochs=0.5)  # a child training on half the images
+    half.observe(_record(pace=5.0, macs=small.macs(), startup=2.0))
+    assert half.predicted_seconds(small) == 2.0 + 0.5 * 5.0
 
 
 def test_the_pace_comes_from_completed_trials_only_and_recent_ones():
@@ -42,6 +45,7 @@ def test_the_pace_comes_from_completed_trials_only_and_recent_ones():
 def test_the_limit_for_a_budget_scales_with_time_and_workers():
     assert ChildTimeLimit.for_budget(600.0, 2, child_epochs=1, trials=50).trial_seconds == 24.0
     assert ChildTimeLimit.for_budget(3600.0, 1, child_epochs=1, trials=50).trial_seconds == 72.0
+    assert ChildTimeLimit.for_budget(600.0, 2, child_epochs=0.5).trial_seconds == 24.0  # 50 trials by default
 
 
 def test_children_as_small_as_the_initial_networks_are_always_allowed():

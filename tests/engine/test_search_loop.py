@@ -372,6 +372,44 @@ def test_a_constant_trial_stops_on_patience_and_restores_its_best_epoch(digits, 
     assert result.metrics["val_loss"] == pytest.approx(history["val_loss"][best], rel=1e-5)
 
 
+def test_a_trial_on_a_subset_trains_on_that_many_images_and_reports_the_pace_of_a_whole_epoch(digits, monkeypatch):
+    from autonas.execution import runner
+
+    made, rates = _recording_annealing(monkeypatch)
+    monkeypatch.setattr(runner, "training_pace", lambda *args: (1.0, 0.5))  # 1 s an epoch of what it trained on
+    x, y, validation = _stalling(digits)
+    settings = TrainingSettings(max_epochs=2, batch_size=32, learning_rate=3e-3, subset_rows=96)
+    result = train_graph(generators.mlp((8, 8, 1), 10), x, y, settings, validation=validation, seed=0, measure=False)
+    assert result.status == "completed", result.error
+    assert made[0][1] == 2 * 3  # the schedule runs over 2 epochs of 96 images: 3 batches each
+    assert len(rates) == 6 and rates[-1] < 0.1 * rates[0]  # six steps, ending annealed
+    assert result.metrics["subset_rows"] == 96
+    whole = train_graph(generators.mlp((8, 8, 1), 10), x, y, replace(settings, subset_rows=None),
+                        validation=validation, seed=0, measure=False)
+    assert "subset_rows" not in whole.metrics and made[1][1] == 2 * -(-len(x) // 32)
+    # the pace is scaled to an epoch over all 600 images (what the time limits and the final fit plan with)
+    assert result.metrics["seconds_per_epoch"] == pytest.approx(600 / 96)
+    assert whole.metrics["seconds_per_epoch"] == 1.0 and result.metrics["startup_seconds"] == 0.5
+
+
+def test_a_training_subset_is_drawn_by_the_seed_keeps_labels_with_their_images_and_splits_across_parts():
+    from autonas.execution.runner import training_subset
+
+    x = np.arange(100, dtype=np.float32).reshape(100, 1, 1, 1)
+    y = np.arange(100)
+    sx, sy = training_subset(x, y, 30, seed=4)
+    assert len(sx) == 30 and np.array_equal(sx.ravel(), sy) and np.all(np.diff(sy) > 0)  # stored order, paired
+    assert np.array_equal(training_subset(x, y, 30, seed=4)[1], sy)  # the same seed, the same images
+    assert not np.array_equal(training_subset(x, y, 30, seed=5)[1], sy)
+    assert training_subset(x, y, None, seed=4)[0] is x and training_subset(x, y, 100, seed=4)[0] is x  # all of them
+    parts_x, parts_y = training_subset([x[:60], x[60:]], [y[:60], y[60:]], 30, seed=4)
+    assert np.array_equal(np.concatenate(parts_y), sy)  # the same draw over parts trained on as one
+    assert all(np.array_equal(px.ravel(), py) for px, py in zip(parts_x, parts_y))
+    for bad in (0, 2.5, True, "100"):
+        with pytest.raises(ValueError, match="subset_rows"):
+            TrainingSettings(subset_rows=bad)
+
+
 def test_a_cosine_trial_anneals_its_learning_rate_to_zero_step_by_step(digits, monkeypatch):
     import math
 
@@ -483,13 +521,21 @@ def test_the_recipe_counts_its_lengths_in_training_examples():
     assert initial.schedule == "cosine" and not initial.early_stopping
     assert (initial.max_epochs, initial.learning_rate, initial.batch_size) == (37, recipe.learning_rate, recipe.batch_size)
     assert recipe.initial_settings(1_300, epochs=5).max_epochs == 5
-    assert recipe.initial_settings(60_000).max_epochs == 1
+    assert initial.subset_rows is None  # every image, 37 times
+    big = recipe.initial_settings(60_000)
+    assert (big.max_epochs, big.subset_rows) == (1, 48_000)  # under an epoch: one epoch on 48,000 of the images
+    assert recipe.initial_settings(60_000, epochs=2).subset_rows is None  # epochs asked for are whole epochs
     child = recipe.child_settings(1_300)
     assert child.schedule == "cosine" and child.learning_rate == recipe.child_learning_rate
-    assert child.max_epochs == 6  # 8,000 examples over 1,300 images: 6.2
+    assert (child.max_epochs, child.subset_rows) == (6, None)  # 8,000 examples over 1,300 images: 6.2
     assert recipe.child_settings(1_300, epochs=3).max_epochs == 3  # at most the epochs asked for
     assert recipe.child_settings(1_300, epochs=30).max_epochs == 6  # and no more than the recipe's length
-    assert recipe.child_settings(60_000).max_epochs == 1
+    assert recipe.child_settings(8_000).subset_rows is None  # exactly one epoch
+    look = recipe.child_settings(60_000)
+    assert (look.max_epochs, look.subset_rows) == (1, 8_000)  # one epoch on 8,000 of the 60,000 images
+    assert look.data_epochs(60_000) == pytest.approx(8 / 60) and child.data_epochs(1_300) == 6
+    final = recipe.final_settings(60_000, time_limited=False)
+    assert final.subset_rows is None and final.max_epochs == 1  # the final fit sees every image
     assert Recipe(max_epochs=10).initial_settings(100).max_epochs == 10
 
 

@@ -151,6 +151,26 @@ def test_fit_keeps_the_weights_of_the_scored_epoch(data):
         np.testing.assert_array_equal(got, want)
 
 
+def test_fit_traces_the_training_step_once(data, monkeypatch):
+    """Without building first, Keras's TensorFlow trainer made variables while tracing and traced twice."""
+    if keras.backend.backend() == "torch":
+        pytest.skip("PyTorch's trainer runs the step eagerly: nothing is traced")
+    (x, y), _, _ = data
+    traces = []
+    train_step = keras.Model.train_step
+
+    def counted(self, *args, **kwargs):  # Python runs here only while the step is traced (TF, JAX)
+        traces.append(1)
+        return train_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "train_step", counted)
+    oracle = MorphismOracle("cnn", input_shape=SHAPE, num_classes=10)
+    hypermodel = MorphismHyperModel(oracle)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.fit(hp, hypermodel.build(hp), x=x[:128], y=y[:128], epochs=2, batch_size=32, verbose=0)
+    assert len(traces) == 1
+
+
 class FailingChild(MorphismHyperModel):
     """Trial "1" crashes while training."""
 
