@@ -9,7 +9,7 @@ recipe serves 1,300 digits and 60,000 photos: an initial architecture sees
 its parent's trained weights, :attr:`Recipe.child_examples` on a restarted
 schedule (as NASH's children do, Elsken et al. 2017). Where that is less than
 one epoch, the trial trains one epoch on that many of the images, drawn by its
-seed: a child's first look at its edit costs a fraction of an epoch.
+seed, so that a trial costs what its length says on large data sets too.
 """
 
 from __future__ import annotations

@@ -108,8 +108,15 @@ def build_training_state(model, x, y) -> None:
     before ``fit`` (so that TensorFlow traces the training step once, not twice); inputs other than
     arrays (a dataset, a generator) are left to ``fit``, which builds as before.
     """
-    if all(hasattr(v, "shape") and hasattr(v, "__getitem__") and len(v) >= 1 for v in (x, y)):
-        _build_training_state(model, *_example_rows(x, y))
+    if not all(hasattr(v, "shape") and hasattr(v, "__getitem__") for v in (x, y)):
+        return
+    try:
+        example = _example_rows(x, y)
+    except Exception:  # noqa: BLE001 - an optimisation only: fit builds what is missing
+        logger.debug("reading example rows to build the training state failed", exc_info=True)
+        return
+    if len(example[0]):
+        _build_training_state(model, *example)
 
 
 #: Callback calls an epoch keeps at least: the deadline and NaN checks run there. Also what keeps
@@ -175,8 +182,8 @@ class TrainingSettings:
             the best epoch restored.
         subset_rows: Train on this many of the training images, drawn by the
             trial's seed (the same seed, the same images); None: on all of
-            them. A cheap first look at a network: its ``seconds_per_epoch``
-            is still reported for an epoch over all the images.
+            them (a length under one epoch). Its ``seconds_per_epoch`` is
+            still reported for an epoch over all the images.
     """
 
     learning_rate: float = 1e-3
@@ -443,10 +450,7 @@ def train_graph(
             model, x, y, settings, validation, epochs or settings.max_epochs, seed, train_deadline, on_epoch
         )
     except Exception as error:  # noqa: BLE001 - a failed trial is recorded (with its traceback), the search goes on
-        reason = f"out of memory: {error}" if is_out_of_memory(error) else f"{type(error).__name__}: {error}"
-        logger.warning("trial failed: %s", reason)
-        return TrialResult("failed", error=reason[:2000], seconds=time.perf_counter() - start,
-                           metrics={"traceback": _traceback_text()})
+        return _failed_fit(error, start)
     fit_end = time.perf_counter()
     seconds = fit_end - start
     epochs_run = len(history.history.get("loss", []))
@@ -456,9 +460,7 @@ def train_graph(
         return TrialResult("failed", error="stopped before the first epoch ended", epochs=epochs_run, seconds=seconds)
     trained = graph.copy().update_weights(model)
     metrics = _training_metrics(trained, history.history, guard, validation is not None, seconds, fit_end)
-    if _rows(x) < all_rows:  # the pace of an epoch over all the images, as every trial reports it
-        metrics["seconds_per_epoch"] *= all_rows / _rows(x)
-        metrics["subset_rows"] = _rows(x)
+    _report_subset(metrics, _rows(x), all_rows)
     if measure:
         costs = _measured_costs(trained, model, seconds, deadline, timed)
         if isinstance(costs, str):  # not deployable where its latency must be measured
@@ -466,6 +468,21 @@ def train_graph(
                                metrics={"traceback": _traceback_text()})
         metrics.update(costs)
     return TrialResult("completed", trained, metrics, epochs_run, seconds)
+
+
+def _failed_fit(error: Exception, start: float) -> TrialResult:
+    """The failed trial for an error raised while fitting (out of memory named as such)."""
+    reason = f"out of memory: {error}" if is_out_of_memory(error) else f"{type(error).__name__}: {error}"
+    logger.warning("trial failed: %s", reason)
+    return TrialResult("failed", error=reason[:2000], seconds=time.perf_counter() - start,
+                       metrics={"traceback": _traceback_text()})
+
+
+def _report_subset(metrics: dict, rows: int, all_rows: int) -> None:
+    """With a training subset: its size, and the pace of an epoch over all the images, as every trial reports it."""
+    if rows < all_rows:
+        metrics["seconds_per_epoch"] *= all_rows / rows
+        metrics["subset_rows"] = rows
 
 
 def _training_deadline(deadline: float | None, timed: bool) -> float | None:
