@@ -39,6 +39,11 @@ per seed with the same budget:
 * ``bayesian, half-epoch children``: the defaults with children of half the examples
   (``Recipe(child_examples=4000, trials=100)``: one epoch on 4,000 of 8,000 images, and a
   child time limit that asks for twice the trials): are more, cheaper trials worth more?
+* ``bayesian, 80-trial limit``: the defaults with a child time limit that asks for 80 trials,
+  not 50 (``Recipe(trials=80)``): whole-epoch children, kept smaller.
+* ``bayesian, final fit 15 %``: the defaults keeping 15 % of the limit for the final fit, not
+  30 % (``SearchBudget.final_fit_fraction``): the search gets the rest, so more trials; paired by
+  seed with ``bayesian`` in one invocation (``--final-fit-fraction`` sets every arm of one).
 
 ``--results FILE`` keeps every run in ``FILE`` (JSON, rewritten after each run) and skips the
 (arm, seed) runs it already holds for the same budget, images and children: a proof over many
@@ -80,7 +85,7 @@ ARMS = (
     "bayesian, generations", "random, generations", "more-training, generations",
     "bayesian, generations, growing only", "random, generations, growing only",
     "bayesian, generations, fixed child limit", "bayesian, generations, halving", "more-training, generations, halving",
-    "bayesian, half-epoch children",
+    "bayesian, half-epoch children", "bayesian, 80-trial limit", "bayesian, final fit 15 %",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
 _FIXED_LIMIT = ("bayesian, generations, fixed child limit",)
@@ -109,6 +114,17 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         from autonas.tasks import image
 
         image.Recipe = functools.partial(Recipe, child_examples=4_000, trials=100)
+    if arm == "bayesian, 80-trial limit":  # children kept small enough for 80 trials, not 50: a process of its own
+        import functools
+
+        from autonas.engine.recipe import Recipe
+        from autonas.tasks import image
+
+        image.Recipe = functools.partial(Recipe, trials=80)
+    if arm == "bayesian, final fit 15 %":  # a process of its own: the class attribute is its alone
+        from autonas.engine.loop import SearchBudget
+
+        SearchBudget.final_fit_fraction = 0.15
     if arm in _FIXED_LIMIT:  # this run is a process of its own: the class attribute is its alone
         from autonas.engine.recipe import ChildTimeLimit
 
@@ -312,6 +328,9 @@ def print_table(runs: list[dict], args) -> None:
     for run in runs:
         by_arm.setdefault(run["arm"], []).append(run["result"])
     accuracies: dict[str, list[float]] = {}
+    by_seed: dict[str, dict[int, float]] = {}
+    for run in runs:
+        by_seed.setdefault(run["arm"], {})[run["seed"]] = run["result"]["test_accuracy"]
     for arm in [a for a in ARMS if a in by_arm]:  # every arm of this setting, kept runs included
         results = by_arm.get(arm, [])
         if not results:
@@ -340,13 +359,14 @@ def print_table(runs: list[dict], args) -> None:
              ("bayesian, generations, halving", "more-training, generations"),
              ("more-training, generations, halving", "more-training, generations"),
              ("bayesian, generations, halving", "keras.io recipe"), ("bayesian", "bayesian, generations, halving"),
-             ("bayesian", "bayesian, half-epoch children")]
+             ("bayesian", "bayesian, half-epoch children"), ("bayesian", "bayesian, 80-trial limit"),
+             ("bayesian", "bayesian, final fit 15 %")]
     for a, b in pairs:
         if a in accuracies and b in accuracies:
             difference = np.mean(accuracies[a]) - np.mean(accuracies[b])
             error = np.hypot(_standard_error(accuracies[a]), _standard_error(accuracies[b]))
             print(f"{a} − {b}: {100 * difference:+.2f} points of mean test accuracy (s.e. of the difference "
-                  f"{100 * error:.2f})")
+                  f"{100 * error:.2f}){_paired(by_seed[a], by_seed[b])}")
     gains: dict[str, list[float]] = {}
     for run in runs:
         for kind, values in run["result"].get("edit_gains", {}).items():
@@ -367,6 +387,17 @@ def print_table(runs: list[dict], args) -> None:
             shown = "none" if smallest is None else f"{smallest:,}"
             print(f"{run['arm']:<30} {run['seed']:>4} {volume:>11.4f} {len(run['result']['front']):>5} {shown:>22} "
                   f"{run['result']['max_params']:>15,}")
+
+
+def _paired(a: dict[int, float], b: dict[int, float]) -> str:
+    """The difference paired by seed, over the seeds both arms ran (two or more), as text to append."""
+    seeds = sorted(set(a) & set(b))
+    if len(seeds) < 2:
+        return ""
+    differences = [a[seed] - b[seed] for seed in seeds]
+    return (f"; paired by seed over {len(seeds)} seeds: {100 * np.mean(differences):+.2f} "
+            f"(s.e. {100 * _standard_error(differences):.2f}; per seed "
+            f"{', '.join(f'{100 * d:+.2f}' for d in differences)})")
 
 
 def _mean_curve(curves: list[list[tuple[float, float]]], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
