@@ -93,6 +93,11 @@ _HALVING = ("bayesian, generations, halving", "more-training, generations, halvi
 _GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations", *_GROWING_ONLY,
                 *_FIXED_LIMIT, *_HALVING)
 _MULTI = ("multi-objective", "multi-objective, no shrinking")
+#: Arms that change the default recipe: the Recipe fields they set.
+_RECIPES = {
+    "bayesian, half-epoch children": {"child_examples": 4_000, "trials": 100},  # cheaper children, twice the trials
+    "bayesian, 80-trial limit": {"trials": 80},  # children kept small enough for 80 trials, not 50
+}
 
 
 def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, gamma: float, children: int):
@@ -107,20 +112,13 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         settings["generation_children"] = 0 if arm.startswith("more-training") else children
     if arm in _HALVING:
         settings["generation_rungs"] = 2
-    if arm == "bayesian, half-epoch children":  # cheaper children, twice the trials asked for: a process of its own
+    if arm in _RECIPES:  # a process of its own: the patched recipe is its alone
         import functools
 
         from autonas.engine.recipe import Recipe
         from autonas.tasks import image
 
-        image.Recipe = functools.partial(Recipe, child_examples=4_000, trials=100)
-    if arm == "bayesian, 80-trial limit":  # children kept small enough for 80 trials, not 50: a process of its own
-        import functools
-
-        from autonas.engine.recipe import Recipe
-        from autonas.tasks import image
-
-        image.Recipe = functools.partial(Recipe, trials=80)
+        image.Recipe = functools.partial(Recipe, **_RECIPES[arm])
     if arm == "bayesian, final fit 15 %":  # a process of its own: the class attribute is its alone
         from autonas.engine.loop import SearchBudget
 

@@ -72,7 +72,7 @@ def one_run(variant: str, network: str, epochs: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=1, help="epochs per trial (1: a child's on 10,000 images)")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per trial (1: a child's, 8,000 images)")
     parser.add_argument("--core", type=int, default=0, help="the core every run is pinned to")
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=NETWORKS)
     parser.add_argument("--output", help="write every run as JSON here")
