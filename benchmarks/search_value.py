@@ -323,12 +323,11 @@ def print_table(runs: list[dict], args) -> None:
     print(f"{'arm':<42} {'test acc mean':>13} {'s.e.':>6} {'range':>15} {'trials (children)':>24} {'best params':>11} "
           f"{'epochs to best':>14}")
     by_arm: dict[str, list[dict]] = {}
-    for run in runs:
-        by_arm.setdefault(run["arm"], []).append(run["result"])
-    accuracies: dict[str, list[float]] = {}
     by_seed: dict[str, dict[int, float]] = {}
     for run in runs:
+        by_arm.setdefault(run["arm"], []).append(run["result"])
         by_seed.setdefault(run["arm"], {})[run["seed"]] = run["result"]["test_accuracy"]
+    accuracies: dict[str, list[float]] = {}
     for arm in [a for a in ARMS if a in by_arm]:  # every arm of this setting, kept runs included
         results = by_arm.get(arm, [])
         if not results:
