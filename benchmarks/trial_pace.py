@@ -1,4 +1,4 @@
-"""A trial's pace on CPU against its batch size, and (TensorFlow) with its graph optimiser off.
+"""A trial's pace on CPU against its batch size, and (TensorFlow) with its graph optimiser off or XLA on.
 
 Issue 28 asked for the batch size that trains fastest per epoch on the
 machine a trial runs on, and a trial's fixed start-up (build, trace, first
@@ -10,7 +10,9 @@ cosine schedule from 3e-3, 8,000 Fashion-MNIST images, validation on 2,000
 after each epoch, no cost measurement. Variants: batch 32, 64 (the recipe's),
 128 and 256; under TensorFlow also batch 64 with grappler, TensorFlow's graph
 optimiser, switched off (``disable_meta_optimizer``), which might shorten
-the start-up. It prints per network and variant the median trial seconds,
+the start-up, and batch 64 compiled by XLA (``jit_compile=True``, which
+Keras leaves off on a machine without a GPU), which might fuse the small
+layers' kernels. It prints per network and variant the median trial seconds,
 start-up seconds (to the end of the first batch), seconds an epoch,
 validation accuracy and the trial time as a ratio of batch 64's. Variants
 are alternated within each repeat, so drift of the machine hits all alike.
@@ -32,14 +34,15 @@ import time
 NETWORKS = ("cnn", "resnet")
 BATCHES = (32, 64, 128, 256)
 NO_GRAPPLER = "64, grappler off"
+XLA = "64, XLA"
 
 
 def variants() -> list[str]:
-    """The variants this backend runs (grappler is TensorFlow's)."""
+    """The variants this backend runs (grappler and the XLA switch are TensorFlow's)."""
     from autonas import backend
 
     names = [str(batch) for batch in BATCHES]
-    return names + [NO_GRAPPLER] if backend.backend_name() == "tensorflow" else names
+    return names + [NO_GRAPPLER, XLA] if backend.backend_name() == "tensorflow" else names
 
 
 def one_run(variant: str, network: str, epochs: int) -> dict:
@@ -51,6 +54,15 @@ def one_run(variant: str, network: str, epochs: int) -> dict:
         import tensorflow as tf
 
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    if variant == XLA:
+        import keras
+
+        compile_model = keras.Model.compile
+
+        def compile_with_xla(model, *args, **kwargs):
+            return compile_model(model, *args, **{**kwargs, "jit_compile": True})
+
+        keras.Model.compile = compile_with_xla
     from _small_data import fashion_mnist_subset
 
     from autonas.execution import runner
@@ -59,7 +71,7 @@ def one_run(variant: str, network: str, epochs: int) -> dict:
     x, _, y, _ = fashion_mnist_subset(10_000)
     x = (x[..., None].astype("float32") / 255.0) if x.ndim == 3 else x.astype("float32") / 255.0
     graph = generators.BY_NAME[network](x.shape[1:], 10)
-    batch = 64 if variant == NO_GRAPPLER else int(variant)
+    batch = int(variant.split(",")[0])
     settings = runner.TrainingSettings(learning_rate=3e-3, batch_size=batch, max_epochs=epochs, schedule="cosine")
     start = time.perf_counter()
     result = runner.train_graph(graph, x[:8000], y[:8000], settings, validation=(x[8000:], y[8000:]),
@@ -75,6 +87,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1, help="epochs per trial (1: a child's, 8,000 images)")
     parser.add_argument("--core", type=int, default=0, help="the core every run is pinned to")
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=NETWORKS)
+    parser.add_argument("--variants", nargs="+", help="the variants to run (default: all of this backend's; "
+                        "64 is always among them, the reference of the ratios)")
     parser.add_argument("--output", help="write every run as JSON here")
     parser.add_argument("--run", nargs=2, help=argparse.SUPPRESS)  # internal: variant network
     args = parser.parse_args()
@@ -82,6 +96,11 @@ def main() -> None:
         print(json.dumps(one_run(*args.run, args.epochs)))
         return
     names, runs = variants(), []
+    if args.variants:
+        unknown = sorted(set(args.variants) - set(names))
+        if unknown:
+            parser.error(f"--variants: unknown {unknown}; this backend has {names}")
+        names = [name for name in names if name in {"64", *args.variants}]
     for network in args.networks:
         for _ in range(args.repeats):
             for variant in names:
