@@ -52,9 +52,9 @@ class Recipe:
             trial's seed, so siblings of a generation see the same ones).
         max_epochs: Most epochs of any trial, however small the data.
         trials: With a time limit, children are kept small enough that the
-            limit holds about this many trials (:class:`ChildTimeLimit`): 80
-            ran 60 trials on average on a 2-core machine at 600 s on
-            Fashion-MNIST 10k, at the accuracy 50 gave with 48 (docs/search.md).
+            limit holds about this many trials (:class:`ChildTimeLimit`). 80 gave
+            60 trials on average where 50 gave 48, at the same accuracy (a
+            2-core machine, 600 s, Fashion-MNIST 10k; docs/search.md).
         final_examples: Training examples the final fit sees without a time
             limit (:mod:`autonas.engine.final_fit`).
         max_final_epochs: Most epochs of a final fit under a time limit, which
