@@ -332,11 +332,8 @@ def print_table(runs: list[dict], args) -> None:
         by_seed.setdefault(run["arm"], {})[run["seed"]] = run["result"]["test_accuracy"]
     accuracies: dict[str, list[float]] = {}
     for arm in [a for a in ARMS if a in by_arm]:  # every arm of this setting, kept runs included
-        results = by_arm.get(arm, [])
-        if not results:
-            continue
-        accuracies[arm] = [r["test_accuracy"] for r in results]
-        values = accuracies[arm]
+        results = by_arm[arm]
+        values = accuracies[arm] = [r["test_accuracy"] for r in results]
         trials = "/".join(f"{r['trials']} ({r['children']})" for r in results)
         params = "/".join(f"{r['params']:,}" for r in results)
         epochs = "/".join(str(r.get("best_trial_epochs", "-")) for r in results)
