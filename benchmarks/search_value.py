@@ -32,16 +32,18 @@ per seed with the same budget:
   regularising ones (dropout, augmentation);
 * ``bayesian, generations, fixed child limit``: ``bayesian, generations`` without the children's
   growth allowance (``ChildTimeLimit.GROWTH = None``: no child predicted to outlast the even
-  share of the budget, however good its parent), the design before it;
+  share of the budget, however good its parent), the design before it; ``bayesian, fixed child
+  limit``: the defaults without it;
 * ``bayesian, generations, halving`` and ``more-training, generations, halving``: the generations
   arms with successive halving on inherited weights (``generation_rungs=2``): the best third of
   each generation trains on from its own weights for two more child schedules;
 * ``bayesian, half-epoch children``: the defaults with children of half the examples
   (``Recipe(child_examples=4000, trials=100)``: one epoch on 4,000 of 8,000 images, and a
   child time limit that asks for twice the trials): are more, cheaper trials worth more?
-* ``bayesian, 80-trial limit`` and ``bayesian, 50-trial limit``: a child time limit that asks
-  for 80 trials (``Recipe(trials=80)``, the default since 2026-12-05: whole-epoch children, kept
-  smaller) and for 50 (the default before; larger children).
+* ``bayesian, 80-trial limit``, ``bayesian, 50-trial limit`` and ``bayesian, 120-trial limit``: a
+  child time limit that asks for 80 trials (``Recipe(trials=80)``, the default since 2026-12-05:
+  whole-epoch children, kept smaller), for 50 (the default before; larger children) and for 120
+  (smaller still).
 * ``bayesian, final fit 15 %``: the defaults keeping 15 % of the limit for the final fit, not
   30 % (``SearchBudget.final_fit_fraction``): the search gets the rest, so more trials; paired by
   seed with ``bayesian`` in one invocation (``--final-fit-fraction`` sets every arm of one).
@@ -87,19 +89,21 @@ ARMS = (
     "bayesian, generations, growing only", "random, generations, growing only",
     "bayesian, generations, fixed child limit", "bayesian, generations, halving", "more-training, generations, halving",
     "bayesian, half-epoch children", "bayesian, 80-trial limit", "bayesian, 50-trial limit",
+    "bayesian, 120-trial limit", "bayesian, fixed child limit",
     "bayesian, final fit 15 %",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
-_FIXED_LIMIT = ("bayesian, generations, fixed child limit",)
+_FIXED_LIMIT = ("bayesian, generations, fixed child limit", "bayesian, fixed child limit")
 _HALVING = ("bayesian, generations, halving", "more-training, generations, halving")
 _GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations", *_GROWING_ONLY,
-                *_FIXED_LIMIT, *_HALVING)
+                "bayesian, generations, fixed child limit", *_HALVING)
 _MULTI = ("multi-objective", "multi-objective, no shrinking")
 #: Arms that change the default recipe: the Recipe fields they set.
 _RECIPES = {
     "bayesian, half-epoch children": {"child_examples": 4_000, "trials": 100},  # cheaper children, twice the trials
     "bayesian, 80-trial limit": {"trials": 80},  # children kept small enough for 80 trials (the default)
     "bayesian, 50-trial limit": {"trials": 50},  # the default until 2026-12-05: larger children
+    "bayesian, 120-trial limit": {"trials": 120},  # smaller children still
 }
 
 
@@ -357,7 +361,9 @@ def print_table(runs: list[dict], args) -> None:
              ("more-training, generations, halving", "more-training, generations"),
              ("bayesian, generations, halving", "keras.io recipe"), ("bayesian", "bayesian, generations, halving"),
              ("bayesian", "bayesian, half-epoch children"), ("bayesian", "bayesian, 80-trial limit"),
-             ("bayesian", "bayesian, 50-trial limit"), ("bayesian", "bayesian, final fit 15 %")]
+             ("bayesian", "bayesian, 50-trial limit"), ("bayesian", "bayesian, 120-trial limit"),
+             ("bayesian", "bayesian, fixed child limit"),
+             ("bayesian", "bayesian, final fit 15 %")]
     for a, b in pairs:
         if a in accuracies and b in accuracies:
             difference = np.mean(accuracies[a]) - np.mean(accuracies[b])
