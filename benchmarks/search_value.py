@@ -33,7 +33,9 @@ per seed with the same budget:
 * ``bayesian, generations, fixed child limit``: ``bayesian, generations`` without the children's
   growth allowance (``ChildTimeLimit.GROWTH = None``: no child predicted to outlast the even
   share of the budget, however good its parent), the design before it; ``bayesian, fixed child
-  limit``: the defaults without it;
+  limit``: the defaults without it; ``bayesian, growth 3x``: the defaults with a larger allowance
+  (``ChildTimeLimit.GROWTH = 3.0``: a child of the best network may have up to 3 times its
+  multiply-accumulates, not 2, still within ``STRETCH`` times the share);
 * ``bayesian, generations, halving`` and ``more-training, generations, halving``: the generations
   arms with successive halving on inherited weights (``generation_rungs=2``): the best third of
   each generation trains on from its own weights for two more child schedules;
@@ -89,7 +91,7 @@ ARMS = (
     "bayesian, generations, growing only", "random, generations, growing only",
     "bayesian, generations, fixed child limit", "bayesian, generations, halving", "more-training, generations, halving",
     "bayesian, half-epoch children", "bayesian, 80-trial limit", "bayesian, 50-trial limit",
-    "bayesian, 120-trial limit", "bayesian, fixed child limit",
+    "bayesian, 120-trial limit", "bayesian, fixed child limit", "bayesian, growth 3x",
     "bayesian, final fit 15 %",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
@@ -134,6 +136,10 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         from autonas.engine.recipe import ChildTimeLimit
 
         ChildTimeLimit.GROWTH = None
+    if arm == "bayesian, growth 3x":  # likewise
+        from autonas.engine.recipe import ChildTimeLimit
+
+        ChildTimeLimit.GROWTH = 3.0
     if arm in _GROWING_ONLY:  # no regularising edits (dropout, augmentation): what the edit-gain table asks
         from autonas.morphism import GROWING
         from autonas.search import SEARCHERS
@@ -362,7 +368,7 @@ def print_table(runs: list[dict], args) -> None:
              ("bayesian, generations, halving", "keras.io recipe"), ("bayesian", "bayesian, generations, halving"),
              ("bayesian", "bayesian, half-epoch children"), ("bayesian", "bayesian, 80-trial limit"),
              ("bayesian", "bayesian, 50-trial limit"), ("bayesian", "bayesian, 120-trial limit"),
-             ("bayesian", "bayesian, fixed child limit"),
+             ("bayesian", "bayesian, fixed child limit"), ("bayesian", "bayesian, growth 3x"),
              ("bayesian", "bayesian, final fit 15 %")]
     for a, b in pairs:
         if a in accuracies and b in accuracies:
