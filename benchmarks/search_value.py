@@ -95,7 +95,9 @@ ARMS = (
     "bayesian, final fit 15 %",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
-_FIXED_LIMIT = ("bayesian, generations, fixed child limit", "bayesian, fixed child limit")
+#: Arms that change the children's growth allowance: their ``ChildTimeLimit.GROWTH`` (None: none).
+_GROWTH = {"bayesian, generations, fixed child limit": None, "bayesian, fixed child limit": None,
+           "bayesian, growth 3x": 3.0}
 _HALVING = ("bayesian, generations, halving", "more-training, generations, halving")
 _GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations", *_GROWING_ONLY,
                 "bayesian, generations, fixed child limit", *_HALVING)
@@ -132,14 +134,10 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         from autonas.engine.loop import SearchBudget
 
         SearchBudget.final_fit_fraction = 0.15
-    if arm in _FIXED_LIMIT:  # this run is a process of its own: the class attribute is its alone
+    if arm in _GROWTH:  # this run is a process of its own: the class attribute is its alone
         from autonas.engine.recipe import ChildTimeLimit
 
-        ChildTimeLimit.GROWTH = None
-    if arm == "bayesian, growth 3x":  # likewise
-        from autonas.engine.recipe import ChildTimeLimit
-
-        ChildTimeLimit.GROWTH = 3.0
+        ChildTimeLimit.GROWTH = _GROWTH[arm]
     if arm in _GROWING_ONLY:  # no regularising edits (dropout, augmentation): what the edit-gain table asks
         from autonas.morphism import GROWING
         from autonas.search import SEARCHERS
