@@ -14,10 +14,13 @@ then a final fit of ``--seconds`` seconds on training + validation images
 (``Recipe.final_settings`` under a time limit: cosine annealed by the clock,
 the deadline stops it), in one of these variants:
 
-* ``none``: the final fit as autonas runs it;
+* ``none``: the final fit without a regulariser (as autonas ran it until 2026-12-06);
 * ``translate``: random translation (±10 %, ``to_augmented(graph, "translate")``);
 * ``adamw``: AdamW, decoupled weight decay 0.05, in place of Adam;
-* ``smooth``: cross-entropy with label smoothing 0.1;
+* ``smooth``: cross-entropy with label smoothing 0.1 (``TrainingSettings.label_smoothing``; the
+  final fit as autonas runs it since 2026-12-06, ``Recipe.final_label_smoothing``);
+* ``ema``: Adam with an exponential moving average of the weights (momentum 0.99), which
+  replaces the weights when the fit ends;
 * ``dropout``: the network's dropout before its classifier at 0.5 (the CNN's is 0.25);
 * ``wider``, ``wider, noise``: every Conv2D and hidden Dense layer widened to twice its units by
   ``to_wider`` (Net2WiderNet, function-preserving) before the final fit: without noise, as the
@@ -44,11 +47,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-VARIANTS = ("none", "translate", "adamw", "smooth", "dropout", "wider", "wider, noise")
+VARIANTS = ("none", "translate", "adamw", "smooth", "ema", "dropout", "wider", "wider, noise")
 
 
 def _data():
@@ -62,21 +66,20 @@ def _data():
 def _compile_with(variant: str):
     """A stand-in for ``runner.compile_for_training`` with ``variant``'s optimiser or loss."""
     import keras
-    from keras import ops
 
-    def smoothed_cross_entropy(y_true, y_pred, smoothing=0.1):
-        classes = ops.shape(y_pred)[-1]
-        target = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), classes)
-        target = target * (1.0 - smoothing) + smoothing / ops.cast(classes, "float32")
-        return -ops.sum(target * ops.log(ops.clip(y_pred, 1e-7, 1.0)), axis=-1)
+    from autonas.execution import runner
 
-    def compile_for_training(model, learning_rate, optimizer="adam", steps_per_execution=1):
+    def compile_for_training(model, learning_rate, optimizer="adam", steps_per_execution=1, example=None,
+                             label_smoothing=0.0):
         if variant == "adamw":
             chosen = keras.optimizers.AdamW(learning_rate, weight_decay=0.05)
+        elif variant == "ema":
+            chosen = keras.optimizers.Adam(learning_rate, use_ema=True, ema_momentum=0.99)
         else:
             chosen = keras.optimizers.Adam(learning_rate)
-        loss = smoothed_cross_entropy if variant == "smooth" else "sparse_categorical_crossentropy"
-        model.compile(optimizer=chosen, loss=loss, metrics=["accuracy"], steps_per_execution=steps_per_execution)
+        model.compile(optimizer=chosen, loss="sparse_categorical_crossentropy", metrics=["accuracy"], steps_per_execution=steps_per_execution)
+        if example is not None:
+            runner._build_training_state(model, *example)
 
     return compile_for_training
 
@@ -99,7 +102,7 @@ def one_run(seed: int, variant: str, seconds: float) -> dict:
                                 recipe.initial_settings(len(x_train)), validation=(x_val, y_val),
                                 seed=seed, measure=False)
     graph = parent.graph
-    if variant in ("adamw", "smooth"):
+    if variant in ("adamw", "ema"):
         runner.compile_for_training = _compile_with(variant)
     elif variant == "translate":
         graph = to_augmented(graph, "translate")
@@ -110,7 +113,7 @@ def one_run(seed: int, variant: str, seconds: float) -> dict:
     elif variant.startswith("wider"):
         graph = _doubled(graph, noise=0.1 if variant.endswith("noise") else 0.0, seed=seed)
     x, y = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
-    settings = recipe.final_settings(len(x), time_limited=True)
+    settings = replace(recipe.final_settings(len(x), time_limited=True), label_smoothing=0.1 if variant == "smooth" else 0.0)
     fitted = runner.train_graph(graph, x, y, settings, deadline=time.monotonic() + seconds, seed=seed, measure=False)
     if fitted.status != "completed":
         raise RuntimeError(f"the final fit failed: {fitted.error}")

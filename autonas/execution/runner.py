@@ -43,6 +43,7 @@ __all__ = [
     "TrialResult",
     "build_training_state",
     "compile_for_training",
+    "smoothed_sparse_crossentropy",
     "steps_per_execution_for",
     "training_subset",
     "train_graph",
@@ -53,7 +54,12 @@ FINE_TUNE_FACTOR = 0.1
 
 
 def compile_for_training(
-    model, learning_rate: float, optimizer: str = "adam", steps_per_execution: int = 1, example=None
+    model,
+    learning_rate: float,
+    optimizer: str = "adam",
+    steps_per_execution: int = 1,
+    example=None,
+    label_smoothing: float = 0.0,
 ) -> None:
     """Compile ``model`` the way every trial trains: the optimiser at ``learning_rate``,
     sparse categorical cross-entropy on class indices, accuracy as the metric.
@@ -68,18 +74,50 @@ def compile_for_training(
             optimiser's and the metrics' variables are made now
             (:func:`_build_training_state`), not while the training step is
             first traced.
+        label_smoothing: With more than 0, the cross-entropy's target gives
+            the true class ``1 - label_smoothing`` and spreads the rest evenly
+            over all classes (:func:`smoothed_sparse_crossentropy`).
     """
     import_keras_quietly()
     import keras
 
     model.compile(
         optimizer=keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}}),
-        loss="sparse_categorical_crossentropy",
+        loss=smoothed_sparse_crossentropy(label_smoothing) if label_smoothing else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )
     if example is not None:
         _build_training_state(model, *example)
+
+
+def smoothed_sparse_crossentropy(label_smoothing: float) -> Callable:
+    """Categorical cross-entropy on class indices, with labels smoothed by ``label_smoothing``.
+
+    Keras's sparse cross-entropy has no label smoothing; this one-hot encodes
+    the indices and uses the categorical one's, on every backend.
+
+    Args:
+        label_smoothing: In [0, 1): the target is ``1 - label_smoothing`` on
+            the true class plus ``label_smoothing / classes`` on every class.
+
+    Returns:
+        A loss ``(y_true, y_pred) -> per-example loss`` for ``model.compile``,
+        ``y_pred`` being class probabilities.
+    """
+    if not 0.0 <= float(label_smoothing) < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+    import_keras_quietly()
+    import keras
+    from keras import ops
+
+    def loss(y_true, y_pred):
+        classes = ops.shape(y_pred)[-1]
+        target = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), classes, dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(target, y_pred, label_smoothing=float(label_smoothing))
+
+    loss.__name__ = "smoothed_sparse_crossentropy"
+    return loss
 
 
 def _build_training_state(model, images, labels) -> None:
@@ -184,6 +222,8 @@ class TrainingSettings:
             trial's seed (the same seed, the same images); None: on all of
             them (a length under one epoch). Its ``seconds_per_epoch`` is
             still reported for an epoch over all the images.
+        label_smoothing: Label smoothing of the cross-entropy, in [0, 1)
+            (:func:`smoothed_sparse_crossentropy`); 0: none.
     """
 
     learning_rate: float = 1e-3
@@ -193,6 +233,7 @@ class TrainingSettings:
     optimizer: str = "adam"
     schedule: str = "cosine"
     subset_rows: int | None = None
+    label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
@@ -200,6 +241,9 @@ class TrainingSettings:
         check_int(self.subset_rows, "subset_rows", optional=True)
         if self.subset_rows is not None and self.subset_rows < 1:
             raise ValueError(f"subset_rows must be 1 or more images, or None, got {self.subset_rows!r}")
+        smoothing = self.label_smoothing
+        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0.0 <= smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be a number in [0, 1), got {self.label_smoothing!r}")
 
     def data_epochs(self, rows: int) -> float:
         """Passes over all of ``rows`` training images that :attr:`max_epochs` epochs make (fewer on a subset)."""
@@ -514,7 +558,8 @@ def _fit(model, x, y, settings: TrainingSettings, validation, epochs: int, seed,
     """Compile and fit ``model`` for ``epochs`` (cosine schedule or early stopping); ``(history, guard)``."""
     steps = _steps_per_epoch(x, settings.batch_size)
     per_execution = steps_per_execution_for(steps)
-    compile_for_training(model, settings.learning_rate, settings.optimizer, per_execution, _example_rows(x, y))
+    compile_for_training(model, settings.learning_rate, settings.optimizer, per_execution, _example_rows(x, y),
+                         label_smoothing=settings.label_smoothing)
     from autonas.execution.guard import TrialGuard
 
     guard = TrialGuard(settings.patience, deadline, validation is not None, on_epoch, keep_best=settings.early_stopping)

@@ -53,6 +53,14 @@ def test_the_final_settings_restart_a_cosine_schedule_of_the_recipe_length():
     assert recipe.final_settings(rows=2_000, time_limited=True, epochs=3).max_epochs == 3
 
 
+def test_only_the_final_fit_smooths_its_labels():
+    recipe = Recipe()
+    assert recipe.final_settings(rows=2_000, time_limited=True).label_smoothing == recipe.final_label_smoothing > 0
+    assert recipe.initial_settings(2_000).label_smoothing == 0.0  # trials' scores are compared unsmoothed
+    assert recipe.child_settings(2_000).label_smoothing == 0.0
+    assert Recipe(final_label_smoothing=0.0).final_settings(2_000, True).label_smoothing == 0.0
+
+
 def test_a_final_fit_with_less_time_left_than_twice_its_start_up_is_skipped():
     graph, data = _tiny_cnn_and_data(30)
     best = _best(startup=3.0, pace=0.01, epochs=3)

@@ -289,6 +289,43 @@ def test_a_childs_fixed_schedule_is_sized_to_its_share():
 
 
 # ------------------------------------------------------------------ the default recipe (issue 28)
+@pytest.mark.parametrize("smoothing", [-0.1, 1.0, "0.1", True, None])
+def test_label_smoothing_must_be_a_number_in_zero_to_one(smoothing):
+    with pytest.raises(ValueError, match="label_smoothing"):
+        TrainingSettings(label_smoothing=smoothing)
+
+
+def test_the_smoothed_loss_is_the_cross_entropy_against_smoothed_one_hot_targets():
+    from autonas.execution.runner import smoothed_sparse_crossentropy
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(16, 5))
+    probabilities = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype("float32")
+    labels = rng.integers(0, 5, 16)
+    for smoothing in (0.0, 0.1, 0.3):
+        target = np.full((16, 5), smoothing / 5) + (1 - smoothing) * np.eye(5)[labels]
+        expected = -(target * np.log(probabilities)).sum(1)
+        got = np.asarray(smoothed_sparse_crossentropy(smoothing)(labels.reshape(-1, 1), probabilities))
+        np.testing.assert_allclose(got, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        smoothed_sparse_crossentropy(1.5)
+
+
+def test_a_trial_with_label_smoothing_learns_as_well_and_trains_on_the_smoothed_loss(digits):
+    x_train, _, y_train, _ = digits
+    results = {}
+    for smoothing in (0.0, 0.1):
+        graph = generators.cnn((8, 8, 1), 10, filters=8, max_filters=16, hidden_units=0)
+        settings = TrainingSettings(learning_rate=3e-3, batch_size=64, max_epochs=4, label_smoothing=smoothing)
+        results[smoothing] = train_graph(graph, x_train[:1000], y_train[:1000], settings,
+                                         validation=(x_train[1000:], y_train[1000:]), seed=0, measure=False)
+        assert results[smoothing].status == "completed", results[smoothing].error
+    plain, smoothed = results[0.0].metrics, results[0.1].metrics
+    assert smoothed["val_accuracy"] > max(0.5, plain["val_accuracy"] - 0.05)  # it still teaches the classes
+    # the smoothed target's own entropy keeps its loss above the plain one on the same data and seed
+    assert smoothed["history"]["loss"][-1] > plain["history"]["loss"][-1]
+
+
 def test_a_schedule_must_be_known_and_only_the_constant_one_stops_early():
     with pytest.raises(ValueError, match="schedule"):
         TrainingSettings(schedule="linear")
