@@ -105,8 +105,7 @@ def smoothed_sparse_crossentropy(label_smoothing: float) -> Callable:
         A loss ``(y_true, y_pred) -> per-example loss`` for ``model.compile``,
         ``y_pred`` being class probabilities.
     """
-    if not 0.0 <= float(label_smoothing) < 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+    _check_label_smoothing(label_smoothing)
     import_keras_quietly()
     import keras
     from keras import ops
@@ -118,6 +117,12 @@ def smoothed_sparse_crossentropy(label_smoothing: float) -> Callable:
 
     loss.__name__ = "smoothed_sparse_crossentropy"
     return loss
+
+
+def _check_label_smoothing(value) -> None:
+    """Raise ValueError unless ``value`` is a number (not a bool) in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"label_smoothing must be a number in [0, 1), got {value!r}")
 
 
 def _build_training_state(model, images, labels) -> None:
@@ -241,9 +246,7 @@ class TrainingSettings:
         check_int(self.subset_rows, "subset_rows", optional=True)
         if self.subset_rows is not None and self.subset_rows < 1:
             raise ValueError(f"subset_rows must be 1 or more images, or None, got {self.subset_rows!r}")
-        smoothing = self.label_smoothing
-        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0.0 <= smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be a number in [0, 1), got {self.label_smoothing!r}")
+        _check_label_smoothing(self.label_smoothing)
 
     def data_epochs(self, rows: int) -> float:
         """Passes over all of ``rows`` training images that :attr:`max_epochs` epochs make (fewer on a subset)."""
