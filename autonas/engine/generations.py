@@ -243,6 +243,8 @@ class Generations:
             generation.issued += 1
             generation.planned = max(generation.planned, generation.issued)
             generation.sibling_issued = generation.sibling_issued or not record.operations
+            if record.operations and hasattr(self.searcher, "hold"):  # told when the generation closes
+                self.searcher.hold(Proposal(str(parent), (), graph, self.graphs.get(parent, graph)))
         elif record.rung > 0:
             generation.promoted.setdefault(record.parent, record.rung)
         generation.members.append((record, graph))

@@ -208,6 +208,17 @@ class MorphismSearcher(Searcher):
         finally:
             self._focus = None
 
+    def hold(self, proposal: Proposal) -> None:
+        """Mark ``proposal`` in flight, as :meth:`ask` does, for a proposal an earlier process made.
+
+        A resumed search holds the children of a generation that a kill cut
+        short which finished before it: they are told when their generation
+        closes, and until then no proposal may repeat them.
+        """
+        fingerprint = proposal.graph.fingerprint()
+        if fingerprint not in self._told:
+            self._in_flight[fingerprint] = proposal
+
     def add_root(self, trial_id: str, graph: Graph, accuracy: float) -> None:
         """Keep a trained model to propose children of, without learning from it.
 

@@ -465,3 +465,26 @@ def test_the_search_loop_trains_promotions_longer_and_writes_each_trials_generat
     resumed = run_search(project=Project(tmp_path / "p"), budget=SearchBudget(max_trials=10, deadline=None),
                          searcher=RandomSearcher(seed=0), executor=ScoringExecutor(score), **arguments)
     assert (resumed[-1].generation, resumed[-1].rung) == (9, 0)  # the promotion of trial 9's generation led
+
+
+def test_a_resumed_generation_does_not_propose_again_a_child_that_finished_before_the_kill():
+    """A cut generation's finished children are told only when it closes; until then they must stay
+    out of proposals in the resumed process too (its searcher, seeded alike, replays the same draws)."""
+
+    def initial(source):
+        for trial_id, units in ((1, 16), (2, 32)):
+            source.observe(_record(trial_id, accuracy=0.5 + 0.1 * trial_id), _graph(units))
+
+    source = Generations(RandomSearcher(seed=0), children=2, rank=_rank, score=_accuracy)
+    initial(source)
+    sibling, first_child = source.ask(), source.ask()
+    assert not sibling.operations and first_child.operations
+    cut = [(_record(3, 2, 0.8, edited=False), sibling.graph), (_record(4, 2, 0.82), first_child.graph)]
+
+    resumed = Generations(RandomSearcher(seed=0), children=2, rank=_rank, score=_accuracy)
+    initial(resumed)
+    for record, graph in cut:
+        resumed.observe(record, graph)
+    completing = resumed.ask()
+    assert completing is not None and completing.parent_id == "2" and completing.operations
+    assert completing.graph.fingerprint() != first_child.graph.fingerprint()
