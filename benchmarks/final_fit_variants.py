@@ -17,8 +17,8 @@ the deadline stops it), in one of these variants:
 * ``none``: the final fit without a regulariser (as autonas ran it until 2026-12-06);
 * ``translate``: random translation (±10 %, ``to_augmented(graph, "translate")``);
 * ``adamw``: AdamW, decoupled weight decay 0.05, in place of Adam;
-* ``smooth``: cross-entropy with label smoothing 0.1 (``TrainingSettings.label_smoothing``; the
-  final fit as autonas runs it since 2026-12-06, ``Recipe.final_label_smoothing``);
+* ``smooth``: cross-entropy with the recipe's label smoothing (``Recipe.final_label_smoothing``,
+  0.1; the final fit as autonas runs it since 2026-12-06);
 * ``ema``: Adam with an exponential moving average of the weights (momentum 0.99), which
   replaces the weights when the fit ends;
 * ``dropout``: the network's dropout before its classifier at 0.5 (the CNN's is 0.25);
@@ -77,7 +77,8 @@ def _compile_with(variant: str):
             chosen = keras.optimizers.Adam(learning_rate, use_ema=True, ema_momentum=0.99)
         else:
             chosen = keras.optimizers.Adam(learning_rate)
-        model.compile(optimizer=chosen, loss="sparse_categorical_crossentropy", metrics=["accuracy"], steps_per_execution=steps_per_execution)
+        model.compile(optimizer=chosen, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      steps_per_execution=steps_per_execution)
         if example is not None:
             runner._build_training_state(model, *example)
 
@@ -113,7 +114,8 @@ def one_run(seed: int, variant: str, seconds: float) -> dict:
     elif variant.startswith("wider"):
         graph = _doubled(graph, noise=0.1 if variant.endswith("noise") else 0.0, seed=seed)
     x, y = np.concatenate([x_train, x_val]), np.concatenate([y_train, y_val])
-    settings = replace(recipe.final_settings(len(x), time_limited=True), label_smoothing=0.1 if variant == "smooth" else 0.0)
+    smoothing = recipe.final_label_smoothing if variant == "smooth" else 0.0  # the recipe's own value, or none
+    settings = replace(recipe.final_settings(len(x), time_limited=True), label_smoothing=smoothing)
     fitted = runner.train_graph(graph, x, y, settings, deadline=time.monotonic() + seconds, seed=seed, measure=False)
     if fitted.status != "completed":
         raise RuntimeError(f"the final fit failed: {fitted.error}")
