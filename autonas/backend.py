@@ -26,7 +26,9 @@ when the framework starts:
    PyTorch's threads and GPU caps).
 
 Trials are seeded by :func:`set_random_seed`, which imports TensorFlow only
-where it is the backend.
+where it is the backend. They train in the dtype policy
+:func:`fast_dtype_policy` names: mixed bfloat16 only for TensorFlow on a CPU
+with AMX matrix units, float32 everywhere else.
 
 JAX's threads were measured (jax 0.10.2, 2 cores, a small CNN training):
 ``PJRT_NPROC=N`` gives exactly N ``XLAEigen`` pool threads (1 busy thread
@@ -59,6 +61,7 @@ __all__ = [
     "compiles_each_batch_shape",
     "configure_worker",
     "export_formats",
+    "fast_dtype_policy",
     "gpu_workers_reusable",
     "has_native_affine_transform",
     "import_keras_quietly",
@@ -507,6 +510,42 @@ def has_native_affine_transform(backend: str | None = None) -> bool:
     (none: 3.9).
     """
     return _check(backend or backend_name()) == "tensorflow"
+
+
+#: CPU flags (``/proc/cpuinfo``) of matrix units that multiply bfloat16 fast: Intel's AMX.
+_BFLOAT16_MATRIX_FLAGS = frozenset({"amx_bf16"})
+
+
+def _cpu_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> frozenset[str]:
+    """The flags of this machine's first CPU in ``cpuinfo`` (empty where there is none: not Linux)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def fast_dtype_policy(backend: str | None = None) -> str:
+    """The Keras dtype policy in which ``backend`` trains fastest here: ``"mixed_bfloat16"`` or ``"float32"``.
+
+    Mixed bfloat16 (bfloat16 arithmetic, float32 weights) only for
+    TensorFlow on a CPU with AMX, no GPU visible: oneDNN runs its
+    convolutions on the matrix units. Measured on such a CPU
+    (``benchmarks/trial_pace.py``, docs/execution.md: a Xeon with
+    ``amx_bf16``, one pinned core, TensorFlow 2.21, Fashion-MNIST): a trial
+    of the initial CNN took 0.83 times as long, the initial ResNet 0.88, a
+    grown CNN 0.71, the DenseNet 0.99, at the same validation accuracy; JAX
+    on the same CPU is slower in bfloat16. Elsewhere (PyTorch, GPUs,
+    CPUs without AMX) nothing was measured: float32.
+    """
+    if _check(backend or backend_name()) != "tensorflow" or not _BFLOAT16_MATRIX_FLAGS & _cpu_flags():
+        return "float32"
+    import tensorflow as tf
+
+    return "float32" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
 
 
 def export_formats(backend: str | None = None) -> tuple[str, ...]:

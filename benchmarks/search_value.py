@@ -46,6 +46,9 @@ per seed with the same budget:
   child time limit that asks for 80 trials (``Recipe(trials=80)``, the default since 2026-12-05:
   whole-epoch children, kept smaller), for 50 (the default before; larger children) and for 120
   (smaller still).
+* ``bayesian, float32 trials``: the defaults with every trial in float32
+  (``Recipe(trial_precision="float32")``), the default until 2026-12-06; the defaults train
+  trials in mixed bfloat16 where that is faster (TensorFlow on a CPU with AMX).
 * ``bayesian, final fit 15 %``: the defaults keeping 15 % of the limit for the final fit, not
   30 % (``SearchBudget.final_fit_fraction``): the search gets the rest, so more trials; paired by
   seed with ``bayesian`` in one invocation (``--final-fit-fraction`` sets every arm of one).
@@ -92,7 +95,7 @@ ARMS = (
     "bayesian, generations, fixed child limit", "bayesian, generations, halving", "more-training, generations, halving",
     "bayesian, half-epoch children", "bayesian, 80-trial limit", "bayesian, 50-trial limit",
     "bayesian, 120-trial limit", "bayesian, fixed child limit", "bayesian, growth 3x",
-    "bayesian, final fit 15 %",
+    "bayesian, final fit 15 %", "bayesian, float32 trials",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
 #: Arms that change the children's growth allowance: their ``ChildTimeLimit.GROWTH`` (None: none).
@@ -108,6 +111,7 @@ _RECIPES = {
     "bayesian, 80-trial limit": {"trials": 80},  # children kept small enough for 80 trials (the default)
     "bayesian, 50-trial limit": {"trials": 50},  # the default until 2026-12-05: larger children
     "bayesian, 120-trial limit": {"trials": 120},  # smaller children still
+    "bayesian, float32 trials": {"trial_precision": "float32"},  # the default until 2026-12-06
 }
 
 
@@ -367,7 +371,7 @@ def print_table(runs: list[dict], args) -> None:
              ("bayesian", "bayesian, half-epoch children"), ("bayesian", "bayesian, 80-trial limit"),
              ("bayesian", "bayesian, 50-trial limit"), ("bayesian", "bayesian, 120-trial limit"),
              ("bayesian", "bayesian, fixed child limit"), ("bayesian", "bayesian, growth 3x"),
-             ("bayesian", "bayesian, final fit 15 %")]
+             ("bayesian", "bayesian, final fit 15 %"), ("bayesian", "bayesian, float32 trials")]
     for a, b in pairs:
         if a in accuracies and b in accuracies:
             difference = np.mean(accuracies[a]) - np.mean(accuracies[b])

@@ -64,6 +64,11 @@ class Recipe:
             The final fit trains the chosen network many epochs and overfits
             (training accuracy 0.97-0.99, test 0.89 on Fashion-MNIST 10k); 0.1
             was worth +0.28 points there (s.e. 0.08, 6 seeds; docs/search.md).
+        trial_precision: The dtype policy trials train in
+            (:attr:`TrainingSettings.precision`): ``"auto"``, mixed bfloat16
+            where that is faster (TensorFlow on a CPU with AMX:
+            :func:`autonas.backend.fast_dtype_policy`), else float32. The final
+            fit trains in float32, so the model handed back is a float32 one.
     """
 
     learning_rate: float = 3e-3
@@ -76,6 +81,7 @@ class Recipe:
     final_examples: int = 48_000
     max_final_epochs: int = 100
     final_label_smoothing: float = 0.1
+    trial_precision: str = "auto"
 
     def initial_settings(self, train_rows: int, epochs: int | None = None) -> TrainingSettings:
         """Settings of an initial architecture on ``train_rows`` training images (``epochs`` overrides the length)."""
@@ -85,6 +91,7 @@ class Recipe:
             max_epochs=epochs or epochs_for(self.initial_examples, train_rows, self.max_epochs),
             schedule="cosine",
             subset_rows=None if epochs else subset_for(self.initial_examples, train_rows),
+            precision=self.trial_precision,
         )
 
     def child_settings(self, train_rows: int, epochs: int | None = None) -> TrainingSettings:
@@ -112,6 +119,7 @@ class Recipe:
             max_epochs=length if epochs is None else min(length, epochs),
             subset_rows=None,  # all the images, always
             label_smoothing=self.final_label_smoothing,
+            precision="float32",
         )
 
 

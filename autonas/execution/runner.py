@@ -26,6 +26,7 @@ import numpy as np
 
 from autonas.backend import (
     compiles_each_batch_shape,
+    fast_dtype_policy,
     import_keras_quietly,
     is_out_of_memory,
     max_steps_per_execution,
@@ -202,6 +203,9 @@ def _traceback_text() -> str:
 #: Learning-rate schedules a trial can train on.
 SCHEDULES = ("cosine", "constant")
 
+#: Dtype policies a trial can train in (``"auto"``: :func:`autonas.backend.fast_dtype_policy`).
+PRECISIONS = ("float32", "mixed_bfloat16", "auto")
+
 
 @dataclass(frozen=True)
 class TrainingSettings:
@@ -229,6 +233,11 @@ class TrainingSettings:
             still reported for an epoch over all the images.
         label_smoothing: Label smoothing of the cross-entropy, in [0, 1)
             (:func:`smoothed_sparse_crossentropy`); 0: none.
+        precision: The Keras dtype policy the model trains in: ``"float32"``,
+            ``"mixed_bfloat16"`` (bfloat16 arithmetic, float32 weights; the
+            output layer stays float32), or ``"auto"``: the faster of the two
+            where the trial runs (:func:`autonas.backend.fast_dtype_policy`).
+            The trained weights are float32 either way.
     """
 
     learning_rate: float = 1e-3
@@ -239,10 +248,13 @@ class TrainingSettings:
     schedule: str = "cosine"
     subset_rows: int | None = None
     label_smoothing: float = 0.0
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         check_int(self.subset_rows, "subset_rows", optional=True)
         if self.subset_rows is not None and self.subset_rows < 1:
             raise ValueError(f"subset_rows must be 1 or more images, or None, got {self.subset_rows!r}")
@@ -487,7 +499,8 @@ def train_graph(
     train_deadline = _training_deadline(deadline, measure and bool(timed))
     if seed is not None:
         set_random_seed(seed)
-    model = _build_model(graph, start)
+    precision = fast_dtype_policy() if settings.precision == "auto" else settings.precision
+    model = _build_model(graph, start, precision)
     if isinstance(model, TrialResult):
         return model
     all_rows = _rows(x)
@@ -506,10 +519,10 @@ def train_graph(
     if validation is not None and guard.best_epoch < 0:
         return TrialResult("failed", error="stopped before the first epoch ended", epochs=epochs_run, seconds=seconds)
     trained = graph.copy().update_weights(model)
-    metrics = _training_metrics(trained, history.history, guard, validation is not None, seconds, fit_end)
+    metrics = _training_metrics(trained, history.history, guard, validation is not None, seconds, fit_end, precision)
     _report_subset(metrics, _rows(x), all_rows)
     if measure:
-        costs = _measured_costs(trained, model, seconds, deadline, timed)
+        costs = _measured_costs(trained, model, seconds, deadline, timed, precision)
         if isinstance(costs, str):  # not deployable where its latency must be measured
             return TrialResult("failed", error=costs, epochs=epochs_run, seconds=seconds,
                                metrics={"traceback": _traceback_text()})
@@ -539,14 +552,15 @@ def _training_deadline(deadline: float | None, timed: bool) -> float | None:
     return deadline - min(10.0, 0.1 * max(0.0, deadline - time.monotonic()))
 
 
-def _build_model(graph: Graph, start: float):
-    """The graph's Keras model for training; a failed :class:`TrialResult` when memory runs out.
+def _build_model(graph: Graph, start: float, precision: str = "float32"):
+    """The graph's Keras model for training in ``precision`` (a dtype policy); a failed
+    :class:`TrialResult` when memory runs out.
 
     Raises:
         autonas.errors.FatalError: for any other error (a bug, not a bad architecture).
     """
     try:
-        return graph.to_keras(for_training=True)
+        return graph.to_keras(for_training=True, dtype_policy=None if precision == "float32" else precision)
     except Exception as error:  # noqa: BLE001 - sorted below: out of memory fails the trial, the rest is ours
         if is_out_of_memory(error):
             return TrialResult("failed", error=f"out of memory: {error}"[:2000], seconds=time.perf_counter() - start,
@@ -579,10 +593,10 @@ def _fit(model, x, y, settings: TrainingSettings, validation, epochs: int, seed,
 
 
 def _training_metrics(
-    trained: Graph, history: dict, guard, validated: bool, seconds: float, fit_end: float
+    trained: Graph, history: dict, guard, validated: bool, seconds: float, fit_end: float, precision: str
 ) -> dict[str, Any]:
-    """Size, the scored epoch's validation figures, the curves, the pace and how training ended."""
-    metrics: dict[str, Any] = {"params": trained.num_params(), "macs": trained.macs()}
+    """Size, the scored epoch's validation figures, the curves, the pace, the precision and how training ended."""
+    metrics: dict[str, Any] = {"params": trained.num_params(), "macs": trained.macs(), "precision": precision}
     if validated:
         metrics["val_loss"] = float(history["val_loss"][guard.best_epoch])
         metrics["val_accuracy"] = float(history["val_accuracy"][guard.best_epoch])
@@ -602,10 +616,13 @@ def _training_metrics(
 
 
 def _measured_costs(
-    trained: Graph, model, seconds: float, deadline: float | None, timed: bool | str
+    trained: Graph, model, seconds: float, deadline: float | None, timed: bool | str, precision: str = "float32"
 ) -> dict[str, Any] | str:
     """:func:`autonas.objectives.measure_costs` within what is left of the deadline (why it failed, for a
     model that cannot run in the latency runtime).
+
+    A model trained in another ``precision`` than float32 is timed as a
+    float32 one, as the search hands it back and exports it.
 
     The budget bounds the timing; converting the model for a latency runtime
     other than Keras comes on top of it (seconds, after training has ended).
@@ -619,6 +636,7 @@ def _measured_costs(
     # short of time, time batch 1 only, after one warm-up call (large images: seconds a call)
     quick = {} if budget >= 5.0 else {"batch_sizes": (1,), "warmup": 1, "repeats": 5}
     runtime = timed if isinstance(timed, str) else "keras"
+    model = model if precision == "float32" else None  # measure_costs builds the float32 one
     try:
         return measure_costs(trained, model, max_latency_seconds=budget, timed=bool(timed), latency_runtime=runtime,
                              **quick)

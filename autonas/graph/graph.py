@@ -482,18 +482,22 @@ class Graph:
         return graph
 
     # ------------------------------------------------------------------ keras
-    def to_keras(self, name: str | None = None, *, for_training: bool = False) -> keras.Model:
+    def to_keras(
+        self, name: str | None = None, *, for_training: bool = False, dtype_policy: str | None = None
+    ) -> keras.Model:
         """Build a functional ``keras.Model`` with this graph's weights.
 
         Layers are named after the nodes. Nodes without weights keep Keras's
         initialisation. With ``for_training``, a model to train and read back
         with :meth:`update_weights`: under JAX and PyTorch its translations
         and zooms are autonas's faster separable layers (saved, it loads only
-        where autonas is imported; the default model needs Keras alone).
+        where autonas is imported; the default model needs Keras alone). With
+        ``dtype_policy`` (e.g. ``"mixed_bfloat16"``), the layers but the
+        output and the augmentations compute in that Keras dtype policy.
         """
         from autonas.graph.keras_io import graph_to_keras
 
-        return graph_to_keras(self, name=name, for_training=for_training)
+        return graph_to_keras(self, name=name, for_training=for_training, dtype_policy=dtype_policy)
 
     @classmethod
     def from_keras(cls, model: keras.Model) -> Graph:

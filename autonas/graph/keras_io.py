@@ -111,7 +111,9 @@ def _augmentation_spec(layer: keras.layers.Layer) -> L.Augmentation | None:
     return None
 
 
-def graph_to_keras(graph: Graph, name: str | None = None, *, for_training: bool = False) -> keras.Model:
+def graph_to_keras(
+    graph: Graph, name: str | None = None, *, for_training: bool = False, dtype_policy: str | None = None
+) -> keras.Model:
     """Build a functional Keras model from ``graph`` (see :meth:`Graph.to_keras`).
 
     With ``for_training``, the model is one to train and read back with
@@ -119,7 +121,10 @@ def graph_to_keras(graph: Graph, name: str | None = None, *, for_training: bool 
     ``affine_transform`` (JAX, PyTorch), translations and zooms are
     autonas's separable layers (:mod:`autonas.graph.augmentation`; the same
     transforms, several times faster there), registered with Keras, so a
-    saved model loads where autonas is imported.
+    saved model loads where autonas is imported. With ``dtype_policy`` (a
+    Keras dtype policy's name, e.g. ``"mixed_bfloat16"``) every layer
+    computes in it except the augmentations and the output layer, which stay
+    in float32 (as Keras's mixed-precision guide advises for the output).
     """
     graph.validate()
     tensors: dict[str, Any] = {}
@@ -130,6 +135,8 @@ def graph_to_keras(graph: Graph, name: str | None = None, *, for_training: bool 
             tensors[node] = keras.Input(shape=spec.shape, name=node)
             continue
         layer = layer_to_keras(spec, node, for_training=for_training)
+        if dtype_policy and node != graph.output and not isinstance(spec, L.Augmentation):
+            layer.dtype_policy = dtype_policy  # before the layer is built: its weights take the policy's dtype
         inputs = [tensors[source] for source in graph.inputs(node)]
         weights = graph.weights(node)
         with _starting_from(layer, weights) as started:
