@@ -26,12 +26,13 @@ import time
 
 import numpy as np
 
+from autonas.backend import fast_dtype_policy
 from autonas.engine.project import TrialRecord
 from autonas.execution.executor import TrainingData
 from autonas.execution.runner import TrainingSettings, train_graph
 from autonas.graph import Graph
 
-__all__ = ["final_fit", "final_fit_epochs", "final_fit_reserve"]
+__all__ = ["BFLOAT16_SHARE", "final_fit", "final_fit_epochs", "final_fit_reserve", "final_fit_share"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,22 @@ def final_fit_epochs(
     per_epoch = pace / max(train_fraction, 1e-3)
     available = seconds - _STARTUP_MARGIN * (best.metrics.get("startup_seconds") or 0.0)
     return int(planned) if available >= per_epoch else 0
+
+
+#: The part of its float32 share of the time limit a final fit in mixed bfloat16 keeps: about the
+#: epochs of a float32 one (a grown network's epoch took 0.71-0.83 times as long on a CPU with AMX,
+#: docs/execution.md); the rest goes to the search's trials (docs/search.md).
+BFLOAT16_SHARE = 0.75
+
+
+def final_fit_share(float32_share: float, precision: str) -> float:
+    """Share of the time limit kept for a final fit in ``precision`` (``TrainingSettings.precision``).
+
+    A final fit in mixed bfloat16 keeps :data:`BFLOAT16_SHARE` of ``float32_share``;
+    ``"auto"`` is resolved here, in the process that runs the final fit.
+    """
+    resolved = fast_dtype_policy() if precision == "auto" else precision
+    return float32_share * (BFLOAT16_SHARE if resolved == "mixed_bfloat16" else 1.0)
 
 
 def final_fit_reserve(fraction: float, total_seconds: float | None) -> float:

@@ -67,8 +67,13 @@ class Recipe:
         trial_precision: The dtype policy trials train in
             (:attr:`TrainingSettings.precision`): ``"auto"``, mixed bfloat16
             where that is faster (TensorFlow on a CPU with AMX:
-            :func:`autonas.backend.fast_dtype_policy`), else float32. The final
-            fit trains in float32, so the model handed back is a float32 one.
+            :func:`autonas.backend.fast_dtype_policy`), else float32.
+        final_precision: The dtype policy of the final fit (the same values;
+            ``"auto"`` is resolved in the search process, where it runs).
+            Either way its weights, and the model handed back, are float32. In
+            mixed bfloat16 it keeps less of the limit
+            (:func:`~autonas.engine.final_fit.final_fit_share`): about the same
+            epochs, the rest to the trials (docs/search.md).
     """
 
     learning_rate: float = 3e-3
@@ -82,6 +87,7 @@ class Recipe:
     max_final_epochs: int = 100
     final_label_smoothing: float = 0.1
     trial_precision: str = "auto"
+    final_precision: str = "auto"
 
     def initial_settings(self, train_rows: int, epochs: int | None = None) -> TrainingSettings:
         """Settings of an initial architecture on ``train_rows`` training images (``epochs`` overrides the length)."""
@@ -119,7 +125,7 @@ class Recipe:
             max_epochs=length if epochs is None else min(length, epochs),
             subset_rows=None,  # all the images, always
             label_smoothing=self.final_label_smoothing,
-            precision="float32",
+            precision=self.final_precision,
         )
 
 

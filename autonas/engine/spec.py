@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from autonas.engine.final_fit import final_fit_share
 from autonas.engine.loop import SearchBudget
 from autonas.engine.recipe import ChildTimeLimit
 from autonas.execution.executor import Executor, SerialExecutor
@@ -59,6 +60,11 @@ def initial_architectures(
 IN_PROCESS_BELOW_SECONDS = 60.0
 #: Trials of a search given neither ``max_trials`` nor ``time_limit``.
 DEFAULT_TRIALS = 10
+
+
+def _final_share(precision: str) -> float:
+    # the class attribute read at call time: a benchmark process may set it (the dataclass default is fixed)
+    return final_fit_share(SearchBudget.final_fit_fraction, precision)
 
 
 @dataclass
@@ -130,16 +136,18 @@ class SearchSpec:
         """The initial architectures (:func:`initial_architectures`) meeting this search's constraints."""
         return initial_architectures(input_shape, num_classes, self.constraint())
 
-    def budget(self, start: float) -> SearchBudget:
-        """When the search stops, its clock started at ``start`` (``time.monotonic()``)."""
+    def budget(self, start: float, final_precision: str = "float32") -> SearchBudget:
+        """When the search stops, its clock started at ``start`` (``time.monotonic()``), keeping the
+        share of a final fit in ``final_precision`` (:func:`~autonas.engine.final_fit.final_fit_share`)."""
         max_trials = DEFAULT_TRIALS if self.max_trials is None and self.time_limit is None else self.max_trials
         deadline = None if self.time_limit is None else start + float(self.time_limit)
-        # read at call time: a benchmark process may set the class attribute (the dataclass default is fixed)
-        return SearchBudget(max_trials, deadline, final_fit_fraction=SearchBudget.final_fit_fraction)
+        return SearchBudget(max_trials, deadline, final_fit_fraction=_final_share(final_precision))
 
-    def child_limit(self, workers: int, child_epochs: float, trials: int) -> ChildTimeLimit | None:
-        """With a time limit: the largest child worth training, so that about ``trials`` trials fit."""
+    def child_limit(self, workers: int, child_epochs: float, trials: int,
+                    final_precision: str = "float32") -> ChildTimeLimit | None:
+        """With a time limit: the largest child worth training, so that about ``trials`` trials fit
+        in the time outside a final fit in ``final_precision``."""
         if self.time_limit is None:
             return None
-        seconds = (1.0 - SearchBudget.final_fit_fraction) * float(self.time_limit)
+        seconds = (1.0 - _final_share(final_precision)) * float(self.time_limit)
         return ChildTimeLimit.for_budget(seconds, workers, child_epochs, trials, rank=self.objective.rank_key)

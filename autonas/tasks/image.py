@@ -270,8 +270,8 @@ class AutoImageClassifier(FittedClassifier):
             {"task": "image_classification", "input_shape": list(self.input_shape_), "classes": self.classes_.tolist()}
         )
         spec = self._spec()
-        budget, executor = spec.budget(start), spec.make_executor()
-        child_limit = spec.child_limit(executor.max_workers, fine_tune.data_epochs(rows), recipe.trials)
+        budget, executor = spec.budget(start, final.precision), spec.make_executor()
+        child_limit = spec.child_limit(executor.max_workers, fine_tune.data_epochs(rows), recipe.trials, final.precision)
         constraint = spec.constraint(child_limit)
         progress = Progress(self.verbose, budget.max_trials, budget.deadline, self.objective_)
         log = TensorBoardLog(project.path, self.objective_) if self.tensorboard else None

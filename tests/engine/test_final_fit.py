@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from autonas.engine.final_fit import final_fit, final_fit_epochs, final_fit_reserve
+from autonas.engine.final_fit import BFLOAT16_SHARE, final_fit, final_fit_epochs, final_fit_reserve, final_fit_share
 from autonas.engine.project import TrialRecord
 from autonas.engine.recipe import Recipe
 from autonas.execution import TrainingData, TrainingSettings, train_graph
@@ -44,6 +44,30 @@ def test_the_search_keeps_its_share_of_the_time_limit():
     assert final_fit_reserve(0.3, None) == 0.0
 
 
+def test_a_final_fit_in_mixed_bfloat16_keeps_less_of_the_limit_and_auto_resolves_where_it_runs(monkeypatch):
+    from autonas.engine import final_fit as module
+
+    assert final_fit_share(0.3, "float32") == 0.3
+    assert final_fit_share(0.3, "mixed_bfloat16") == pytest.approx(0.3 * BFLOAT16_SHARE)
+    assert BFLOAT16_SHARE < 1.0
+    monkeypatch.setattr(module, "fast_dtype_policy", lambda: "mixed_bfloat16")
+    assert final_fit_share(0.3, "auto") == pytest.approx(0.3 * BFLOAT16_SHARE)
+    monkeypatch.setattr(module, "fast_dtype_policy", lambda: "float32")
+    assert final_fit_share(0.3, "auto") == 0.3
+
+
+def test_the_search_keeps_the_share_of_its_final_fit_s_precision(monkeypatch):
+    from autonas.engine.spec import SearchSpec
+    from autonas.objectives import Objective
+
+    spec = SearchSpec(objective=Objective(), time_limit=100)
+    assert spec.budget(0.0).final_fit_fraction == 0.3
+    assert spec.budget(0.0, "mixed_bfloat16").final_fit_fraction == pytest.approx(0.3 * BFLOAT16_SHARE)
+    # the children's time limit counts the time outside the final fit: more of it in bfloat16
+    plain, mixed = spec.child_limit(2, 1.0, 80), spec.child_limit(2, 1.0, 80, "mixed_bfloat16")
+    assert mixed.trial_seconds > plain.trial_seconds
+
+
 def test_the_final_settings_restart_a_cosine_schedule_of_the_recipe_length():
     recipe = Recipe()
     untimed = recipe.final_settings(rows=2_000, time_limited=False)
@@ -72,7 +96,8 @@ def test_a_final_fit_with_less_time_left_than_twice_its_start_up_is_skipped():
 
 
 @pytest.mark.slow
-def test_the_final_fit_trains_a_barely_trained_network_into_a_better_one(digits):
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_the_final_fit_trains_a_barely_trained_network_into_a_better_one(digits, precision):
     x_train, x_test, y_train, y_test = digits
     data = TrainingData(x_train[:1000], y_train[:1000], x_train[1000:], y_train[1000:])
     settings = TrainingSettings(learning_rate=3e-3, batch_size=64, max_epochs=1)
@@ -83,9 +108,11 @@ def test_the_final_fit_trains_a_barely_trained_network_into_a_better_one(digits)
     def accuracy(graph) -> float:
         return float(np.mean(graph.to_keras().predict(x_test, verbose=0).argmax(1) == y_test))
 
-    final = final_fit(trial.graph, record, data, Recipe().final_settings(len(x_train), False, epochs=15), None, seed=0)
-    before, after = accuracy(trial.graph), accuracy(final)
+    settings = Recipe(final_precision=precision).final_settings(len(x_train), False, epochs=15)
+    final = final_fit(trial.graph, record, data, settings, None, seed=0)
+    before, after = accuracy(trial.graph), accuracy(final)  # the model handed back: float32
     assert after > max(before + 0.1, 0.9), (before, after)
+    assert all(w.dtype == np.float32 for node in final.nodes for w in (final.weights(node) or []))
 
 
 @pytest.mark.slow

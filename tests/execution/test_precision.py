@@ -44,11 +44,12 @@ def test_an_unknown_precision_is_refused_by_name(precision):
         TrainingSettings(precision=precision)
 
 
-def test_the_recipe_trains_trials_in_the_fast_policy_and_the_final_fit_in_float32():
+def test_the_recipe_trains_trials_and_the_final_fit_in_the_fast_policy_each_of_which_can_be_float32():
     recipe = Recipe()
     assert recipe.initial_settings(8000).precision == "auto" and recipe.child_settings(8000).precision == "auto"
-    assert recipe.final_settings(10000, time_limited=True).precision == "float32"
+    assert recipe.final_settings(10000, time_limited=True).precision == "auto"
     assert Recipe(trial_precision="float32").child_settings(8000).precision == "float32"
+    assert Recipe(final_precision="float32").final_settings(10000, time_limited=False).precision == "float32"
 
 
 # ------------------------------------------------------------------ the model
