@@ -123,9 +123,20 @@ _RECIPES = {
     # measured before the default: 22 % of the limit in mixed bfloat16, wherever it runs
     "bayesian, bfloat16 final fit 22 %": {"final_precision": "mixed_bfloat16"},
 }
-#: Arms that change the share of the limit kept for the final fit (``SearchBudget.final_fit_fraction``, the
-#: share of a float32 final fit: one in bfloat16 keeps ``final_fit.BFLOAT16_SHARE`` of it).
-_FINAL_FIT_FRACTIONS = {"bayesian, final fit 15 %": 0.15, "bayesian, bfloat16 final fit 22 %": 0.22 / 0.75}
+#: Arms that change the share of the limit kept for the final fit, in whatever precision it trains.
+_FINAL_FIT_SHARES = {"bayesian, final fit 15 %": 0.15, "bayesian, bfloat16 final fit 22 %": 0.22}
+
+
+def _keep_for_final_fit(share: float, arm: str) -> None:
+    """Have ``arm``'s final fit keep ``share`` of the limit (this run is a process of its own: the class
+    attribute is its alone). ``SearchBudget.final_fit_fraction`` is a float32 final fit's share, of which
+    one in mixed bfloat16 keeps ``final_fit.BFLOAT16_SHARE``: divided out here."""
+    from autonas.engine.final_fit import final_fit_share
+    from autonas.engine.loop import SearchBudget
+    from autonas.engine.recipe import Recipe
+
+    precision = _RECIPES.get(arm, {}).get("final_precision", Recipe.final_precision)
+    SearchBudget.final_fit_fraction = share / final_fit_share(1.0, precision)
 
 
 def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, gamma: float, children: int):
@@ -147,10 +158,8 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         from autonas.tasks import image
 
         image.Recipe = functools.partial(Recipe, **_RECIPES[arm])
-    if arm in _FINAL_FIT_FRACTIONS:  # a process of its own: the class attribute is its alone
-        from autonas.engine.loop import SearchBudget
-
-        SearchBudget.final_fit_fraction = _FINAL_FIT_FRACTIONS[arm]
+    if arm in _FINAL_FIT_SHARES:
+        _keep_for_final_fit(_FINAL_FIT_SHARES[arm], arm)
     if arm in _GROWTH:  # this run is a process of its own: the class attribute is its alone
         from autonas.engine.recipe import ChildTimeLimit
 
@@ -492,10 +501,8 @@ def main() -> None:
     parser.add_argument("--one", choices=ARMS, help=argparse.SUPPRESS)  # internal: one run, JSON on stdout
     args = parser.parse_args()
     if args.one:
-        if args.final_fit_fraction is not None:  # this run is a process of its own: the class attribute is its alone
-            from autonas.engine import SearchBudget
-
-            SearchBudget.final_fit_fraction = args.final_fit_fraction
+        if args.final_fit_fraction is not None:
+            _keep_for_final_fit(args.final_fit_fraction, args.one)
         result = run_arm(
             args.one, args.seeds[0], args.budget, args.train_images, args.beta, args.gamma, args.generation_children,
             args.dataset,
