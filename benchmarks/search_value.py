@@ -35,7 +35,9 @@ per seed with the same budget:
   share of the budget, however good its parent), the design before it; ``bayesian, fixed child
   limit``: the defaults without it; ``bayesian, growth 3x``: the defaults with a larger allowance
   (``ChildTimeLimit.GROWTH = 3.0``: a child of the best network may have up to 3 times its
-  multiply-accumulates, not 2, still within ``STRETCH`` times the share);
+  multiply-accumulates, not 2, still within ``STRETCH`` times the share); ``bayesian, stretch 2x``:
+  the defaults with the growth allowance's time bound halved (``ChildTimeLimit.STRETCH = 2.0``: a
+  child of the best network may be predicted to take up to twice the even share, not four times);
 * ``bayesian, generations, halving`` and ``more-training, generations, halving``: the generations
   arms with successive halving on inherited weights (``generation_rungs=2``): the best third of
   each generation trains on from its own weights for two more child schedules;
@@ -102,12 +104,13 @@ ARMS = (
     "bayesian, half-epoch children", "bayesian, 80-trial limit", "bayesian, 50-trial limit",
     "bayesian, 120-trial limit", "bayesian, fixed child limit", "bayesian, growth 3x",
     "bayesian, final fit 15 %", "bayesian, float32 trials", "bayesian, bfloat16 final fit 22 %",
-    "bayesian, float32 final fit",
+    "bayesian, float32 final fit", "bayesian, stretch 2x",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
-#: Arms that change the children's growth allowance: their ``ChildTimeLimit.GROWTH`` (None: none).
-_GROWTH = {"bayesian, generations, fixed child limit": None, "bayesian, fixed child limit": None,
-           "bayesian, growth 3x": 3.0}
+#: Arms that change the children's growth allowance: the ``ChildTimeLimit`` class attributes they set
+#: (``GROWTH`` None: no allowance).
+_CHILD_LIMIT = {"bayesian, generations, fixed child limit": {"GROWTH": None}, "bayesian, fixed child limit": {"GROWTH": None},
+                "bayesian, growth 3x": {"GROWTH": 3.0}, "bayesian, stretch 2x": {"STRETCH": 2.0}}
 _HALVING = ("bayesian, generations, halving", "more-training, generations, halving")
 _GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations", *_GROWING_ONLY,
                 "bayesian, generations, fixed child limit", *_HALVING)
@@ -160,10 +163,11 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         image.Recipe = functools.partial(Recipe, **_RECIPES[arm])
     if arm in _FINAL_FIT_SHARES:
         _keep_for_final_fit(_FINAL_FIT_SHARES[arm], arm)
-    if arm in _GROWTH:  # this run is a process of its own: the class attribute is its alone
+    if arm in _CHILD_LIMIT:  # this run is a process of its own: the class attributes are its alone
         from autonas.engine.recipe import ChildTimeLimit
 
-        ChildTimeLimit.GROWTH = _GROWTH[arm]
+        for name, value in _CHILD_LIMIT[arm].items():
+            setattr(ChildTimeLimit, name, value)
     if arm in _GROWING_ONLY:  # no regularising edits (dropout, augmentation): what the edit-gain table asks
         from autonas.morphism import GROWING
         from autonas.search import SEARCHERS
@@ -394,7 +398,8 @@ def print_table(runs: list[dict], args) -> None:
              ("bayesian", "bayesian, 50-trial limit"), ("bayesian", "bayesian, 120-trial limit"),
              ("bayesian", "bayesian, fixed child limit"), ("bayesian", "bayesian, growth 3x"),
              ("bayesian", "bayesian, final fit 15 %"), ("bayesian", "bayesian, float32 trials"),
-             ("bayesian", "bayesian, bfloat16 final fit 22 %"), ("bayesian", "bayesian, float32 final fit")]
+             ("bayesian", "bayesian, bfloat16 final fit 22 %"), ("bayesian", "bayesian, float32 final fit"),
+             ("bayesian", "bayesian, stretch 2x")]
     for a, b in pairs:
         if a in accuracies and b in accuracies:
             difference = np.mean(accuracies[a]) - np.mean(accuracies[b])
