@@ -167,7 +167,8 @@ class ChildTimeLimit:
     #: A child may have up to this many times the best network's MACs (None: no growth allowance;
     #: without it a 600-s Fashion-MNIST search ran 62 trials against 56, 1.04 points lower: docs/search.md).
     GROWTH: float | None = 2.0
-    #: ... as long as its predicted trial takes at most this many times ``trial_seconds``.
+    #: ... as long as its predicted trial takes at most this many times ``trial_seconds`` (2.0 measured
+    #: the same: as many trials, as large children, accuracy not told apart; docs/search.md).
     STRETCH = 4.0
 
     def __init__(
