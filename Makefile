@@ -16,10 +16,15 @@ junit = $(if $(JUNIT),--junitxml=$(JUNIT)$(1).xml)
 
 .PHONY: demo test test-quick install clean
 
+# PyTorch's CPU build, pinned: `torch>=2.1` alone may resolve to a CUDA build of several GB. Any
+# torch >= 2.1 works (TORCH=torch to take pip's choice).
+TORCH ?= torch==2.13.0
+
 $(BIN)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e ".[test,ray,docs,jax,deploy]"
+	$(BIN)/pip install "$(TORCH)"
+	$(BIN)/pip install -e ".[test,ray,docs,jax,torch,deploy]"
 	touch $@
 
 install: $(BIN)/.installed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -13,8 +14,8 @@ __all__ = ["main"]
 
 
 def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | None) -> None:
-    parser.add_argument("--time-limit", type=float, default=time_limit, help=f"seconds for the search (default {time_limit})")
-    parser.add_argument("--max-trials", type=int, default=None, help="stop after this many trials (default: no limit)")
+    parser.add_argument("--time-limit", type=_seconds, default=time_limit, help=f"seconds for the search (default {time_limit})")
+    parser.add_argument("--max-trials", type=_positive_int, default=None, help="stop after this many trials (default: no limit)")
     parser.add_argument(
         "--searcher", choices=["bayesian", "random", "more-training"], default="bayesian",
         help="default bayesian; more-training makes no edits (the control)",
@@ -39,6 +40,28 @@ def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | Non
         "the free GPU memory holds); 0 trains one at a time in this process",
     )
     parser.add_argument("--ray-address", default=None, help="run trials on this Ray cluster ('local' for a local Ray)")
+
+
+def _seconds(text: str) -> float:
+    """``--time-limit``: a finite number of seconds > 0, refused before anything runs."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds > 0, got {text!r}")
+    return seconds
+
+
+def _positive_int(text: str) -> int:
+    """``--max-trials``: an int >= 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}")
+    return number
 
 
 def _seed(text: str) -> int:
@@ -155,47 +178,56 @@ def _load_npz(path: str):
         raise ValueError(f"--data {path!r}: arrays x and y must be numeric or string arrays ({error})") from None
 
 
+def _search(args: argparse.Namespace, project_name: str, load_data, **fit_options):
+    """Check ``--output``, load the data and fit: ``(classifier, 0)``, or ``(None, exit code)`` once the
+    refusal is printed as ``autonas COMMAND: message`` (bad options, data or project folder)."""
+    from autonas.engine import ProjectLockedError, ProjectWriteError
+
+    try:
+        _check_output(args.output)
+        x, y = load_data()
+        return _classifier(args, project_name).fit(x, y, **fit_options), 0
+    except (ValueError, ProjectLockedError) as error:
+        print(f"autonas {args.command}: {error}", file=sys.stderr)
+        return None, 2
+    except ProjectWriteError as error:  # a read-only or full --directory: the message names the path
+        print(f"autonas {args.command}: {error.strerror or error}; give a writable --directory", file=sys.stderr)
+        return None, 1
+
+
 def _demo(args: argparse.Namespace) -> int:
     from autonas.datasets import load_digits
 
-    output = args.output or os.path.join(args.directory, "digits_demo", "best.keras")
-    try:
-        _check_output(output)
-    except ValueError as error:
-        print(f"autonas demo: {error}", file=sys.stderr)
-        return 2
-
+    args.output = args.output or os.path.join(args.directory, "digits_demo", "best.keras")
     x_train, x_test, y_train, y_test = load_digits()
-    print(
-        f"digits: {len(x_train)} training and {len(x_test)} test images of shape {x_train.shape[1:]} (uint8); "
-        f"searching for {args.time_limit:.0f} s"
-    )
+
+    def training_images():
+        print(
+            f"digits: {len(x_train)} training and {len(x_test)} test images of shape {x_train.shape[1:]} (uint8); "
+            f"searching for {args.time_limit:.0f} s"
+        )
+        return x_train, y_train
+
     start = time.monotonic()
-    classifier = _classifier(args, "digits_demo").fit(x_train, y_train)
+    classifier, code = _search(args, "digits_demo", training_images)
+    if classifier is None:
+        return code
     classifier.leaderboard(top=10)
     accuracy = classifier.score(x_test, y_test)
-    output = _save(classifier, output)
+    output = _save(classifier, args.output)
     print(f"test accuracy {accuracy:.4f} after {time.monotonic() - start:.0f} s; exported model: {output}")
     return 0
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from autonas.engine import ProjectLockedError, ProjectWriteError
-
     project_name = Path(args.data).resolve().stem if args.project_name is None else args.project_name
-    try:
-        _check_output(args.output)
-        if os.path.isdir(args.data):
-            x, y = args.data, None
-        else:
-            x, y = _load_npz(args.data)
-        classifier = _classifier(args, project_name).fit(x, y, validation_split=args.validation_split)
-    except (ValueError, ProjectLockedError) as error:
-        print(f"autonas fit: {error}", file=sys.stderr)
-        return 2
-    except ProjectWriteError as error:  # a read-only or full --directory: the message names the path
-        print(f"autonas fit: {error.strerror or error}; give a writable --directory", file=sys.stderr)
-        return 1
+
+    def training_images():
+        return (args.data, None) if os.path.isdir(args.data) else _load_npz(args.data)
+
+    classifier, code = _search(args, project_name, training_images, validation_split=args.validation_split)
+    if classifier is None:
+        return code
     classifier.leaderboard(top=10)
     try:
         print(f"exported model: {_save(classifier, args.output)}")

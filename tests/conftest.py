@@ -1,12 +1,34 @@
 """Shared fixtures for the autonas test suite."""
 
 import os
+import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+#: Skip reasons that mean a package, data set or browser is missing. `.ci/run` installs all of them,
+#: so under ``CI=true`` such a skip fails the test instead of hiding that CI checked less than it says.
+MISSING_INSTALL = re.compile(r"could not import|not installed|no module named|no headless chromium", re.IGNORECASE)
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI=true, turn a skip for something CI must install (see MISSING_INSTALL) into a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and _under_ci() and isinstance(report.longrepr, tuple)):
+        return
+    reason = str(report.longrepr[2])
+    if MISSING_INSTALL.search(reason) and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"CI=true and this test was skipped for a missing install ({reason}): .ci/run must install it"
 
 # Markers live in the test files themselves (``pytestmark`` for a whole file, a decorator for one
 # test), so a renamed or moved file keeps them (pytest.ini lists them):

@@ -77,6 +77,31 @@ def test_executor_options_are_checked(tmp_path, capsys):
     assert "generation_rungs=2 needs generations" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["demo", "fit"])
+@pytest.mark.parametrize("limit", ["-5", "0", "nan", "inf", "soon"])
+def test_a_bad_time_limit_is_refused_with_a_usage_line_not_a_traceback(command, limit, tmp_path, capsys):
+    data = tmp_path / "d.npz"
+    np.savez(data, x=np.zeros((4, 8, 8)), y=np.arange(4) % 2)
+    options = ["--data", str(data)] if command == "fit" else []
+    with pytest.raises(SystemExit) as exit_:
+        main([command, *options, "--time-limit", limit, "--directory", str(tmp_path / "projects")])
+    assert exit_.value.code == 2
+    assert f"argument --time-limit: expected a finite number of seconds > 0, got '{limit}'" in capsys.readouterr().err
+    assert not (tmp_path / "projects").exists()  # refused before any project folder
+
+
+def test_demo_refuses_what_fit_refuses_with_the_same_clean_line(tmp_path, capsys):
+    """The classifier's own refusals (here: a project in use by another fit) read `autonas demo: ...`."""
+    from autonas.engine import Project
+
+    with Project(tmp_path / "digits_demo").lock():
+        assert main(["demo", "--directory", str(tmp_path), "--time-limit", "5"]) == 2
+    assert "autonas demo:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["demo", "--max-trials", "0", "--directory", str(tmp_path)])
+    assert "argument --max-trials: expected an int >= 1, got '0'" in capsys.readouterr().err
+
+
 def test_fit_on_a_directory_that_cannot_be_written_says_so(tmp_path, capsys):
     """A --directory that cannot be created or written is named in one line, not a traceback, before training."""
     x_train, _, y_train, _ = load_digits()

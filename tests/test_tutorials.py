@@ -1,4 +1,5 @@
-"""Every tutorial runs top to bottom in quick mode (AUTONAS_TUTORIAL_QUICK=1) and prints its key lines."""
+"""Every tutorial runs top to bottom in quick mode (AUTONAS_TUTORIAL_QUICK=1), passes its own asserts
+(function preserved, files agree with Keras, accuracy reached) and prints its key lines."""
 
 import os
 import subprocess
@@ -17,7 +18,8 @@ CASES = {
     "01_quick_start.py": ["test accuracy:", "round trip: max |difference|", "tutorial 01 done"],
     "02_morph_your_model.py": ["legal operations:", "max |difference| of the outputs", "tutorial 02 done"],
     "03_multi_objective.py": ["Pareto front: trials", "hypervolume of the front", "tutorial 03 done"],
-    "04_parallel_and_ray.py": ["LocalExecutor: peak concurrency", "RayExecutor:", "tutorial 04 done"],
+    # Ray is installed wherever the suite runs (make test, .ci/run): its executor must really run
+    "04_parallel_and_ray.py": ["LocalExecutor: peak concurrency", "RayExecutor: ran", "tutorial 04 done"],
     "05_resume_and_export.py": ["resumed:", "finished trials kept unchanged", "tutorial 05 done"],
     "06_your_own_images.py": ["held-out accuracy:", "plain Keras on", "autonas predict:", "tutorial 06 done"],
     "07_deploy.py": ["runtime-only process imported: []", "onnxruntime against Keras", "int8 LiteRT", "tutorial 07 done"],

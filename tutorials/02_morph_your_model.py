@@ -116,10 +116,12 @@ def main() -> None:
     # --------------------------------------------------------------------------------------------
     for operation in (Wider("conv_a", 32), Deeper("conv_a"), AddSkip("conv_a_relu", "conv_b_relu")):
         child = morph(model, operation)
+        difference = max_difference(model, child, x_test)
         print(
             f"{str(operation):<36} {model.count_params():>6,} -> {child.count_params():>6,} parameters, "
-            f"max |difference| of the outputs {max_difference(model, child, x_test):.2e}"
+            f"max |difference| of the outputs {difference:.2e}"
         )
+        assert difference <= 1e-4, f"{operation} should preserve the function"
 
     # --------------------------------------------------------------------------------------------
     # 5. Several operations in a row, on the graph.
@@ -131,15 +133,16 @@ def main() -> None:
     sequence = [Wider("conv_b", 64), Deeper("conv_b"), Deeper("conv_a")]
     child_graph = apply_operations(graph, sequence)
     child = child_graph.to_keras()
-    print(f"{' + '.join(map(str, sequence))}: max |difference| {max_difference(model, child, x_test):.2e}")
+    difference = max_difference(model, child, x_test)
+    print(f"{' + '.join(map(str, sequence))}: max |difference| {difference:.2e}")
+    assert difference <= 1e-4, "a sequence of growing edits should preserve the function"
 
     random_graph, random_ops = random_morph(graph, rng=0, n=3, kinds=GROWING | REGULARISING)
     random_child = random_graph.to_keras()
     print(f"random_morph: {[str(op) for op in random_ops]}")
-    print(
-        f"random child: {random_graph.num_params():,} parameters, "
-        f"max |difference| {max_difference(model, random_child, x_test):.2e}"
-    )
+    difference = max_difference(model, random_child, x_test)
+    print(f"random child: {random_graph.num_params():,} parameters, max |difference| {difference:.2e}")
+    assert difference <= 1e-4, "growing and regularising edits should preserve the function at inference"
 
     # --------------------------------------------------------------------------------------------
     # 6. Train the child further.

@@ -106,8 +106,10 @@ def main() -> None:
     with Image.open(paths[0]) as image:
         photo = np.asarray(image.convert("RGB"))
     direct = model.predict(photo[None].astype("float32"), verbose=0)[0]
+    difference = np.max(np.abs(direct - probabilities[0]))
     print(f"plain Keras on {paths[0].name} ({photo.shape[0]}x{photo.shape[1]}): max |difference| to "
-          f"predict_files {np.max(np.abs(direct - probabilities[0])):.2e}")
+          f"predict_files {difference:.2e}")
+    assert difference <= 1e-4, "the saved model should resize and predict as the classifier does"
 
     # --------------------------------------------------------------------------------------------
     # 5. The command line.
@@ -124,6 +126,7 @@ def main() -> None:
     with open(table, newline="") as handle:
         rows = list(csv.reader(handle))
     print(f"autonas predict: {len(rows) - 1} rows, columns {rows[0][:3]} ...; first row {rows[1][:2]}")
+    assert len(rows) - 1 == len(paths), "one row per readable held-out image"
 
     # --------------------------------------------------------------------------------------------
     # 6. A view of the search.

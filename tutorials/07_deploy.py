@@ -102,11 +102,15 @@ def main() -> None:
     print(result.stdout.strip())
     keras_probabilities = classifier.predict_proba(x_test)
     onnx_probabilities, int8_probabilities = np.load(output / "onnx.npy"), np.load(output / "int8.npy")
-    print(f"onnxruntime against Keras: max |difference| {np.max(np.abs(onnx_probabilities - keras_probabilities)):.1e}")
+    difference = np.max(np.abs(onnx_probabilities - keras_probabilities))
+    print(f"onnxruntime against Keras: max |difference| {difference:.1e}")
+    assert difference <= 1e-4, "the ONNX file should compute what the Keras model computes"
     agreement = np.mean(int8_probabilities.argmax(axis=1) == keras_probabilities.argmax(axis=1))
     int8_accuracy = np.mean(classifier.classes_[int8_probabilities.argmax(axis=1)] == y_test)
     print(f"int8 LiteRT: same top-1 class as Keras on {agreement:.1%} of the test images, "
           f"test accuracy {int8_accuracy:.4f}")
+    # int8 rounding moves a few borderline images to another class, no more
+    assert agreement >= 0.95, "the int8 file should pick the Keras model's class on almost every image"
     print(f"tutorial 07 done in {time.monotonic() - start:.0f} s")
 
 

@@ -21,6 +21,7 @@ from autonas.engine.project import Project, ProjectFileError
 from autonas.graph import Graph
 from autonas.tasks.data import ImagePreprocessing, PixelScale
 from autonas.tasks.export import export_classifier, save_classifier
+from autonas.tasks.prepare import resize_images
 
 __all__ = [
     "CALIBRATION_SIZE", "ClassifierFace", "calibration_sample", "export_info", "export_project", "read_calibration",
@@ -56,6 +57,9 @@ def calibration_sample(x_standardised: np.ndarray, face: ClassifierFace, seed: i
     rows = np.sort(rng.choice(len(x_standardised), size=min(CALIBRATION_SIZE, len(x_standardised)), replace=False))
     std = np.sqrt(np.asarray(face.preprocessing.variance, dtype=np.float32))
     raw = np.asarray(x_standardised[rows], dtype=np.float32) * std + np.asarray(face.preprocessing.mean, np.float32)
+    size = tuple(face.image_shape[:2])
+    if None not in size and size != raw.shape[1:3]:  # arrays trained smaller: back to the size the model takes
+        raw = resize_images(raw, size)
     if len(face.image_shape) == 2:  # (N, H, W) images: the model adds the channel axis
         raw = raw[..., 0]
     return raw

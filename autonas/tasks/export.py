@@ -22,7 +22,8 @@ def export_classifier(graph: Graph, image_shape: Sequence[int], preprocessing: I
     """A Keras model taking the raw images ``fit`` took and returning class probabilities.
 
     A channel axis is added to 2-D images; images of any size (``None`` in
-    ``image_shape``, for a classifier trained on image files) are resized to
+    ``image_shape``, for a classifier trained on image files) or of another
+    size than the network's input (arrays trained smaller) are resized to
     the network's input size with a ``Resizing`` layer (bilinear,
     antialiased); the training images' per-channel standardisation is a
     ``Normalization`` layer, and ``graph`` is the network after it.
@@ -42,8 +43,8 @@ def export_classifier(graph: Graph, image_shape: Sequence[int], preprocessing: I
     x = raw
     if len(image_shape) == 2:
         x = keras.layers.Reshape((*image_shape, 1), name="add_channel")(x)
-    if None in tuple(image_shape):
-        height, width = graph.input_shape[:2]
+    height, width = graph.input_shape[:2]
+    if tuple(image_shape[:2]) != (height, width):  # any size (None), or arrays trained smaller
         x = keras.layers.Resizing(height, width, interpolation="bilinear", antialias=True, name="resize")(x)
     x = keras.layers.Normalization(
         axis=-1, mean=list(preprocessing.mean), variance=list(preprocessing.variance), name="standardize"

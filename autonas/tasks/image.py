@@ -85,10 +85,12 @@ class AutoImageClassifier(FittedClassifier):
             worker, trials finish in an order that depends on timing, so the
             same ``seed`` gives the same search only with ``SerialExecutor()``
             or ``LocalExecutor(max_workers=1)``.
-        image_size: ``(height, width)`` (or one int for both) that images read
-            from a folder are resized to for training (default: the median
-            height and width of the folder's images, scaled down to at most
-            64 pixels on the longer side). Arrays are trained on as given.
+        image_size: ``(height, width)`` (or one int for both) that images are
+            resized to for training, from a folder or arrays alike (default:
+            the median height and width of the images, scaled down to at most
+            64 pixels on the longer side, with a warning when arrays are
+            shrunk). The exported model takes the images at their own size
+            and resizes them inside.
         tensorboard: Write TensorBoard logs under ``<project>/tensorboard``:
             each trial's per-epoch curves and the HParams table of trials
             (``tensorboard --logdir <project>``).
@@ -190,7 +192,7 @@ class AutoImageClassifier(FittedClassifier):
                 x, y, validation_split, validation_data, self.seed, self.directory, check_image_size(self.image_size)
             )
         else:
-            prepared = prepare_arrays(x, y, validation_split, validation_data, self.seed)
+            prepared = prepare_arrays(x, y, validation_split, validation_data, self.seed, check_image_size(self.image_size))
         self._scratch = prepared.scratch
         self.encoder_ = prepared.encoder
         self.classes_ = prepared.encoder.classes_

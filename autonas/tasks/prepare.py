@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from autonas.backend import import_keras_quietly
 from autonas.execution.executor import TrainingData
 from autonas.execution.shared_data import remove_stale_copies
 from autonas.tasks.data import (
@@ -32,9 +33,23 @@ from autonas.tasks.data import (
     from_dataset,
     split_keeping_every_class,
 )
-from autonas.tasks.folders import scan_image_folder, write_image_array
+from autonas.tasks.folders import (
+    CHUNK_IMAGES,
+    MAX_DEFAULT_SIDE,
+    default_image_size,
+    scan_image_folder,
+    write_image_array,
+)
 
-__all__ = ["PreparedImages", "check_image_size", "prepare_arrays", "prepare_folder", "split_for_validation"]
+__all__ = [
+    "PreparedImages",
+    "check_image_size",
+    "prepare_arrays",
+    "prepare_folder",
+    "resize_images",
+    "split_for_validation",
+    "training_size",
+]
 
 #: Scratch folders of images read from a folder: ``<directory>/.autonas-images-<host>-<pid>-XXXX``.
 SCRATCH_PREFIX = ".autonas-images-"
@@ -60,7 +75,7 @@ class PreparedImages:
         encoder: Class labels to indices and back.
         pixel_scale: The training images' value range (new images are checked against it).
         image_shape: Shape of one image as predictions take it (None: any size; a folder's
-            model resizes).
+            model resizes). Where it differs from ``input_shape``, the model resizes too.
         input_shape: Shape of one image as the networks take it.
         preprocessing: The standardisation learned on the training part.
         scratch: Folder holding the arrays on disk (images read from a folder), else None;
@@ -156,8 +171,60 @@ def split_for_validation(
     return x[train], x[val], y[train], y[val]
 
 
-def prepare_arrays(x: Any, y: Any, validation_split: Any, validation_data: Any, seed: int | None) -> PreparedImages:
+def training_size(
+    height: int, width: int, image_size: tuple[int, int] | None, name: str = "x"
+) -> tuple[int, int]:
+    """The size arrays of ``height`` x ``width`` images are trained at: the rule folders follow.
+
+    ``image_size`` if given, else :func:`~autonas.tasks.folders.default_image_size`
+    (at most :data:`~autonas.tasks.folders.MAX_DEFAULT_SIDE` pixels on the longer side),
+    said in a warning naming ``image_size`` when that shrinks the images.
+    """
+    if image_size is not None:
+        return tuple(image_size)
+    size = default_image_size([(width, height)])
+    if size != (height, width):
+        warnings.warn(
+            f"{name} has images of {height}x{width} pixels: they are trained at {size[0]}x{size[1]} (the default "
+            f"for images over {MAX_DEFAULT_SIDE} pixels a side, as for image folders); the exported model takes "
+            f"{height}x{width} images and resizes them inside. Pass image_size=({height}, {width}) to train at "
+            "full size, or another size",
+            UserWarning,
+            stacklevel=5,
+        )
+    return size
+
+
+def resize_images(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``(N, H, W, C)`` images resized to ``size`` as float32, a chunk at a time.
+
+    Bilinear and antialiased, as the exported model's ``Resizing`` layer does it, so that
+    training and prediction see the same pixels.
+    """
+    if tuple(x.shape[1:3]) == tuple(size):
+        return x
+    import_keras_quietly()
+    import keras
+
+    out = np.empty((len(x), *size, x.shape[-1]), dtype=np.float32)
+    for start in range(0, len(x), CHUNK_IMAGES):
+        chunk = np.asarray(x[start : start + CHUNK_IMAGES], dtype=np.float32)
+        resized = keras.ops.image.resize(chunk, size, interpolation="bilinear", antialias=True)
+        out[start : start + len(chunk)] = keras.ops.convert_to_numpy(resized)
+    return out
+
+
+def prepare_arrays(
+    x: Any,
+    y: Any,
+    validation_split: Any,
+    validation_data: Any,
+    seed: int | None,
+    image_size: tuple[int, int] | None = None,
+) -> PreparedImages:
     """Check and encode arrays (or a ``tf.data.Dataset`` of pairs), split them, learn the standardisation.
+
+    Images are trained at :func:`training_size` (the exported model resizes to it inside).
 
     Raises:
         ValueError: naming the argument at fault.
@@ -174,6 +241,8 @@ def prepare_arrays(x: Any, y: Any, validation_split: Any, validation_data: Any, 
     x_train, x_val, y_train, y_val = split_for_validation(
         x, encoder.transform(y), validation_split, validation_data, encoder, pixel_scale, seed
     )
+    size = training_size(int(x.shape[1]), int(x.shape[2]), image_size)
+    x_train, x_val = resize_images(x_train, size), resize_images(x_val, size)
     preprocessing = ImagePreprocessing.fit(x_train)
     transform = preprocessing.transform
     return PreparedImages(
@@ -181,7 +250,7 @@ def prepare_arrays(x: Any, y: Any, validation_split: Any, validation_data: Any, 
         encoder=encoder,
         pixel_scale=pixel_scale,
         image_shape=tuple(int(s) for s in raw.shape[1:]),
-        input_shape=tuple(int(s) for s in x.shape[1:]),
+        input_shape=tuple(int(s) for s in x_train.shape[1:]),
         preprocessing=preprocessing,
     )
 

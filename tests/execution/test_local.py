@@ -308,6 +308,7 @@ def test_idle_gpu_workers_are_let_go_when_a_trial_needs_their_memory():
 
 
 # ------------------------------------------------------------------ a trial's deadline (run_job)
+@pytest.mark.timing  # compares clock readings taken a call apart: run alone
 def test_a_trials_share_counts_from_when_it_starts_and_the_search_clock_from_when_it_was_issued(data, monkeypatch):
     """``max_seconds`` is not used up by waiting for a worker; ``seconds_left`` is."""
     from autonas.execution import TrialResult

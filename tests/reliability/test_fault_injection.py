@@ -123,7 +123,7 @@ def test_a_full_disk_at_random_writes_never_corrupts_the_project(small_disk, sma
                 classifier = quick_classifier(small_disk, max_trials=run + 3).fit(x, y, epochs=2)
             messages = [str(w.message) for w in caught if "cannot write" in str(w.message)]
             assert all(str(small_disk / "p") in m for m in messages)
-            assert classifier.score(x_test, y_test) > 0.3  # a trained model in memory
+            assert classifier.score(x_test, y_test) >= 0.9  # a trained model in memory
             outcomes.append("warned" if messages else "fit")
         except ProjectWriteError as error:  # the project itself could not be written: named
             assert str(small_disk / "p") in str(error)

@@ -19,6 +19,7 @@ from .conftest import quick_classifier
 pytestmark = pytest.mark.slow  # trains networks or starts processes
 
 
+@pytest.mark.timing  # a wall-clock promise: run alone (make test, .ci/run)
 def test_a_time_limit_below_one_epoch_says_so(tmp_path, small_digits):
     x, _, y, _ = small_digits
     x = np.repeat(x, 6, axis=0)  # 3,600 images: an epoch takes longer than the limit

@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -99,11 +98,9 @@ def test_a_second_search_on_a_locked_project_fails_at_once_naming_the_holder(tmp
     holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(tmp_path / "p")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        start = time.monotonic()
         with pytest.raises(ProjectLockedError, match=rf"{tmp_path / 'p'}.*pid {holder.pid} on host"):
             quick_classifier(tmp_path, max_trials=1).fit(x, y, epochs=1)
-        assert time.monotonic() - start < 10  # before any training
-        assert not list((tmp_path / "p" / "trials").iterdir())
+        assert not list((tmp_path / "p" / "trials").iterdir())  # refused before any training
     finally:
         holder.kill()
         holder.wait()

@@ -42,7 +42,7 @@ def test_a_full_disk_stops_the_search_but_keeps_every_trained_trial(tmp_path, sm
     # trial 2 trained and is kept in memory; no trial was started after the disk filled
     assert [r.id for r in classifier.history_] == [1, 2]
     assert all(r.status == "completed" for r in classifier.history_)
-    assert accuracy(classifier, x_test, y_test) > 0.5
+    assert accuracy(classifier, x_test, y_test) >= 0.9  # what the trials trained is there in memory
     for trial in (None, 1, 2):
         path = tmp_path / f"elsewhere_{trial}.keras"
         classifier.export_model(trial).save(path)
@@ -89,7 +89,7 @@ def test_a_deleted_weights_file_is_reported_and_its_trial_set_aside(tmp_path, sm
     assert best not in ids and len(ids) == 4 and max(ids) == 5  # set aside, its id not reused
     assert (tmp_path / "p" / "damaged" / f"trial_{best:04d}" / "record.json").exists()
     assert resumed.best_trial_.id != best
-    assert accuracy(resumed, x_test, y_test) > 0.8
+    assert accuracy(resumed, x_test, y_test) >= 0.9
     with pytest.raises(ValueError, match=f"trial_id {best}"):
         resumed.export_model(best)
 

@@ -150,11 +150,15 @@ def test_search_killed_mid_trial_resumes_intact(raw_digits, tmp_path):
     process = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path)
     trials = tmp_path / "image_classifier" / "trials"
     try:
+        # kill once two trials are finished and the workers training the next ones are seen alive
         deadline = time.monotonic() + 240
-        while len(list(trials.glob("trial_*"))) < 2 and time.monotonic() < deadline:
+        workers = []
+        while time.monotonic() < deadline and process.poll() is None:
+            if len(list(trials.glob("trial_*"))) >= 2:
+                workers = [pid for pid in _children(process.pid) if _alive(pid)]
+                if workers:
+                    break
             time.sleep(0.2)
-        time.sleep(1.0)  # now inside a later trial
-        workers = _children(process.pid)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()

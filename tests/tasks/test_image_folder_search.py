@@ -79,6 +79,10 @@ def test_a_classifier_fitted_on_a_folder_predicts_files_and_arrays_of_any_size_l
     with pytest.warns(UserWarning, match="could not be read"):
         paths, probabilities = classifier.predict_files(root)
     assert paths == sorted(readable)
+    # scored on images it never saw: other phases and noise, the same mix of sizes, modes and formats
+    held_out = make_image_folder(tmp_path / "held_out", per_class=10, corrupt=False, seed=1)
+    paths, probabilities = classifier.predict_files(tmp_path / "held_out")
+    assert paths == sorted(held_out)
     labels = np.array([p.parent.name for p in paths])
     accuracy = np.mean(classifier.classes_[probabilities.argmax(axis=1)] == labels)
     assert accuracy >= 0.8, accuracy  # stripes against checks: an easy task, even after two trials
