@@ -24,7 +24,7 @@ $(BIN)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install "$(TORCH)"
-	$(BIN)/pip install -e ".[test,ray,docs,jax,torch,deploy]"
+	$(BIN)/pip install -e ".[test,ray,docs,jax,torch,deploy,robust]"
 	touch $@
 
 install: $(BIN)/.installed

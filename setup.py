@@ -36,6 +36,8 @@ setup(
         # Other Keras backends (choose with KERAS_BACKEND; TensorFlow stays installed as the default).
         "jax": ["jax>=0.4.30"],
         "torch": ["torch>=2.1"],
+        # Attacks that measure adversarial robustness (Objective(robustness=...)): ART's FGSM and PGD.
+        "robust": ["adversarial-robustness-toolbox>=1.17"],
     },
     entry_points={"console_scripts": ["autonas=autonas.cli:main"]},
     classifiers=[

@@ -14,10 +14,12 @@ __all__ = ["main"]
 
 
 def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | None) -> None:
+    from autonas.search import SEARCHERS  # the searchers a classifier takes by name: one list
+
     parser.add_argument("--time-limit", type=_seconds, default=time_limit, help=f"seconds for the search (default {time_limit})")
     parser.add_argument("--max-trials", type=_positive_int, default=None, help="stop after this many trials (default: no limit)")
     parser.add_argument(
-        "--searcher", choices=["bayesian", "random", "more-training"], default="bayesian",
+        "--searcher", choices=list(SEARCHERS), default="bayesian",
         help="default bayesian; more-training makes no edits (the control)",
     )
     parser.add_argument(
@@ -40,6 +42,14 @@ def _add_search_options(parser: argparse.ArgumentParser, time_limit: float | Non
         "the free GPU memory holds); 0 trains one at a time in this process",
     )
     parser.add_argument("--ray-address", default=None, help="run trials on this Ray cluster ('local' for a local Ray)")
+    parser.add_argument(
+        "--robustness", type=float, default=None,
+        help="weight of the accuracy under attack in the reward (Objective(robustness=...)); trials then train "
+        "adversarially and record robust_accuracy (pip install 'autonas[robust]'); default: not measured",
+    )
+    parser.add_argument("--epsilon", type=float, default=0.1,
+                        help="with --robustness: the attack's budget on the [0, 1] pixel scale (default 0.1)")
+    parser.add_argument("--attack", choices=["pgd", "fgsm"], default="pgd", help="with --robustness: default pgd")
 
 
 def _seconds(text: str) -> float:
@@ -94,9 +104,13 @@ def _executor(args: argparse.Namespace):
 
 
 def _classifier(args: argparse.Namespace, project_name: str):
-    from autonas import AutoImageClassifier
+    from autonas import AutoImageClassifier, Objective
 
+    objective = None
+    if args.robustness is not None:
+        objective = Objective(robustness=args.robustness, epsilon=args.epsilon, attack=args.attack)
     return AutoImageClassifier(
+        objective=objective,
         image_size=getattr(args, "image_size", None),
         max_trials=args.max_trials,
         time_limit=args.time_limit,

@@ -86,11 +86,12 @@ def timed_trial_on_random_images(graph, epochs: int = 1, images: int = 2048):
     import time
 
     from autonas.execution import runner
+    from autonas.execution.settings import TrainingSettings
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(images, *graph.input_shape)).astype("float32")
     y = rng.integers(0, 10, size=images)
-    settings = runner.TrainingSettings(max_epochs=epochs, patience=epochs, batch_size=64, learning_rate=1e-3)
+    settings = TrainingSettings(max_epochs=epochs, patience=epochs, batch_size=64, learning_rate=1e-3)
     start = time.perf_counter()
     result = runner.train_graph(graph, x, y, settings, validation=(x[:256], y[:256]), seed=0, measure=False)
     assert result.status == "completed", result.error

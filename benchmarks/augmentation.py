@@ -4,7 +4,7 @@ Keras's ``RandomTranslation`` and ``RandomZoom`` go through
 ``keras.ops.image.affine_transform``, native under TensorFlow, general gathers
 under JAX and PyTorch. autonas trains with
 :mod:`autonas.graph.augmentation`'s separable layers where the backend has no
-native kernel (``autonas.backend.has_native_affine_transform``). This
+native kernel (``autonas.backend.Capabilities.native_affine_transform``). This
 benchmark trains the initial CNN with each augmentation (and none), both
 ways, each trial in a fresh process (no compilation cache carries over),
 alternated: ``train_graph`` for 2 epochs on 2,048 random images at batch 64,
@@ -30,12 +30,16 @@ WAYS = ("keras", "separable")
 
 def one_process(augmentation: str, shape: tuple[int, ...], way: str) -> dict[str, float]:
     """Train the augmented initial CNN in this fresh process with Keras's layers or the separable ones."""
+    import dataclasses
+
     from _small_data import timed_trial_on_random_images
 
+    from autonas.backend import capabilities
     from autonas.graph import generators, keras_io
     from autonas.morphism import to_augmented
 
-    keras_io.has_native_affine_transform = lambda: way == "keras"
+    row = dataclasses.replace(capabilities(), native_affine_transform=way == "keras")
+    keras_io.capabilities = lambda backend=None: row
     graph = generators.cnn(shape, 10)
     if augmentation != "none":
         graph = to_augmented(graph, augmentation)

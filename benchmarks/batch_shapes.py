@@ -3,7 +3,7 @@
 Under JAX every new batch shape compiles the training step again, so an
 epoch that ends on a short batch (or a short execution of
 ``steps_per_execution`` steps) compiles it twice. The runner reads such
-trainings as full batches (:func:`autonas.backend.compiles_each_batch_shape`,
+trainings as full batches (:attr:`autonas.backend.Capabilities.compiles_each_batch_shape`,
 ``autonas.execution.batches.array_batches(steps_multiple=...)``). This
 benchmark trains the same graphs on the same digits both ways, each training
 in a fresh process (no compilation cache carries over), alternated, and
@@ -30,12 +30,13 @@ GRAPHS = ("mlp", "cnn", "resnet")
 def one_training(graph: str, rows: int, batch: int, epochs: int, full_batches: bool) -> dict:
     """Train ``graph`` once in this process; the runner's choice of inputs or, without ``full_batches``, plain arrays."""
     from autonas.datasets import load_digits
-    from autonas.execution import runner
-    from autonas.execution.runner import TrainingSettings, train_graph
+    from autonas.execution import inputs
+    from autonas.execution.runner import train_graph
+    from autonas.execution.settings import TrainingSettings
     from autonas.graph import generators
 
     if not full_batches:
-        runner.compiles_each_batch_shape = lambda: False  # what the runner did before: Keras reads the arrays
+        inputs.compiles_each_batch_shape = lambda: False  # what the runner did before: Keras reads the arrays
     x_train, x_test, y_train, y_test = load_digits()
     x = (x_train[:rows].astype("float32") / 16.0)[..., None]
     x_val = (x_test[:200].astype("float32") / 16.0)[..., None]
@@ -61,9 +62,9 @@ def main() -> None:
         print(json.dumps(one_training(graph, args.rows, args.batch, args.epochs, way == "full")))
         return
 
-    from autonas.backend import backend_name, compiles_each_batch_shape
+    from autonas.backend import backend_name, capabilities
 
-    print(f"backend {backend_name()} (compiles each batch shape: {compiles_each_batch_shape(backend_name())}), "
+    print(f"backend {backend_name()} (compiles each batch shape: {capabilities().compiles_each_batch_shape}), "
           f"{args.rows} digits, batch {args.batch}, {args.epochs} epochs, {args.repeats} fresh processes a way")
     print(f"{'graph':7} {'way':7} {'seconds':>8} {'start-up':>8} {'s/epoch':>8} {'val acc':>7}")
     rows = []

@@ -5,7 +5,7 @@ reads the loss there, which waits for the device); with ``steps_per_execution``
 > 1 that happens once for several steps. This benchmark trains the same
 models on the same Fashion-MNIST images twice in one process, once with one
 step per execution and once with what the runner chooses
-(:func:`autonas.execution.runner.steps_per_execution_for`), each with the
+(:func:`autonas.execution.schedule.steps_per_execution_for`), each with the
 runner's trial guard, and prints the seconds an epoch takes after compilation
 (the mean of the epochs after the first) and their ratio; with ``--repeats N`` each
 setting runs N times, alternated, and the medians (and ranges) are shown.
@@ -50,7 +50,7 @@ def epoch_seconds(name: str, x, y, batch: int, per_execution: int, epochs: int) 
     import keras
 
     from autonas.execution.guard import TrialGuard
-    from autonas.execution.runner import compile_for_training
+    from autonas.execution.compiling import compile_for_training
 
     keras.utils.set_random_seed(0)
     model = build(name, x.shape[1:])
@@ -84,7 +84,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from autonas.backend import backend_name, import_keras_quietly
-    from autonas.execution.runner import _steps_per_epoch, steps_per_execution_for
+    from autonas.execution.inputs import steps_per_epoch
+    from autonas.execution.schedule import steps_per_execution_for
 
     import_keras_quietly()
     x, _, y, _ = fashion_mnist_subset(args.train_images)
@@ -94,7 +95,7 @@ def main() -> None:
     print(f"{'model':8} {'batch':>5} {'steps/epoch':>11} {'per exec':>8} {'s/epoch at 1':>12} {'s/epoch chosen':>14} {'ratio':>6}")
     for name in args.models:
         for batch in args.batches:
-            steps = _steps_per_epoch(x, batch)
+            steps = steps_per_epoch(x, batch)
             chosen = steps_per_execution_for(steps)
             ones, manys = [], []
             for _ in range(args.repeats):  # alternated, so a slow spell of the machine hits both

@@ -39,17 +39,19 @@ def one_run(variant: str, epochs: int) -> dict:
     import keras
     from _small_data import fashion_mnist_subset
 
-    from autonas.execution import runner
+    from autonas.execution.compiling import compile_for_training
+    from autonas.execution.inputs import fit_inputs
+    from autonas.execution.schedule import steps_per_execution_for
     from autonas.graph import generators
 
     x_train, _, y_train, _ = fashion_mnist_subset(10_000)
     x, y, x_val, y_val = x_train[:8000], y_train[:8000], x_train[8000:], y_train[8000:]
     model = generators.cnn(x.shape[1:], 10, filters=16, max_filters=64, hidden_units=32).to_keras()
-    per_execution = runner.steps_per_execution_for(-(-len(x) // 64))
-    runner.compile_for_training(model, 3e-3, "adam", per_execution)
+    per_execution = steps_per_execution_for(-(-len(x) // 64))
+    compile_for_training(model, 3e-3, "adam", per_execution)
     validation = None if variant.endswith("no validation") else (x_val, y_val)
     if variant == "autonas batches":
-        inputs = runner._fit_inputs(x, y, validation, 64, 0, per_execution)
+        inputs = fit_inputs(x, y, validation, 64, 0, per_execution)
     else:
         inputs = {"x": x, "y": y, "batch_size": 64, "validation_data": validation}
     epochs_seen: list[tuple[float, float]] = []

@@ -67,7 +67,7 @@ def _compile_with(variant: str):
     """A stand-in for ``runner.compile_for_training`` with ``variant``'s optimiser or loss."""
     import keras
 
-    from autonas.execution import runner
+    from autonas.execution import compiling
 
     def compile_for_training(model, learning_rate, optimizer="adam", steps_per_execution=1, example=None,
                              label_smoothing=0.0):
@@ -80,7 +80,7 @@ def _compile_with(variant: str):
         model.compile(optimizer=chosen, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                       steps_per_execution=steps_per_execution)
         if example is not None:
-            runner._build_training_state(model, *example)
+            compiling._build_training_state(model, *example)
 
     return compile_for_training
 

@@ -78,7 +78,8 @@ class UtilisationSampler:
 
 def epoch_times(x: np.ndarray, y: np.ndarray, batches: list[int]) -> list[dict]:
     """Seconds per epoch (compilation left out) of ``generators.cnn`` at each batch size."""
-    from autonas.execution.runner import TrainingSettings, train_graph
+    from autonas.execution.runner import train_graph
+    from autonas.execution.settings import TrainingSettings
     from autonas.graph import generators
     from autonas.tasks.data import ImagePreprocessing
 

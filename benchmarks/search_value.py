@@ -31,12 +31,12 @@ per seed with the same budget:
   generations arms with the growing edits only (deeper, wider, skip connections), no
   regularising ones (dropout, augmentation);
 * ``bayesian, generations, fixed child limit``: ``bayesian, generations`` without the children's
-  growth allowance (``ChildTimeLimit.GROWTH = None``: no child predicted to outlast the even
+  growth allowance (``Recipe(growth=None)``: no child predicted to outlast the even
   share of the budget, however good its parent), the design before it; ``bayesian, fixed child
   limit``: the defaults without it; ``bayesian, growth 3x``: the defaults with a larger allowance
-  (``ChildTimeLimit.GROWTH = 3.0``: a child of the best network may have up to 3 times its
-  multiply-accumulates, not 2, still within ``STRETCH`` times the share); ``bayesian, stretch 2x``:
-  the defaults with the growth allowance's time bound halved (``ChildTimeLimit.STRETCH = 2.0``: a
+  (``Recipe(growth=3.0)``: a child of the best network may have up to 3 times its
+  multiply-accumulates, not 2, still within ``Recipe.stretch`` times the share); ``bayesian, stretch 2x``:
+  the defaults with the growth allowance's time bound halved (``Recipe(stretch=2.0)``: a
   child of the best network may be predicted to take up to twice the even share, not four times);
 * ``bayesian, generations, halving`` and ``more-training, generations, halving``: the generations
   arms with successive halving on inherited weights (``generation_rungs=2``): the best third of
@@ -45,21 +45,23 @@ per seed with the same budget:
   (``Recipe(child_examples=4000, trials=100)``: one epoch on 4,000 of 8,000 images, and a
   child time limit that asks for twice the trials): are more, cheaper trials worth more?
 * ``bayesian, 80-trial limit``, ``bayesian, 50-trial limit`` and ``bayesian, 120-trial limit``: a
-  child time limit that asks for 80 trials (``Recipe(trials=80)``, the default since 2026-12-05:
-  whole-epoch children, kept smaller), for 50 (the default before; larger children) and for 120
-  (smaller still).
+  child time limit that asks for 80 trials (``Recipe(trials=80)``, the default: whole-epoch
+  children, kept smaller), for 50 (the default before; larger children) and for 120 (smaller
+  still; benchmarks/results/child_limit_trials.md).
 * ``bayesian, float32 trials``: the defaults with every trial in float32
-  (``Recipe(trial_precision="float32")``), the default until 2026-12-06; the defaults train
-  trials in mixed bfloat16 where that is faster (TensorFlow on a CPU with AMX).
+  (``Recipe(trial_precision="float32")``), the default before the defaults trained trials in
+  mixed bfloat16 where that is faster (benchmarks/results/bfloat16_trials.md).
 * ``bayesian, bfloat16 final fit 22 %``: the final fit in mixed bfloat16 keeping 22 % of the limit,
-  not 30 %: about the epochs of a 30-% float32 final fit (an epoch of a grown network takes
-  0.71–0.83 times as long in bfloat16 on a CPU with AMX), the time saved going to the search;
-  measured on 2026-12-06 before it became the default (which keeps 0.75 × 30 % = 22.5 %, in
-  bfloat16 only where that is faster); ``bayesian, float32 final fit``: the final fit in float32
-  keeping 30 % (``Recipe(final_precision="float32")``), the default until then.
+  not 30 %, wherever it runs; ``bayesian, float32 final fit``: the final fit in float32 keeping
+  30 % (``Recipe(final_precision="float32")``), the default before
+  (benchmarks/results/bfloat16_final_fit.md).
 * ``bayesian, final fit 15 %``: the defaults keeping 15 % of the limit for the final fit, not
-  30 % (``SearchBudget.final_fit_fraction``): the search gets the rest, so more trials; paired by
-  seed with ``bayesian`` in one invocation (``--final-fit-fraction`` sets every arm of one).
+  30 % (``Recipe(final_fit_fraction=...)``): the search gets the rest, so more trials; paired by
+  seed with ``bayesian`` in one invocation (``--final-fit-fraction`` sets every arm of one;
+  benchmarks/results/final_fit_share.md).
+
+Every arm that changes the library's settings does so by the ``recipe`` it passes
+(``AutoImageClassifier(recipe=Recipe(...))``), never by setting attributes of its classes.
 
 ``--results FILE`` keeps every run in ``FILE`` (JSON, rewritten after each run) and skips the
 (arm, seed) runs it already holds for the same budget, images and children: a proof over many
@@ -82,7 +84,6 @@ start: per arm the mean over the seeds, with a band of ± one standard error), `
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import subprocess
@@ -95,6 +96,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 from _small_data import comparison_data  # noqa: E402
+from _search_value_report import plot, print_table  # noqa: E402
 
 ARMS = (
     "bayesian", "random", "keras-tuner", "keras-tuner hyperband", "keras.io recipe", "more-training", "multi-objective", "multi-objective, no shrinking",
@@ -107,10 +109,6 @@ ARMS = (
     "bayesian, float32 final fit", "bayesian, stretch 2x",
 )
 _GROWING_ONLY = ("bayesian, generations, growing only", "random, generations, growing only")
-#: Arms that change the children's growth allowance: the ``ChildTimeLimit`` class attributes they set
-#: (``GROWTH`` None: no allowance).
-_CHILD_LIMIT = {"bayesian, generations, fixed child limit": {"GROWTH": None}, "bayesian, fixed child limit": {"GROWTH": None},
-                "bayesian, growth 3x": {"GROWTH": 3.0}, "bayesian, stretch 2x": {"STRETCH": 2.0}}
 _HALVING = ("bayesian, generations, halving", "more-training, generations, halving")
 _GENERATIONS = ("bayesian, generations", "random, generations", "more-training, generations", *_GROWING_ONLY,
                 "bayesian, generations, fixed child limit", *_HALVING)
@@ -119,33 +117,43 @@ _MULTI = ("multi-objective", "multi-objective, no shrinking")
 _RECIPES = {
     "bayesian, half-epoch children": {"child_examples": 4_000, "trials": 100},  # cheaper children, twice the trials
     "bayesian, 80-trial limit": {"trials": 80},  # children kept small enough for 80 trials (the default)
-    "bayesian, 50-trial limit": {"trials": 50},  # the default until 2026-12-05: larger children
+    "bayesian, 50-trial limit": {"trials": 50},  # the default before: larger children
     "bayesian, 120-trial limit": {"trials": 120},  # smaller children still
-    "bayesian, float32 trials": {"trial_precision": "float32"},  # the default until 2026-12-06
-    "bayesian, float32 final fit": {"final_precision": "float32"},  # the default until 2026-12-06
+    "bayesian, float32 trials": {"trial_precision": "float32"},  # the default before
+    "bayesian, float32 final fit": {"final_precision": "float32"},  # the default before
     # measured before the default: 22 % of the limit in mixed bfloat16, wherever it runs
     "bayesian, bfloat16 final fit 22 %": {"final_precision": "mixed_bfloat16"},
+    # the children's growth allowance (growth None: none)
+    "bayesian, generations, fixed child limit": {"growth": None},
+    "bayesian, fixed child limit": {"growth": None},
+    "bayesian, growth 3x": {"growth": 3.0},
+    "bayesian, stretch 2x": {"stretch": 2.0},
 }
 #: Arms that change the share of the limit kept for the final fit, in whatever precision it trains.
 _FINAL_FIT_SHARES = {"bayesian, final fit 15 %": 0.15, "bayesian, bfloat16 final fit 22 %": 0.22}
 
 
-def _keep_for_final_fit(share: float, arm: str) -> None:
-    """Have ``arm``'s final fit keep ``share`` of the limit (this run is a process of its own: the class
-    attribute is its alone). ``SearchBudget.final_fit_fraction`` is a float32 final fit's share, of which
-    one in mixed bfloat16 keeps ``final_fit.BFLOAT16_SHARE``: divided out here."""
+def _recipe(arm: str, final_fit_fraction: float | None = None):
+    """The ``Recipe`` ``arm`` runs with: its fields (``_RECIPES``), its final fit keeping the arm's share of
+    the limit (``_FINAL_FIT_SHARES``), else ``final_fit_fraction`` (``--final-fit-fraction``), else the
+    library's. ``Recipe.final_fit_fraction`` is a float32 final fit's share, of which one in mixed bfloat16
+    keeps ``final_fit.BFLOAT16_SHARE``: divided out here, so that the share holds in either precision."""
     from autonas.engine.final_fit import final_fit_share
-    from autonas.engine.loop import SearchBudget
     from autonas.engine.recipe import Recipe
 
-    precision = _RECIPES.get(arm, {}).get("final_precision", Recipe.final_precision)
-    SearchBudget.final_fit_fraction = share / final_fit_share(1.0, precision)
+    fields = dict(_RECIPES.get(arm, {}))
+    share = _FINAL_FIT_SHARES.get(arm, final_fit_fraction)
+    if share is not None:
+        precision = fields.get("final_precision", Recipe.final_precision)
+        fields["final_fit_fraction"] = share / final_fit_share(1.0, precision)
+    return Recipe(**fields)
 
 
-def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, gamma: float, children: int):
+def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, gamma: float, children: int,
+                final_fit_fraction: float | None = None):
     from autonas import AutoImageClassifier, Objective
 
-    settings: dict = {}
+    settings: dict = {"recipe": _recipe(arm, final_fit_fraction)}
     if arm.startswith("random"):
         settings["searcher"] = "random"
     elif arm.startswith("more-training"):
@@ -154,20 +162,6 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
         settings["generation_children"] = 0 if arm.startswith("more-training") else children
     if arm in _HALVING:
         settings["generation_rungs"] = 2
-    if arm in _RECIPES:  # a process of its own: the patched recipe is its alone
-        import functools
-
-        from autonas.engine.recipe import Recipe
-        from autonas.tasks import image
-
-        image.Recipe = functools.partial(Recipe, **_RECIPES[arm])
-    if arm in _FINAL_FIT_SHARES:
-        _keep_for_final_fit(_FINAL_FIT_SHARES[arm], arm)
-    if arm in _CHILD_LIMIT:  # this run is a process of its own: the class attributes are its alone
-        from autonas.engine.recipe import ChildTimeLimit
-
-        for name, value in _CHILD_LIMIT[arm].items():
-            setattr(ChildTimeLimit, name, value)
     if arm in _GROWING_ONLY:  # no regularising edits (dropout, augmentation): what the edit-gain table asks
         from autonas.morphism import GROWING
         from autonas.search import SEARCHERS
@@ -188,9 +182,10 @@ def _classifier(arm: str, seed: int, budget: float, folder: str, beta: float, ga
 
 def run_arm(
     arm: str, seed: int, budget: float, train_images: int, beta: float, gamma: float, children: int,
-    dataset: str = "fashion",
+    dataset: str = "fashion", final_fit_fraction: float | None = None,
 ) -> dict:
-    """One run of one arm; the figures the table needs, as plain JSON values."""
+    """One run of one arm; the figures the table needs, as plain JSON values (``final_fit_fraction``:
+    the share of the limit every autonas arm but those of ``_FINAL_FIT_SHARES`` keeps for its final fit)."""
     data = comparison_data(dataset, train_images)
     x_train, x_test, y_train, y_test = data
     with tempfile.TemporaryDirectory() as folder:
@@ -204,7 +199,8 @@ def run_arm(
                 accuracy, params, trials, seconds, curve = run_keras_tuner(data, budget, folder, seed, tuner)
             return dict(test_accuracy=accuracy, params=params, trials=trials, children=0, seconds=seconds, curve=curve)
         start_wall, start = time.time(), time.monotonic()
-        classifier = _classifier(arm, seed, budget, folder, beta, gamma, children).fit(x_train, y_train)
+        classifier = _classifier(arm, seed, budget, folder, beta, gamma, children, final_fit_fraction)
+        classifier.fit(x_train, y_train)
         seconds = time.monotonic() - start
         history = classifier.history_
         curve, best = [], 0.0
@@ -248,25 +244,6 @@ def _lineage(history, trial_id: int):
         chain.append(current)
         current = by_id.get(current.parent) if current.parent is not None else None
     return chain
-
-
-def _front_figures(runs: list[dict], bar: float) -> dict[int, tuple[float, int | None]]:
-    """Per multi-objective run: hypervolume (common bounds) and the smallest front model at the bar."""
-    from autonas.objectives import hypervolume, objective_points
-
-    points = [p for run in runs for p in run["result"]["front"]]
-    bounds = {
-        "val_accuracy": (0.0, 1.0),
-        "energy_mj": (0.0, max(p["energy_mj"] or 0.0 for p in points) or 1.0),
-        "params": (0.0, max(p["params"] or 0 for p in points) or 1.0),
-    }
-    figures = {}
-    for index, run in enumerate(runs):
-        front = run["result"]["front"]
-        volume = hypervolume(objective_points(front, bounds=bounds), (1.0, 1.0, 1.0))
-        good = [p["params"] for p in front if p["test_accuracy"] >= bar]
-        figures[index] = (volume, min(good) if good else None)
-    return figures
 
 
 def _launch(arm: str, seed: int, cores: list[int], args) -> subprocess.Popen:
@@ -350,141 +327,6 @@ def run_all(args) -> list[dict]:
     return [run for run in runs if run.get("setting", setting) == setting]
 
 
-def _standard_error(values: list[float]) -> float:
-    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
-
-
-def print_table(runs: list[dict], args) -> None:
-    cores = sorted({run["cores"] for run in runs})
-    seeds = sorted({run["seed"] for run in runs})
-    data = ("colour shapes (autonas.datasets.colour_shapes()), 70 % for training, 30 % held out"
-            if args.dataset == "shapes" else f"Fashion-MNIST, {args.train_images:,} training images, official test set")
-    print(f"\n{data}; {args.budget:.0f} s per run, "
-          f"seeds {seeds}; {cores} core(s) per run, {args.parallel} run(s) at once")
-    print(f"{'arm':<42} {'test acc mean':>13} {'s.e.':>6} {'range':>15} {'trials (children)':>24} {'best params':>11} "
-          f"{'epochs to best':>14}")
-    by_arm: dict[str, list[dict]] = {}
-    by_seed: dict[str, dict[int, float]] = {}
-    for run in runs:
-        by_arm.setdefault(run["arm"], []).append(run["result"])
-        by_seed.setdefault(run["arm"], {})[run["seed"]] = run["result"]["test_accuracy"]
-    accuracies: dict[str, list[float]] = {}
-    for arm in [a for a in ARMS if a in by_arm]:  # every arm of this setting, kept runs included
-        results = by_arm[arm]
-        values = accuracies[arm] = [r["test_accuracy"] for r in results]
-        trials = "/".join(f"{r['trials']} ({r['children']})" for r in results)
-        params = "/".join(f"{r['params']:,}" for r in results)
-        epochs = "/".join(str(r.get("best_trial_epochs", "-")) for r in results)
-        print(f"{arm:<42} {np.mean(values):>13.4f} {_standard_error(values):>6.4f} {min(values):>7.4f}–{max(values):<7.4f} "
-              f"{trials:>24} {params:>11} {epochs:>14}")
-    pairs = [("bayesian", "random"), ("bayesian", "keras-tuner"), ("random", "keras-tuner"), ("bayesian", "more-training"),
-             ("bayesian", "keras-tuner hyperband"), ("bayesian", "keras.io recipe"),
-             ("bayesian, generations", "keras-tuner"), ("bayesian, generations", "keras-tuner hyperband"),
-             ("bayesian, generations", "keras.io recipe"),
-             ("bayesian, generations", "more-training, generations"), ("random, generations", "more-training, generations"),
-             ("bayesian, generations", "random, generations"), ("bayesian, generations", "bayesian"),
-             ("more-training, generations", "more-training"),
-             ("bayesian, generations, growing only", "more-training, generations"),
-             ("random, generations, growing only", "more-training, generations"),
-             ("bayesian, generations, growing only", "bayesian, generations"),
-             ("bayesian, generations", "bayesian, generations, fixed child limit"),
-             ("bayesian, generations, fixed child limit", "more-training, generations"),
-             ("bayesian, generations, halving", "more-training, generations, halving"),
-             ("bayesian, generations, halving", "bayesian, generations"),
-             ("bayesian, generations, halving", "more-training, generations"),
-             ("more-training, generations, halving", "more-training, generations"),
-             ("bayesian, generations, halving", "keras.io recipe"), ("bayesian", "bayesian, generations, halving"),
-             ("bayesian", "bayesian, half-epoch children"), ("bayesian", "bayesian, 80-trial limit"),
-             ("bayesian", "bayesian, 50-trial limit"), ("bayesian", "bayesian, 120-trial limit"),
-             ("bayesian", "bayesian, fixed child limit"), ("bayesian", "bayesian, growth 3x"),
-             ("bayesian", "bayesian, final fit 15 %"), ("bayesian", "bayesian, float32 trials"),
-             ("bayesian", "bayesian, bfloat16 final fit 22 %"), ("bayesian", "bayesian, float32 final fit"),
-             ("bayesian", "bayesian, stretch 2x")]
-    for a, b in pairs:
-        if a in accuracies and b in accuracies:
-            difference = np.mean(accuracies[a]) - np.mean(accuracies[b])
-            error = np.hypot(_standard_error(accuracies[a]), _standard_error(accuracies[b]))
-            print(f"{a} − {b}: {100 * difference:+.2f} points of mean test accuracy (s.e. of the difference "
-                  f"{100 * error:.2f}){_paired(by_seed[a], by_seed[b])}")
-    gains: dict[str, list[float]] = {}
-    for run in runs:
-        for kind, values in run["result"].get("edit_gains", {}).items():
-            gains.setdefault(kind, []).extend(values)
-    if gains:
-        print(f"\n{'edit kind':<14} {'children':>8} {'mean gain over the no-edit sibling (val acc points)':>52} {'s.e.':>6} "
-              f"{'share > 0':>9}")
-        for kind, values in sorted(gains.items(), key=lambda item: -np.mean(item[1])):
-            print(f"{kind:<14} {len(values):>8} {100 * np.mean(values):>52.2f} {100 * _standard_error(values):>6.2f} "
-                  f"{np.mean(np.array(values) > 0):>9.2f}")
-    multi = [run for run in runs if run["arm"] in _MULTI]
-    if multi:
-        figures = _front_figures(multi, args.bar)
-        print(f"\n{'multi-objective arm':<30} {'seed':>4} {'hypervolume':>11} {'front':>5} "
-              f"{f'smallest at test ≥ {args.bar}':>22} {'largest trained':>15}")
-        for index, run in enumerate(multi):
-            volume, smallest = figures[index]
-            shown = "none" if smallest is None else f"{smallest:,}"
-            print(f"{run['arm']:<30} {run['seed']:>4} {volume:>11.4f} {len(run['result']['front']):>5} {shown:>22} "
-                  f"{run['result']['max_params']:>15,}")
-
-
-def _paired(a: dict[int, float], b: dict[int, float]) -> str:
-    """The difference paired by seed, over the seeds both arms ran (two or more), as text to append."""
-    seeds = sorted(set(a) & set(b))
-    if len(seeds) < 2:
-        return ""
-    differences = [a[seed] - b[seed] for seed in seeds]
-    return (f"; paired by seed over {len(seeds)} seeds: {100 * np.mean(differences):+.2f} "
-            f"(s.e. {100 * _standard_error(differences):.2f}; per seed "
-            f"{', '.join(f'{100 * d:+.2f}' for d in differences)})")
-
-
-def _mean_curve(curves: list[list[tuple[float, float]]], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best-so-far curves (steps) on a common time grid: mean and standard error over the runs (0 before a
-    run's first trial)."""
-    values = np.zeros((len(curves), len(grid)))
-    for row, curve in enumerate(curves):
-        for seconds, best in curve:
-            values[row, grid >= seconds] = best
-    error = values.std(axis=0, ddof=1) / np.sqrt(len(curves)) if len(curves) > 1 else np.zeros(len(grid))
-    return values.mean(axis=0), error
-
-
-def plot(runs: list[dict], path: str, title: str = "Fashion-MNIST search") -> None:
-    """Best validation accuracy so far against time, mean ± s.e. over the seeds, one line per arm."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no plot")
-        return
-    figure, axis = plt.subplots(figsize=(8, 5))
-    horizon = max((t for run in runs for t, _ in run["result"]["curve"]), default=1.0)
-    grid = np.linspace(0.0, horizon, 400)
-    by_arm: dict[str, list] = {}
-    for run in runs:
-        if run["result"]["curve"]:
-            by_arm.setdefault(run["arm"], []).append(run["result"]["curve"])
-    # One colour per arm drawn (not per arm known: the palette has fewer colours than ARMS).
-    colours = dict(zip(by_arm, itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"])))
-    floor = 1.0
-    for arm, curves in by_arm.items():
-        mean, error = _mean_curve(curves, grid)
-        shown = mean > 0
-        settled = shown & (grid >= 0.1 * horizon)  # the y axis starts below the curves after their first tenth
-        floor = min(floor, float(mean[settled].min()) if settled.any() else 1.0)
-        axis.plot(grid[shown], mean[shown], color=colours[arm], label=f"{arm} ({len(curves)} seeds)")
-        axis.fill_between(grid[shown], (mean - error)[shown], (mean + error)[shown], color=colours[arm], alpha=0.2)
-    axis.set(xlabel="seconds since the start", ylabel="best validation accuracy so far (mean ± s.e.)",
-             title=title, ylim=(max(0.0, floor - 0.02), None))
-    axis.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path)
-    print(f"plot: {path}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget", type=float, default=600.0, help="seconds per run (default 600)")
@@ -506,17 +348,15 @@ def main() -> None:
     parser.add_argument("--one", choices=ARMS, help=argparse.SUPPRESS)  # internal: one run, JSON on stdout
     args = parser.parse_args()
     if args.one:
-        if args.final_fit_fraction is not None:
-            _keep_for_final_fit(args.final_fit_fraction, args.one)
         result = run_arm(
             args.one, args.seeds[0], args.budget, args.train_images, args.beta, args.gamma, args.generation_children,
-            args.dataset,
+            args.dataset, args.final_fit_fraction,
         )
         print(json.dumps(result))
         return
     runs = run_all(args)
     Path(f"{args.output}.json").write_text(json.dumps(runs, indent=1))
-    print_table(runs, args)
+    print_table(runs, args, ARMS, _MULTI)
     plot(runs, f"{args.output}.png", "colour shapes search" if args.dataset == "shapes" else "Fashion-MNIST search")
 
 

@@ -4,7 +4,7 @@ Keras's TensorFlow trainer (without a distribution strategy) makes the
 optimiser's and the metrics' variables while it first traces the training
 step, and a ``tf.function`` that made variables on its first trace traces
 again: every trial traced its training step twice. The runner now builds that
-state before ``fit`` (``runner._build_training_state``). This benchmark trains
+state before ``fit`` (``compiling._build_training_state``). This benchmark trains
 each initial architecture in fresh processes, each pinned to one core with one
 compute thread (as a worker of a search with one core per worker), once each
 way, through ``runner.train_graph`` (cosine schedule, batch 64, validation
@@ -39,7 +39,8 @@ def one_run(variant: str, network: str, dataset: str, epochs: int) -> dict:
     from _small_data import small_dataset
     from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
 
-    from autonas.execution import runner
+    from autonas.execution import compiling, runner
+    from autonas.execution.settings import TrainingSettings
     from autonas.graph import generators
 
     traces = {"n": 0}
@@ -51,12 +52,12 @@ def one_run(variant: str, network: str, dataset: str, epochs: int) -> dict:
 
     TensorFlowTrainer.train_step = counted
     if variant == "built while tracing":
-        runner._build_training_state = lambda *args, **kwargs: None
+        compiling._build_training_state = lambda *args, **kwargs: None
     x, y = small_dataset(dataset)
     x = (x.astype("float32") / float(x.max())).astype("float32")
     split = int(0.8 * len(x))
     graph = generators.BY_NAME[network](x.shape[1:], int(y.max()) + 1)
-    settings = runner.TrainingSettings(learning_rate=3e-3, batch_size=64, max_epochs=epochs, schedule="cosine")
+    settings = TrainingSettings(learning_rate=3e-3, batch_size=64, max_epochs=epochs, schedule="cosine")
     start = time.perf_counter()
     result = runner.train_graph(graph, x[:split], y[:split], settings, validation=(x[split:], y[split:]),
                                 seed=0, measure=False)

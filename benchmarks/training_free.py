@@ -48,7 +48,7 @@ def main() -> None:
     from scipy.stats import spearmanr
     from sklearn.model_selection import train_test_split
 
-    from autonas.execution.runner import compile_for_training
+    from autonas.execution.compiling import compile_for_training
     from autonas.graph import generators
     from autonas.objectives.training_free import naswot_score
     from autonas.tasks.data import ImagePreprocessing

@@ -90,10 +90,11 @@ def prepare_child(folder: str, epochs: int) -> None:
     import numpy as np
 
     from autonas.execution import runner
+    from autonas.execution.settings import TrainingSettings
     from autonas.morphism import operations
 
     x_train, y_train, x_val, y_val = (np.load(Path(folder) / f"{n}.npy") for n in NAMES)
-    settings = runner.TrainingSettings(batch_size=BATCH, max_epochs=epochs)
+    settings = TrainingSettings(batch_size=BATCH, max_epochs=epochs)
     result = runner.train_graph(initial_graph(x_train.shape[1:]), x_train, y_train, settings,
                                 validation=(x_val, y_val), seed=0, measure=False)
     assert result.status == "completed", result.error
@@ -124,7 +125,7 @@ def one_trial(folder: str, trial: str, epochs: int, spawned: float) -> list[tupl
 
     from autonas.engine.project import Project, TrialRecord
     from autonas.execution.executor import TrainingData, TrialJob, run_job
-    from autonas.execution.runner import TrainingSettings
+    from autonas.execution.settings import TrainingSettings
     from autonas.graph import Graph
     from autonas.objectives import as_objective, measure_costs
     from autonas.tasks.tensorboard_log import TensorBoardLog

@@ -86,13 +86,14 @@ def one_run(variant: str, network: str, epochs: int) -> dict:
     from _small_data import fashion_mnist_subset
 
     from autonas.execution import runner
+    from autonas.execution.settings import TrainingSettings
 
     x, _, y, _ = fashion_mnist_subset(10_000)
     x = (x[..., None].astype("float32") / 255.0) if x.ndim == 3 else x.astype("float32") / 255.0
     graph = network_graph(network, x.shape[1:], 10)
     batch = int(variant.split(",")[0])
-    settings = runner.TrainingSettings(learning_rate=3e-3, batch_size=batch, max_epochs=epochs, schedule="cosine",
-                                       precision="mixed_bfloat16" if variant == MIXED else "float32")
+    settings = TrainingSettings(learning_rate=3e-3, batch_size=batch, max_epochs=epochs, schedule="cosine",
+                                precision="mixed_bfloat16" if variant == MIXED else "float32")
     start = time.perf_counter()
     result = runner.train_graph(graph, x[:8000], y[:8000], settings, validation=(x[8000:], y[8000:]),
                                 seed=0, measure=False)

@@ -94,11 +94,39 @@ def test_an_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="numpy"):
         worker_environment("numpy", WorkerLimits())
     with pytest.raises(ValueError, match="mxnet"):
-        backend.gpu_workers_reusable("mxnet")
+        backend.capabilities("mxnet")
 
 
-def test_only_torch_gpu_workers_are_reused():
-    assert [backend.gpu_workers_reusable(name) for name in backend.BACKENDS] == [False, False, True]
+# ------------------------------------------------------------------ what each backend can do
+def test_the_capability_table_has_one_row_per_backend_and_the_running_one_is_read_by_default():
+    assert tuple(backend.CAPABILITIES) == backend.BACKENDS
+    assert all(backend.capabilities(name).name == name for name in backend.BACKENDS)
+    assert backend.capabilities() is backend.capabilities(keras.config.backend())
+    with pytest.raises(AttributeError):  # a frozen row: what a backend can do is not changed at run time
+        backend.capabilities("torch").max_steps_per_execution = 8
+
+
+def test_what_each_backend_can_do():
+    def column(field: str) -> list:
+        return [getattr(backend.capabilities(name), field) for name in backend.BACKENDS]  # tensorflow, jax, torch
+
+    assert column("gpu_workers_reusable") == [False, False, True]  # only PyTorch's allocator gives memory back
+    assert column("max_steps_per_execution") == [8, 8, 1]  # Keras refuses more than one under PyTorch
+    assert column("compiles_each_batch_shape") == [False, True, False]  # jax.jit: a program per input shape
+    assert column("native_affine_transform") == [True, False, False]  # ImageProjectiveTransformV3
+    assert column("own_input_pipeline") == [True, False, False]  # tf.data
+    assert column("bfloat16_on_amx") == [True, False, False]  # oneDNN on the AMX units
+    assert column("compilation_cache") == [False, True, False]  # JAX's persistent cache
+    assert column("export_formats") == [("keras", "saved_model", "onnx", "litert"), ("keras",), ("keras",)]
+
+
+def test_a_format_the_backend_cannot_write_is_refused_naming_the_request_and_the_remedy():
+    assert backend.check_backend_writes("onnx", "format='onnx'", "use TensorFlow", backend="tensorflow") == "tensorflow"
+    assert backend.check_backend_writes("keras", "format='keras'", "-", backend="torch") == "torch"
+    for name in ("jax", "torch"):
+        with pytest.raises(ValueError, match=rf"^latency_runtime='litert': the Keras backend '{name}' cannot write "
+                                             r"'litert' \(it writes \['keras'\]\); use TensorFlow$"):
+            backend.check_backend_writes("litert", "latency_runtime='litert'", "use TensorFlow", backend=name)
 
 
 # ------------------------------------------------------------------ calls on a simulated GPU
@@ -171,7 +199,8 @@ def test_torch_cuda_out_of_memory_is_out_of_memory():
 _SEEDED_TRAININGS = """
 import json, sys
 import numpy as np
-from autonas.execution.runner import TrainingSettings, train_graph
+from autonas.execution.runner import train_graph
+from autonas.execution.settings import TrainingSettings
 from autonas.graph import generators
 rng = np.random.default_rng(0)
 x, y = rng.normal(size=(64, 4, 4, 1)).astype("float32"), rng.integers(0, 3, size=64)
@@ -281,7 +310,7 @@ def test_a_learning_rate_set_during_fit_reaches_the_training_step():
 
     import keras
 
-    from autonas.execution.runner import _annealing
+    from autonas.execution.schedule import cosine_annealing as _annealing
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, size=64)

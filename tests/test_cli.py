@@ -77,6 +77,21 @@ def test_executor_options_are_checked(tmp_path, capsys):
     assert "generation_rungs=2 needs generations" in capsys.readouterr().err
 
 
+def test_the_searcher_choices_are_the_library_s_searchers(tmp_path, capsys, monkeypatch):
+    """--searcher offers what autonas.search.SEARCHERS holds: one list, not a copy of its names."""
+    from autonas.search import SEARCHERS, RandomSearcher
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "--data", str(tmp_path / "d.npz"), "--searcher", "grid"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --searcher: invalid choice: 'grid'" in err
+    assert f"choose from {', '.join(repr(name) for name in SEARCHERS)}" in err
+    monkeypatch.setitem(SEARCHERS, "another", RandomSearcher)
+    assert main(["fit", "--data", str(tmp_path / "missing.npz"), "--searcher", "another"]) == 2
+    assert "does not exist" in capsys.readouterr().err  # past the option: the data is what is missing
+
+
 @pytest.mark.parametrize("command", ["demo", "fit"])
 @pytest.mark.parametrize("limit", ["-5", "0", "nan", "inf", "soon"])
 def test_a_bad_time_limit_is_refused_with_a_usage_line_not_a_traceback(command, limit, tmp_path, capsys):

@@ -23,6 +23,8 @@ CASES = {
     "05_resume_and_export.py": ["resumed:", "finished trials kept unchanged", "tutorial 05 done"],
     "06_your_own_images.py": ["held-out accuracy:", "plain Keras on", "autonas predict:", "tutorial 06 done"],
     "07_deploy.py": ["runtime-only process imported: []", "onnxruntime against Keras", "int8 LiteRT", "tutorial 07 done"],
+    "08_robust.py": ["plain search: test accuracy", "robust search: test accuracy", "Pareto front", "tutorial 08 done"],
+    "09_ask_tell.py": ["resumed: 3 trials on disk", "a child starts at", "tutorial 09 done"],
 }
 
 

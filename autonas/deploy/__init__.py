@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from autonas.backend import backend_name, export_formats
+from autonas.backend import backend_name, check_backend_writes
 
 __all__ = ["FORMATS", "QUANTIZATIONS", "calibration_images", "check_export", "export_file"]
 
@@ -89,13 +89,13 @@ def check_export(
         allowed = QUANTIZATIONS[format]
         hint = f"None or one of {list(allowed)}" if allowed else "None (only format='litert' takes quantize='int8')"
         raise ValueError(f"quantize for format={format!r} must be {hint}, got {quantize!r}")
-    backend = backend_name()
-    if format not in export_formats(backend):
-        raise ValueError(
-            f"format={format!r} cannot be written under the Keras backend {backend!r} (it writes "
-            f"{list(export_formats(backend))}); save the model with format='keras', or run the export with "
-            f"KERAS_BACKEND=tensorflow (e.g. KERAS_BACKEND=tensorflow autonas export PROJECT --format {format})"
-        )
+    check_backend_writes(
+        format,
+        f"format={format!r}",
+        f"save the model with format='keras', or run the export with KERAS_BACKEND=tensorflow "
+        f"(e.g. KERAS_BACKEND=tensorflow autonas export PROJECT --format {format})",
+        backend=backend_name(),
+    )
     missing = [name for name in _CONVERTERS[format] if importlib.util.find_spec(name) is None]
     if missing:
         raise ImportError(f"format={format!r} needs the package(s) {missing}: {_INSTALL}")

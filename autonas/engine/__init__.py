@@ -1,4 +1,4 @@
-"""The search loop, trial records and the on-disk project."""
+"""The search: its description (:class:`SearchSpec`, :class:`Recipe`), its plan and loop, trial records, the project."""
 
 from autonas.engine.project import (
     DamagedTrialWarning,
@@ -11,7 +11,10 @@ from autonas.engine.project import (
 )
 import warnings as _warnings
 
-from autonas.engine.loop import SearchBudget, TrialsFailedError, run_search
+from autonas.engine.ask_tell import Proposal, Search
+from autonas.engine.loop import SearchBudget, SearchPlan, TrialsFailedError, run_plan, run_search
+from autonas.engine.recipe import Recipe
+from autonas.engine.spec import SearchSpec
 
 __all__ = [
     "DamagedTrialWarning",
@@ -19,10 +22,16 @@ __all__ = [
     "ProjectFileError",
     "ProjectLockedError",
     "ProjectWriteError",
+    "Proposal",
+    "Recipe",
+    "Search",
     "SearchBudget",
+    "SearchPlan",
+    "SearchSpec",
     "TrialRecord",
     "TrialsFailedError",
     "project_folder",
+    "run_plan",
     "run_search",
 ]
 

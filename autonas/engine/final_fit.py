@@ -8,11 +8,11 @@ images added to the training images, on one restarted cosine schedule: with a
 time limit, until the limit (less a few seconds for saving): the schedule
 anneals by the clock and training stops at the deadline, so the share of the
 limit the search keeps for it
-(:attr:`~autonas.engine.loop.SearchBudget.final_fit_fraction`) and whatever
+(:attr:`~autonas.engine.recipe.Recipe.final_fit_fraction`) and whatever
 the search left unused are all spent training; without one, the length its
-settings give. On Fashion-MNIST (10,000 images, 600 s on one
-core) this is what a search needed to catch up with one network trained for
-the whole budget (docs/search.md).
+settings give. A search needs it to catch up with one network trained for
+the whole budget (benchmarks/results/final_fit_share.md,
+benchmarks/results/final_fit_clock.md).
 
 One policy, used twice: the search loop keeps the time for it while trials
 run (:func:`final_fit_reserve`), and the classifier runs it once the search
@@ -28,8 +28,10 @@ import numpy as np
 
 from autonas.backend import fast_dtype_policy
 from autonas.engine.project import TrialRecord
+from autonas.engine.recipe import startup_seconds
 from autonas.execution.executor import TrainingData
-from autonas.execution.runner import TrainingSettings, train_graph
+from autonas.execution.runner import train_graph
+from autonas.execution.settings import TrainingSettings
 from autonas.graph import Graph
 
 __all__ = ["BFLOAT16_SHARE", "final_fit", "final_fit_epochs", "final_fit_reserve", "final_fit_share"]
@@ -37,11 +39,10 @@ __all__ = ["BFLOAT16_SHARE", "final_fit", "final_fit_epochs", "final_fit_reserve
 logger = logging.getLogger(__name__)
 
 #: The start-up (building, compiling: what no deadline check interrupts) counts this many times the
-#: best trial's. The final fit's is the least predictable part of it: in a CI run a 30-s search's
-#: final fit took 15.8 s where its estimate, with the start-up counted once, was about 4.5 s.
+#: best trial's: it is the least predictable part of a final fit (benchmarks/results/deadlines.md).
 _STARTUP_MARGIN = 2.0
 #: What the final fit leaves of the time left for the export and saving after it: this share of it,
-#: at most :data:`_SAVING_SECONDS`. Saving a 560k-parameter network took 0.1 s (600-s Fashion-MNIST search).
+#: at most :data:`_SAVING_SECONDS`; saving takes far less (benchmarks/results/final_fit_clock.md).
 _SAVING_SHARE = 0.1
 _SAVING_SECONDS = 5.0
 
@@ -71,13 +72,12 @@ def final_fit_epochs(
     if seconds is None or pace <= 0.0:
         return int(planned)
     per_epoch = pace / max(train_fraction, 1e-3)
-    available = seconds - _STARTUP_MARGIN * (best.metrics.get("startup_seconds") or 0.0)
+    available = seconds - _STARTUP_MARGIN * startup_seconds([best])
     return int(planned) if available >= per_epoch else 0
 
 
 #: The part of its float32 share of the time limit a final fit in mixed bfloat16 keeps: about the
-#: epochs of a float32 one (a grown network's epoch took 0.71-0.83 times as long on a CPU with AMX,
-#: docs/execution.md); the rest goes to the search's trials (docs/search.md).
+#: epochs of a float32 one, the rest to the search's trials (benchmarks/results/bfloat16_final_fit.md).
 BFLOAT16_SHARE = 0.75
 
 

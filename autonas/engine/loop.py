@@ -5,6 +5,11 @@ the initial architectures not yet tried are trained; then, while the budget
 lasts, the searcher proposes a child (a parent trial and operations), the
 child trains from its inherited weights, and its record goes to disk and back
 to the searcher. The loop keeps time for the final fit.
+
+Entry points: :func:`run_plan` runs a :class:`~autonas.engine.plan.SearchPlan`
+(what :meth:`~autonas.engine.spec.SearchSpec.plan` builds for
+the estimator); :func:`run_search` takes the same as keyword arguments, builds
+the plan and runs it.
 """
 
 from __future__ import annotations
@@ -23,16 +28,19 @@ from autonas._checks import SEED_RANGE
 from autonas.backend import compilation_cache
 from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit_epochs, final_fit_reserve  # noqa: F401 - re-exported
-from autonas.engine.generations import NO_EDIT, FreeProposals, Generations, Placement
+from autonas.engine.generations import NO_EDIT, Placement
+from autonas.engine.plan import LOSS_TIE_BREAK, SearchBudget, SearchPlan, searcher_score  # noqa: F401 - re-exported
 from autonas.engine.project import Project, ProjectFileError, ProjectWriteError, TrialRecord
+from autonas.engine.recipe import RECENT_TRIALS, startup_seconds
 from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
-from autonas.execution.runner import TrainingSettings, TrialResult
+from autonas.execution.runner import TrialResult
+from autonas.execution.settings import TrainingSettings
 from autonas.graph import Graph
 
 if TYPE_CHECKING:
     from autonas.search import Searcher
 
-__all__ = ["SearchBudget", "TrialsFailedError", "run_search", "trial_seed"]
+__all__ = ["SearchBudget", "SearchPlan", "TrialsFailedError", "run_plan", "run_search", "searcher_score", "trial_seed"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,45 +50,6 @@ MAX_CONSECUTIVE_FAILURES = 3
 
 class TrialsFailedError(RuntimeError):
     """Too many trials failed in a row and none completed."""
-
-
-@dataclass(frozen=True)
-class SearchBudget:
-    """When to stop: ``max_trials`` in the project and/or a ``deadline`` (``time.monotonic()``).
-
-    Attributes:
-        max_trials: Most trials in the project (None: no limit).
-        deadline: When the search (final fit included) must end (None: no limit).
-        final_fit_fraction: Share of the time limit kept for the final fit (the best network trained
-            on, with the validation images, on one long schedule: :mod:`autonas.engine.final_fit`).
-        trial_fraction: With a deadline, one trial may take at most this
-            fraction of the time limit per worker (at most half of it), so that
-            on large data the initial architectures cannot use up the budget
-            before any child is tried; with ``max_trials`` set, at least its
-            even share of the time (:meth:`trial_share`). A trial stopped by it is marked
-            ``stopped_at_time_limit`` and its children train at the initial
-            learning rate: their parent had not finished learning.
-    """
-
-    max_trials: int | None
-    deadline: float | None
-    final_fit_fraction: float = 0.3
-    trial_fraction: float = 0.2
-
-    def seconds_left(self) -> float:
-        return np.inf if self.deadline is None else self.deadline - time.monotonic()
-
-    def trial_share(self, workers: int) -> float:
-        """Most of the time limit one trial may take, with ``workers`` trials at a time.
-
-        ``trial_fraction`` per worker, or where ``max_trials`` asks for fewer
-        trials, each trial's even share of the time outside the final fit's
-        (two trials in 40 s each get 17 s, not 8): at most half the limit.
-        """
-        fraction = self.trial_fraction
-        if self.max_trials:
-            fraction = max(fraction, (1.0 - self.final_fit_fraction) / self.max_trials)
-        return min(0.5, fraction * max(1, workers))
 
 
 def trial_seed(seed: int | None, trial_id: int) -> int | None:
@@ -94,38 +63,11 @@ def trial_seed(seed: int | None, trial_id: int) -> int | None:
 
 def _estimate_trial_seconds(history: Sequence[TrialRecord]) -> float:
     seconds = [r.seconds for r in history if r.status == "completed"]
-    return float(np.median(seconds[-8:])) if seconds else 0.0
-
-
-def _startup_seconds(history: Sequence[TrialRecord]) -> float:
-    """The median start-up (building, compiling: no deadline check can stop it) of the last completed trials."""
-    startups = [r.metrics.get("startup_seconds") or 0.0 for r in history if r.status == "completed"]
-    return float(np.median(startups[-8:])) if startups else 0.0
+    return float(np.median(seconds[-RECENT_TRIALS:])) if seconds else 0.0
 
 
 #: A trial starts only with this many times the recent trials' start-up left (see ``budget_allows_another``).
 STARTUP_MARGIN = 1.5
-
-#: Weight of the validation loss in the score the searcher learns from: a tie-breaker only.
-LOSS_TIE_BREAK = 1e-3
-
-
-def searcher_score(record: TrialRecord) -> float | None:
-    """What the searcher learns from a trial: validation accuracy, ties broken by validation loss.
-
-    ``val_accuracy − 0.001 · min(val_loss, 10)``. The loss term is at most
-    0.01 and, for losses under 1, under 0.001, so it reorders trials only when
-    their accuracies are that close; trials at the same accuracy (a saturated
-    validation set, every trial at 1.0) are still told apart and the
-    Gaussian process has something to learn. None for a failed trial.
-    """
-    accuracy = record.val_accuracy
-    if accuracy is None:
-        return None
-    loss = record.metrics.get("val_loss")
-    if loss is None or not np.isfinite(loss):
-        return accuracy
-    return accuracy - LOSS_TIE_BREAK * min(float(loss), 10.0)
 
 
 def run_search(
@@ -147,44 +89,37 @@ def run_search(
     generation_children: int | None = None,
     generation_rungs: int = 1,
 ) -> list[TrialRecord]:
-    """Run the search; returns every trial (resumed ones included), in order of trial id.
+    """Run the search these arguments describe: :func:`run_plan` with a :class:`SearchPlan` of them.
 
-    Up to ``executor.max_workers`` trials are submitted at once; the searcher
-    is asked for the next child while they train (it never proposes one in
-    flight again). Trial ids are given at submission.
+    The keyword form of the same loop (the estimator builds its plan with
+    :meth:`~autonas.engine.spec.SearchSpec.plan`). Each
+    argument is the :class:`SearchPlan` attribute of that name, but
+    ``on_trial``, the one observer (:attr:`SearchPlan.observers`), and
+    ``executor`` and ``rank``, whose None means the plan's default (a
+    :class:`~autonas.execution.SerialExecutor`, :func:`searcher_score`).
 
-    Args:
-        project: Where trials are written (and read back on resume).
-        searcher: Proposes children (``ask``) and learns from trials (``tell``).
-        data: Preprocessed training and validation data.
-        initial: ``(name, graph)`` initial architectures, trained first.
-        settings: Training settings of initial architectures.
-        fine_tune_settings: Training settings of morphed children.
-        budget: When to stop.
-        seed: Base seed; trial ``i`` trains with ``(seed + i) mod 2**32`` (:func:`trial_seed`).
-        accept: Hard constraint known before training; rejected graphs never train.
-        on_trial: Called after each trial with the record and the history.
-        executor: Runs the trials; default :class:`~autonas.execution.SerialExecutor`
-            (in this process, one at a time). It is started here and shut down
-            on return.
-        rank: Sort key of completed trials, higher is better (e.g.
-            ``Objective.rank_key``): what generations rank by; default
-            :func:`searcher_score`.
-        on_epoch: Told ``(trial_id, epochs_done, epochs_planned)`` as trials
-            train, by executors that report progress (serial and local ones).
-        timed_costs: Whether trials time their trained model (latency,
-            measured energy) for their metrics; False when nothing ranks by
-            those; a runtime name (``"onnxruntime"``, ``"litert"``): timed,
-            with the latency measured in that runtime (see
-            :attr:`autonas.objectives.Objective.timed_costs`).
-        generation_children: None: the searcher proposes one child at a time,
-            of any trained model. A number ``k``: generations of siblings at
-            equal budget, ``k`` children of the incumbent and a no-edit sibling
-            (:class:`~autonas.engine.generations.Generations`; the searcher
-            needs ``ask_children``).
-        generation_rungs: With generations, successive-halving rungs per
-            generation (1: none): the best third of a rung's members are
-            trained on from their own weights for three times the training.
+    Returns:
+        Every trial (resumed ones included), in order of trial id.
+
+    Raises:
+        TrialsFailedError: as :func:`run_plan`.
+        autonas.engine.ProjectLockedError: as :func:`run_plan`.
+    """
+    plan = SearchPlan(
+        searcher, initial, settings, fine_tune_settings, budget, seed, accept,
+        executor=executor or SerialExecutor(), rank=rank or searcher_score,
+        observers=() if on_trial is None else (on_trial,), on_epoch=on_epoch, timed_costs=timed_costs,
+        generation_children=generation_children, generation_rungs=generation_rungs,
+    )
+    return run_plan(project, data, plan)
+
+
+def run_plan(project: Project, data: TrainingData, plan: SearchPlan) -> list[TrialRecord]:
+    """Run ``plan``'s search on ``data``, its trials written to ``project``.
+
+    Up to ``plan.executor.max_workers`` trials are submitted at once; the
+    searcher is asked for the next child while they train (it never proposes
+    one in flight again). Trial ids are given at submission.
 
     The project is locked for the whole search (:meth:`Project.lock`). When a
     trial cannot be written (disk full), the search warns naming the path,
@@ -194,45 +129,16 @@ def run_search(
     (:func:`autonas.backend.compilation_cache`), so a resumed search does not
     compile them again.
 
+    Returns:
+        Every trial (resumed ones included), in order of trial id.
+
     Raises:
         TrialsFailedError: when :data:`MAX_CONSECUTIVE_FAILURES` trials in a row
             fail and none has completed.
         autonas.engine.ProjectLockedError: when another process searches in the project.
     """
-    search = _Search(
-        searcher, initial, settings, fine_tune_settings, budget, seed, accept, on_trial, executor or SerialExecutor(),
-        rank or searcher_score, on_epoch, timed_costs, generation_children, generation_rungs,
-    )
     with sigterm_exits_cleanly(), project.lock(), compilation_cache(project.path / "jax-cache"):
-        return _run_locked(project, data, search)
-
-
-@dataclass(frozen=True)
-class _Search:
-    """What :func:`run_search` was asked for (its arguments, defaults filled in), passed down as one."""
-
-    searcher: Searcher
-    initial: Sequence[tuple[str, Graph]]
-    settings: TrainingSettings
-    fine_tune_settings: TrainingSettings
-    budget: SearchBudget
-    seed: int | None
-    accept: Callable[[Graph], bool] | None
-    on_trial: Callable[[TrialRecord, list[TrialRecord]], None] | None
-    executor: Executor
-    rank: Callable[[TrialRecord], tuple]
-    on_epoch: Callable[[int, int, int], None] | None
-    timed_costs: bool | str
-    generation_children: int | None
-    generation_rungs: int = 1
-
-    def proposal_source(self) -> FreeProposals | Generations:
-        """Where children come from: the searcher one at a time, or generations of siblings."""
-        if self.generation_children is None:
-            return FreeProposals(self.searcher, searcher_score)
-        return Generations(
-            self.searcher, self.generation_children, self.rank, searcher_score, rungs=self.generation_rungs
-        )
+        return _run_locked(project, data, plan)
 
 
 def _resume(project: Project, source) -> list[TrialRecord]:
@@ -251,12 +157,12 @@ def _resume(project: Project, source) -> list[TrialRecord]:
     return history
 
 
-def _run_locked(project: Project, data: TrainingData, search: _Search) -> list[TrialRecord]:
-    total_seconds = None if search.budget.deadline is None else search.budget.deadline - time.monotonic()
-    source = search.proposal_source()
+def _run_locked(project: Project, data: TrainingData, plan: SearchPlan) -> list[TrialRecord]:
+    total_seconds = None if plan.budget.deadline is None else plan.budget.deadline - time.monotonic()
+    source = plan.proposal_source()
     history = _resume(project, source)
-    loop = _SearchLoop(project, search, source, history, total_seconds)
-    on_epoch = search.on_epoch
+    loop = _SearchLoop(project, plan, source, history, total_seconds)
+    on_epoch = plan.on_epoch
     executor = loop.executor
     own_log_dir = getattr(executor, "log_dir", "") is None  # worker output goes to the project, off the terminal
     if own_log_dir:
@@ -287,14 +193,14 @@ class _SearchLoop:
     """The loop's state and its steps: fill the free workers, collect finished trials, repeat."""
 
     def __init__(
-        self, project: Project, search: _Search, source, history: list[TrialRecord], total_seconds: float | None
+        self, project: Project, plan: SearchPlan, source, history: list[TrialRecord], total_seconds: float | None
     ) -> None:
-        self.project, self.search, self.source = project, search, source
-        self.executor, self.budget = search.executor, search.budget  # the two the loop reads most
+        self.project, self.plan, self.source = project, plan, source
+        self.executor, self.budget = plan.executor, plan.budget  # the two the loop reads most
         self.history: list[TrialRecord] = history
         self.by_id = {record.id: record for record in history}
         tried = {record.fingerprint for record in history}
-        self.pending = [(name, graph) for name, graph in search.initial if graph.fingerprint() not in tried]
+        self.pending = [(name, graph) for name, graph in plan.initial if graph.fingerprint() not in tried]
         self.next_id = max(project.max_trial_id(), *(r.id for r in history), 0) + 1
         self.running: dict[Future, _Submitted] = {}
         self.failures = self.rejected = 0
@@ -331,7 +237,7 @@ class _SearchLoop:
             return False
         reserve = final_fit_reserve(budget.final_fit_fraction, self.total_seconds)
         history = self.history
-        needed = max(0.5 * _estimate_trial_seconds(history), STARTUP_MARGIN * _startup_seconds(history))
+        needed = max(0.5 * _estimate_trial_seconds(history), STARTUP_MARGIN * startup_seconds(history))
         return not history or budget.seconds_left() - reserve >= needed
 
     def next_trial(self) -> _Submitted | None:
@@ -341,7 +247,7 @@ class _SearchLoop:
             placement = Placement()
             if self.pending:
                 name, graph = self.pending.pop(0)
-                parent, operations, trial_settings, reference = None, [], self.search.settings, None
+                parent, operations, trial_settings, reference = None, [], self.plan.settings, None
             else:
                 if self.source.waits_for_initial and any(s.parent is None for s in self.running.values()):
                     return None  # the first generation's incumbent is the best of all initial architectures
@@ -353,15 +259,15 @@ class _SearchLoop:
                 graph, parent, operations = proposal.graph, int(proposal.parent_id), list(proposal.operations)
                 placement = self.source.placement(proposal)
                 name = ", ".join(str(op) for op in operations) or NO_EDIT
-                fine_tune = self.search.fine_tune_settings
+                fine_tune = self.plan.fine_tune_settings
                 if placement.rung:
                     name = f"{self.by_id[parent].name.split(' [rung ')[0]} [rung {placement.rung}]"
                     fine_tune = replace(fine_tune, max_epochs=fine_tune.max_epochs * placement.epochs_factor)
                 trial_settings = _child_settings(
-                    self.by_id.get(parent), proposal, self.search.settings, fine_tune, self.trial_cap
+                    self.by_id.get(parent), proposal, self.plan.settings, fine_tune, self.trial_cap
                 )
                 reference = getattr(proposal, "parent", None)  # a searcher of the user's may not give it
-            accept = self.search.accept
+            accept = self.plan.accept
             if (accept is not None and not accept(graph)) or not self.executor.accepts(graph, trial_settings):
                 logger.info("skipping %s: it breaks a constraint", name)
                 self.rejected += 1
@@ -387,14 +293,15 @@ class _SearchLoop:
         reserve = final_fit_reserve(budget.final_fit_fraction, self.total_seconds)
         seconds_left = None if budget.deadline is None else budget.deadline - reserve - time.monotonic()
         changes_function = not _preserves_function(operations)
-        seed = trial_seed(self.search.seed, trial_id if seed_key is None else seed_key)
+        seed = trial_seed(self.plan.seed, trial_id if seed_key is None else seed_key)
         return TrialJob(
             trial_id, graph, settings, seconds_left, seed,
             max_seconds=self.trial_cap,
-            timed_costs=self.search.timed_costs, issued_at=time.time(),
+            timed_costs=self.plan.timed_costs, issued_at=time.time(),
             hard_seconds=budget.seconds_left() if budget.deadline is not None else None,
             reference=reference if changes_function else None,
             operations=tuple(operations) if changes_function else (),
+            robustness=self.plan.robustness,
         )
 
     def collect(self, submitted: _Submitted, result: TrialResult) -> None:
@@ -409,8 +316,8 @@ class _SearchLoop:
         self.history.append(record)
         self.by_id[record.id] = record
         self.source.observe(record, trained)
-        if self.search.on_trial is not None:
-            self.search.on_trial(record, self.history)
+        for observer in self.plan.observers:
+            observer(record, self.history)
         self.failures = self.failures + 1 if record.status == "failed" else 0
 
     def too_many_failures(self) -> bool:
@@ -484,6 +391,7 @@ def _record(submitted: _Submitted, result: TrialResult) -> tuple[TrialRecord, Gr
         seconds=result.seconds,
         status=result.status,
         error=result.error,
+        failure_kind=result.failure_kind,
         hyperparameters=job.settings.to_dict(),
         name=submitted.name,
         generation=submitted.generation,

@@ -53,6 +53,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autonas.execution.failures import FailureKind
 from autonas.graph import Graph
 from autonas.graph.graph import _atomic_write
 
@@ -109,7 +110,11 @@ class TrialRecord:
         epochs: Epochs trained.
         seconds: Training wall-clock seconds.
         status: ``"completed"`` or ``"failed"``.
-        error: Why it failed.
+        error: Why it failed, for people.
+        failure_kind: Why it failed, for code (None for a completed trial).
+            A failed record without one (written before autonas saved the
+            kind) takes the kind its error text names
+            (:meth:`~autonas.execution.failures.FailureKind.from_error_text`).
         hyperparameters: The training settings used.
         name: A readable description (the generator or the operations).
         generation: In a search in generations, the generation's parent trial (None otherwise).
@@ -131,12 +136,22 @@ class TrialRecord:
     name: str = ""
     generation: int | None = None
     rung: int = 0
+    failure_kind: FailureKind | None = None
+
+    def __post_init__(self) -> None:
+        self.failure_kind = FailureKind.parse(self.failure_kind)
+        if self.status == "failed" and self.failure_kind is None:
+            self.failure_kind = FailureKind.from_error_text(self.error)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as saved in ``record.json`` (the kind by its name)."""
+        data = asdict(self)
+        data["failure_kind"] = None if self.failure_kind is None else self.failure_kind.value
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialRecord:
+        """The record saved as ``data`` (``record.json``); a field it lacks (saved before it existed) takes its default."""
         return cls(**data)
 
     @property
@@ -175,6 +190,66 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _verify_checksums(folder: Path, required: tuple[str, ...], what: str) -> None:
+    """Check the files of a folder written by :func:`_write_folder` against its ``checksums.json``.
+
+    Args:
+        folder: A trial's folder or the final model's.
+        required: Files the checksums must list.
+        what: Whose files they are, for the message (``"trial"``).
+
+    Raises:
+        ProjectFileError: naming the checksums file when it is unreadable or
+            lacks a required file, or the first listed file that is missing or
+            does not match.
+    """
+    expected = _read_json(folder / _CHECKSUMS)
+    if not isinstance(expected, dict) or any(name not in expected for name in required):
+        raise ProjectFileError(f"{str(folder / _CHECKSUMS)!r} does not list the {what}'s files")
+    for name, digest in expected.items():
+        path = folder / name
+        if not path.is_file():
+            raise ProjectFileError(f"{str(path)!r} is missing")
+        if _sha256(path) != digest:
+            raise ProjectFileError(f"{str(path)!r} does not match its checksum (changed or corrupt)")
+
+
+def _write_folder(target: Path, prefix: str, write: Callable[[Path], None], what: str, replace: bool = False) -> None:
+    """Write a folder atomically: ``write`` fills a temporary folder beside ``target`` (named
+    ``prefix`` + random), the checksums of its files are added, and it is renamed to ``target``.
+
+    Args:
+        target: The folder to write.
+        prefix: Start of the temporary folder's name (what :meth:`Project.lock` removes as a leftover).
+        write: Writes the files into the folder it is given.
+        what: What is written, for the error message (``"trial 7"``).
+        replace: Whether an existing ``target`` is replaced (moved aside to
+            ``.old-<name>-<pid>``, then removed); without, renaming onto it fails.
+
+    Raises:
+        ProjectWriteError: naming ``what`` and ``target`` when it cannot be
+            written; the temporary folder is removed.
+    """
+    staging = None
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+        write(staging)
+        _write_json(staging / _CHECKSUMS, {p.name: _sha256(p) for p in sorted(staging.iterdir())})
+        if replace and target.exists():
+            old = target.parent / f".old-{target.name}-{os.getpid()}"
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException as error:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise _write_error(what, target, error) from None
+        raise
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -408,6 +483,11 @@ class Project:
     def damaged_path(self) -> Path:
         return self.path / "damaged"
 
+    @property
+    def final_path(self) -> Path:
+        """The final model's folder (:meth:`save_final`)."""
+        return self.path / "final"
+
     # ------------------------------------------------------------------ lock
     @contextlib.contextmanager
     def lock(self) -> Iterator[Project]:
@@ -514,15 +594,7 @@ class Project:
             ProjectFileError: naming the first file that is missing or does not match.
         """
         if (folder / _CHECKSUMS).exists():
-            expected = _read_json(folder / _CHECKSUMS)
-            if not isinstance(expected, dict) or "record.json" not in expected or "graph.json" not in expected:
-                raise ProjectFileError(f"{str(folder / _CHECKSUMS)!r} does not list the trial's files")
-            for name, digest in expected.items():
-                path = folder / name
-                if not path.is_file():
-                    raise ProjectFileError(f"{str(path)!r} is missing")
-                if _sha256(path) != digest:
-                    raise ProjectFileError(f"{str(path)!r} does not match its checksum (changed or corrupt)")
+            _verify_checksums(folder, ("record.json", "graph.json"), "trial")
         else:  # written before checksums existed: check what can be checked
             for name in ("record.json", "graph.json"):
                 if not (folder / name).is_file():
@@ -567,24 +639,17 @@ class Project:
                 the graph stays readable through :meth:`load_graph` in this process.
         """
         self._refuse_writes("save a trial")
-        target = self.trial_path(record.id)
-        staging = None
-        try:
-            staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.trials_path))
+
+        def write(staging: Path) -> None:
             (staging / "graph.json").write_text(graph.to_json(indent=1))
             if record.status == "completed" and graph.has_weights:
                 graph.save_weights(staging / "weights.npz")
             _write_json(staging / "record.json", record.to_dict())
-            _write_json(staging / _CHECKSUMS, {p.name: _sha256(p) for p in sorted(staging.iterdir())})
-            os.replace(staging, target)
-        except OSError as error:
-            if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
+
+        try:
+            _write_folder(self.trial_path(record.id), ".tmp-", write, f"trial {record.id}")
+        except ProjectWriteError:
             self._unsaved[record.id] = graph
-            raise _write_error(f"trial {record.id}", target, error) from None
-        except BaseException:
-            if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
             raise
 
     def load_graph(self, trial_id: int, weights: bool = True) -> Graph:
@@ -615,21 +680,28 @@ class Project:
                 (nothing half-written is left behind).
         """
         self._refuse_writes("save the final model")
-        final = self.path / "final"
-        staging = None
-        try:
-            staging = Path(tempfile.mkdtemp(prefix=".tmp-final-", dir=self.path))
+
+        def write(staging: Path) -> None:
             graph.save(staging)
             _write_json(staging / "info.json", info)
-            _write_json(staging / _CHECKSUMS, {p.name: _sha256(p) for p in sorted(staging.iterdir())})
-            if final.exists():
-                old = self.path / f".old-final-{os.getpid()}"
-                os.replace(final, old)
-                os.replace(staging, final)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(staging, final)
-        except OSError as error:
-            if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
-            raise _write_error("the final model", final, error) from None
+
+        _write_folder(self.final_path, ".tmp-final-", write, "the final model", replace=True)
+
+    def load_final_info(self) -> dict[str, Any] | None:
+        """The final model's ``info.json``, after checking the final model's files against their checksums.
+
+        Returns:
+            What :meth:`save_final` was given as ``info``; None when the
+            project has no final model yet (no ``final/info.json``).
+
+        Raises:
+            ProjectFileError: naming the first file that is missing, unreadable
+                or does not match its checksum.
+        """
+        if not (self.final_path / "info.json").is_file():
+            return None
+        try:
+            _verify_checksums(self.final_path, ("info.json",), "final model")
+        except OSError as error:  # a listed file that cannot be read
+            raise ProjectFileError(f"cannot read the final model in {str(self.final_path)!r}: {error}") from None
+        return _read_json(self.final_path / "info.json")

@@ -1,13 +1,16 @@
 """Running trials: train and measure a graph, in this process, in worker processes or on Ray."""
 
 from autonas.execution.executor import Executor, SerialExecutor, TrainingData, TrialJob
+from autonas.execution.failures import FailureKind
 from autonas.execution.local import LocalExecutor
 from autonas.execution.memory import DeviceMemory, MemoryLedger, estimate_training_bytes
-from autonas.execution.runner import TrainingSettings, TrialResult, train_graph
+from autonas.execution.runner import TrialResult, train_graph
+from autonas.execution.settings import TrainingSettings
 
 __all__ = [
     "DeviceMemory",
     "Executor",
+    "FailureKind",
     "LocalExecutor",
     "MemoryLedger",
     "RayExecutor",

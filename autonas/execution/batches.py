@@ -6,7 +6,7 @@ than :data:`STREAM_BYTES`, and for data split over several arrays (training +
 validation in the final fit), :func:`array_batches` reads one batch at a time.
 It can also make every batch of an epoch the same shape, for backends that
 compile the training step for each new shape
-(:func:`autonas.backend.compiles_each_batch_shape`).
+(:attr:`autonas.backend.Capabilities.compiles_each_batch_shape`).
 """
 
 from __future__ import annotations

@@ -19,8 +19,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from autonas.execution.runner import TrainingSettings, TrialResult, train_graph
+from autonas.execution.failures import FailureKind, error_text, traceback_text
+from autonas.execution.runner import TrialResult, train_graph
+from autonas.execution.settings import TrainingSettings
 from autonas.graph import Graph
+from autonas.objectives.robustness import RobustnessCheck
 
 __all__ = ["Executor", "SerialExecutor", "TrainingData", "TrialJob"]
 
@@ -72,6 +75,9 @@ class TrialJob:
             of ``operations`` moved the outputs on a probe batch of training
             images (``operation_changes`` in the metrics).
         operations: The edits that turned ``reference`` into ``graph``.
+        robustness: None, or what to attack the trained network with (on a
+            draw of the validation images, after training, off its clock) for
+            ``robust_accuracy`` in its metrics; a failed measurement fails the trial.
     """
 
     trial_id: int
@@ -86,6 +92,7 @@ class TrialJob:
     hard_seconds: float | None = None
     reference: Graph | None = None
     operations: tuple = ()
+    robustness: RobustnessCheck | None = None
 
     def with_batch_size(self, batch_size: int) -> TrialJob:
         """The same job at another batch size (an out-of-memory retry)."""
@@ -145,6 +152,22 @@ def run_job(job: TrialJob, data: TrainingData, on_epoch: TrialProgress | None = 
     )
     if changes is not None:
         result.metrics["operation_changes"] = changes
+    if job.robustness is not None and job.measure and result.status == "completed":
+        result = _measure_robustness(job, result, data)
+    return result
+
+
+def _measure_robustness(job: TrialJob, result: TrialResult, data: TrainingData) -> TrialResult:
+    """``result`` with the trained network's ``robust_accuracy`` in its metrics (the float32 model, as exported);
+    failed, with the reason, when the attack cannot run."""
+    try:
+        model = result.graph.to_keras()
+        result.metrics.update(job.robustness.measure(model, data.x_val, data.y_val, job.seed))
+    except Exception as error:  # noqa: BLE001 - the trial fails with the reason; the search goes on
+        logger.warning("trial %s: measuring its robustness failed: %s", job.trial_id, error)
+        return TrialResult("failed", None, {**result.metrics, "traceback": traceback_text()},
+                           result.epochs, result.seconds, error_text(f"measuring robustness failed: {error}"),
+                           failure_kind=FailureKind.of_error(error))
     return result
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
 from autonas._checks import check_positive
-from autonas.backend import gpu_workers_reusable
+from autonas.backend import capabilities
 from autonas.errors import FatalError
 from autonas.execution.executor import Executor, TrainingData, TrialJob
+from autonas.execution.failures import FailureKind, error_text
 from autonas.execution.memory import (
     MIB,
     DeviceMemory,
@@ -26,8 +27,9 @@ from autonas.execution.memory import (
     estimate_training_bytes,
     gpu_free_bytes,
 )
-from autonas.execution.runner import TrainingSettings, TrialResult
 from autonas.execution.pool import PooledWorker, WorkerPool, death_reason, log_tail
+from autonas.execution.runner import TrialResult
+from autonas.execution.settings import TrainingSettings
 from autonas.execution.shared_data import remove_stale_copies, share_data
 from autonas.execution.worker import WorkerConfig
 from autonas.graph import Graph
@@ -81,6 +83,21 @@ def _training_bytes(job: TrialJob) -> int:
         return 0
 
 
+def _failed_without_result(kind: str, payload, task: _Task, worker: PooledWorker) -> TrialResult:
+    """The failed result of a trial whose worker sent no result: it raised (``kind`` ``"error"``,
+    ``payload`` the error's text and :class:`FailureKind`), was stopped by force, or died.
+    """
+    if kind == "error":
+        text, failure = payload
+        return TrialResult("failed", error=error_text(f"the worker raised {text}"), failure_kind=failure)
+    worker.process.join(timeout=5)
+    if task.overran:
+        return TrialResult("failed", error="stopped by force: still training when the search's time limit ran out",
+                           failure_kind=FailureKind.DEADLINE)
+    return TrialResult("failed", error=death_reason(worker.process.exitcode) + log_tail(worker.log),
+                       failure_kind=FailureKind.OTHER)
+
+
 class LocalExecutor(Executor):
     """Runs trials in spawned worker processes on this machine.
 
@@ -104,7 +121,7 @@ class LocalExecutor(Executor):
     * **GPU**: one fresh process per trial (a new runtime of the backend, so its
       GPU memory is returned when it ends), except under PyTorch, whose
       workers give their memory back between trials and take a new cap for
-      each (:func:`autonas.backend.gpu_workers_reusable`): there a worker
+      each (:attr:`autonas.backend.Capabilities.gpu_workers_reusable`): there a worker
       trains up to ``trials_per_worker`` trials, and while idle it keeps a
       reservation of its process's own memory (retired when a trial needs
       the room); a trial starts when its estimated training memory
@@ -165,7 +182,7 @@ class LocalExecutor(Executor):
         self._data_dir: str | None = None
         self.ledger: MemoryLedger | None = None
         self.use_gpu = False
-        #: On a GPU, whether a worker trains several trials (see :func:`~autonas.backend.gpu_workers_reusable`).
+        #: On a GPU, whether a worker trains several trials (:attr:`~autonas.backend.Capabilities.gpu_workers_reusable`).
         self.reuse_gpu_workers = False
         self._holding: dict[int, PooledWorker] = {}  # idle GPU workers holding their process's memory
         self.max_workers = max_workers or default_cpu_workers()
@@ -188,7 +205,7 @@ class LocalExecutor(Executor):
         if self.use_gpu:
             self.ledger = MemoryLedger(memory)
             self.max_workers = self.requested_workers or _DEFAULT_GPU_WORKERS
-            self.reuse_gpu_workers = gpu_workers_reusable()
+            self.reuse_gpu_workers = capabilities().gpu_workers_reusable
         else:
             self.ledger = None
             self.max_workers = self.requested_workers or default_cpu_workers()
@@ -364,6 +381,7 @@ class LocalExecutor(Executor):
                             "failed",
                             error=f"needs about {self.ledger.cost(task.estimate) // MIB} MiB of GPU memory, "
                             f"more than the {usable} MiB a trial may use",
+                            failure_kind=FailureKind.OUT_OF_MEMORY,
                         ))
                         continue
                     if not self._can_start(task):
@@ -424,24 +442,13 @@ class LocalExecutor(Executor):
             if self.ledger is not None:
                 self.ledger.release(id(task))
         kind, payload, peak = message or ("died", None, None)
-        if kind == "result":
-            result: TrialResult = payload
-        elif kind == "fatal":  # autonas's own error: the search stops with it
+        if kind == "fatal":  # autonas's own error: the search stops with it
             if worker.trials >= self.trials_per_worker or self.use_gpu:
                 self.pool.retire(worker)
                 self._warm_up()
             task.future.set_exception(FatalError(f"trial {task.job.trial_id}: {payload}"))
             return
-        elif kind == "error":
-            result = TrialResult("failed", error=f"the worker raised {payload}"[:2000])
-        elif task.overran:
-            worker.process.join(timeout=5)
-            result = TrialResult(
-                "failed", error="stopped by force: still training when the search's time limit ran out"
-            )
-        else:
-            worker.process.join(timeout=5)
-            result = TrialResult("failed", error=death_reason(worker.process.exitcode) + log_tail(worker.log))
+        result: TrialResult = payload if kind == "result" else _failed_without_result(kind, payload, task, worker)
         fresh_each_trial = self.use_gpu and (not self.reuse_gpu_workers or kind == "error")
         if message is None or fresh_each_trial or worker.trials >= self.trials_per_worker:
             self.pool.retire(worker)
@@ -466,7 +473,7 @@ class LocalExecutor(Executor):
 
     def _retry_out_of_memory(self, task: _Task, result: TrialResult) -> bool:
         """Requeue an out-of-memory trial once, alone and at half the batch size."""
-        if result.status != "failed" or not (result.error or "").startswith("out of memory"):
+        if result.status != "failed" or result.failure_kind is not FailureKind.OUT_OF_MEMORY:
             return False
         if task.exclusive and self.ledger is not None:
             self.ledger.observe_out_of_memory(task.estimate)

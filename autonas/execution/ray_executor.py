@@ -11,6 +11,7 @@ from autonas import backend
 from autonas._checks import check_positive
 from autonas.errors import FatalError
 from autonas.execution.executor import Executor, TrainingData, TrialJob
+from autonas.execution.failures import FailureKind, error_text
 from autonas.execution.memory import estimate_training_bytes, gpu_free_bytes
 from autonas.execution.runner import TrialResult
 
@@ -35,6 +36,15 @@ def _train_task(job: TrialJob, data: TrainingData, threads: int, backend_name: s
     from autonas.execution.executor import run_job
 
     return run_job(job, data)
+
+
+def _failed_task(error: BaseException) -> TrialResult:
+    """The failed result of a Ray task that raised ``error`` (Ray's error, or what the task raised as its ``cause``)."""
+    cause = getattr(error, "cause", None)
+    raised = [error] + ([cause] if isinstance(cause, BaseException) else [])
+    out_of_memory = any(FailureKind.of_error(e) is FailureKind.OUT_OF_MEMORY for e in raised)
+    return TrialResult("failed", error=error_text(f"the Ray task failed: {type(error).__name__}: {error}"),
+                       failure_kind=FailureKind.OUT_OF_MEMORY if out_of_memory else FailureKind.OTHER)
 
 
 class RayExecutor(Executor):
@@ -123,7 +133,7 @@ class RayExecutor(Executor):
             elif isinstance(error, FatalError) or isinstance(cause, FatalError):
                 result.set_exception(cause if isinstance(cause, FatalError) else error)
             else:
-                result.set_result(TrialResult("failed", error=f"the Ray task failed: {type(error).__name__}: {error}"[:2000]))
+                result.set_result(_failed_task(error))
 
         ref.future().add_done_callback(settle)
         return result

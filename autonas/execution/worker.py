@@ -31,6 +31,7 @@ from pathlib import Path
 
 from autonas import backend
 from autonas.errors import FatalError
+from autonas.execution.failures import FailureKind
 
 __all__ = ["WorkerConfig", "WorkerProcess", "worker_main"]
 
@@ -200,24 +201,28 @@ def worker_main(connection, config: WorkerConfig) -> None:
     """Serve jobs from ``connection`` until told to stop.
 
     Receives ``("job", TrialJob, gpu_limit_bytes)`` or ``("stop", None)``; answers each job with
-    ``("result", TrialResult, peak_bytes)`` or ``("error", text, None)``, after any number of
+    ``("result", TrialResult, peak_bytes)``, ``("error", (text, FailureKind), None)`` or
+    ``("fatal", text, None)`` (autonas's own error), after any number of
     ``("progress", (trial_id, epochs_done, epochs_planned), None)``. A GPU
     worker trained several trials (PyTorch only, see
-    :func:`autonas.backend.gpu_workers_reusable`) sets its cap to each job's
+    :attr:`autonas.backend.Capabilities.gpu_workers_reusable`) sets its cap to each job's
     ``gpu_limit_bytes`` before training it.
     """
     _die_with_parent()
+    failure = FailureKind.OTHER
     try:
         _configure_backend(config)
         import numpy as np
 
         from autonas.execution.executor import TrainingData, run_job
 
+        failure = FailureKind.DATA  # from here on, what fails is reading the training data
         folder = Path(config.data_dir)
         names = ("x_train", "y_train", "x_val", "y_val")
         data = TrainingData(*(np.load(folder / f"{name}.npy", mmap_mode="r") for name in names))
     except BaseException as error:  # noqa: BLE001 - the parent fails the first job with this
-        _send(connection, ("error", _describe(error), None))
+        kind = FailureKind.OUT_OF_MEMORY if backend.is_out_of_memory(error) else failure
+        _send(connection, ("error", (_describe(error), kind), None))
         connection.close()
         return
     limit = int(config.gpu_memory_limit_mb) << 20 if config.use_gpu and config.gpu_memory_limit_mb else None
@@ -240,8 +245,10 @@ def worker_main(connection, config: WorkerConfig) -> None:
             _send(connection, ("result", result, backend.peak_gpu_bytes()))
             backend.clear_session()
         except BaseException as error:  # noqa: BLE001 - report anything, the parent records the trial as failed
-            kind = "fatal" if isinstance(error, FatalError) else "error"
-            _send(connection, (kind, str(error) if kind == "fatal" else _describe(error), None))
+            if isinstance(error, FatalError):
+                _send(connection, ("fatal", str(error), None))
+            else:
+                _send(connection, ("error", (_describe(error), FailureKind.of_error(error)), None))
     connection.close()
 
 

@@ -16,7 +16,7 @@ the transforms Keras's layers draw (the same ranges, linear interpolation,
 ``fill_mode="reflect"``: ``d c b a | a b c d | d c b a``), are the identity
 at inference, and have no weights. autonas trains with them
 (:meth:`Graph.to_keras(for_training=True) <autonas.graph.Graph.to_keras>`, where
-:func:`autonas.backend.has_native_affine_transform` is False) and exports Keras's own layers, so an exported model needs only Keras; both
+``autonas.backend.capabilities().native_affine_transform`` is False) and exports Keras's own layers, so an exported model needs only Keras; both
 layers are registered with Keras (package ``autonas``), so a model saved with
 them loads where autonas is imported.
 """

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from autonas.backend import has_native_affine_transform, import_keras_quietly
+from autonas.backend import capabilities, import_keras_quietly
 
 import_keras_quietly()  # the first import of Keras in most processes: no C++ log lines on the terminal
 
@@ -50,7 +50,7 @@ def layer_to_keras(spec: L.LayerSpec, name: str, *, for_training: bool = False) 
     if isinstance(spec, L.Dropout):
         return keras.layers.Dropout(spec.rate, name=name)
     if isinstance(spec, L.Augmentation):
-        return _augmentation_layer(spec, name, separable=for_training and not has_native_affine_transform())
+        return _augmentation_layer(spec, name, separable=for_training and not capabilities().native_affine_transform)
     if isinstance(spec, L.Add):
         return keras.layers.Add(name=name)
     if isinstance(spec, L.Concatenate):

@@ -33,7 +33,6 @@ import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from autonas.backend import import_keras_quietly
@@ -45,104 +44,36 @@ import keras_tuner  # noqa: E402
 from keras_tuner.engine.trial import TrialStatus
 
 from autonas._checks import check_positive, check_seed
-from autonas.engine.spec import INITIAL_ARCHITECTURES, initial_architectures
-from autonas.execution.guard import BestEpoch
-from autonas.execution.runner import FINE_TUNE_FACTOR, build_training_state, compile_for_training
-from autonas.graph import Graph, generators
+from autonas.engine.recipe import Recipe
+from autonas.engine.spec import SearchSpec
+from autonas.execution.compiling import build_training_state, compile_for_training
+from autonas.graph import Graph
+from autonas.integrations._trials import DEFAULT_INITIAL, BestEpochKeeper, TrialArchitecture, initial_architectures_of
 from autonas.morphism import Operation
-from autonas.search import Searcher, check_searcher, make_searcher
+from autonas.objectives import as_objective
+from autonas.search import Searcher, check_searcher
 
-__all__ = ["DEFAULT_INITIAL", "MorphismHyperModel", "MorphismOracle"]
+__all__ = ["DEFAULT_INITIAL", "FINE_TUNE_FACTOR", "MorphismHyperModel", "MorphismOracle"]
 
 logger = logging.getLogger(__name__)
 
-#: The architectures built when ``initial`` is not given (with ``input_shape`` and ``num_classes``): the
-#: same as :class:`~autonas.AutoImageClassifier` starts from (:data:`autonas.engine.spec.INITIAL_ARCHITECTURES`).
-DEFAULT_INITIAL = tuple(name for name, _ in INITIAL_ARCHITECTURES)
-_GENERATORS = generators.BY_NAME
 _STATE_FORMAT = 1
 #: Hyperparameter values naming a trial's architecture.
 ARCHITECTURE, PARENT, OPERATIONS = "architecture", "parent", "operations"
-
-
-@dataclass
-class _Architecture:
-    """One trial's architecture and what became of it."""
-
-    trial_id: str
-    graph: Graph  # the starting point: inherited weights for a child, none (or the user's) for an initial one
-    fingerprint: str
-    parent: str | None
-    operations: tuple[Operation, ...]
-    name: str
-    trained: Graph | None = None
-    trained_value: float | None = None
-
-    @property
-    def description(self) -> str:
-        if self.parent is None:
-            return f"initial: {self.name}"
-        return ", ".join(str(op) for op in self.operations)
-
-
-def _initial_architectures(
-    initial: Any, input_shape: Sequence[int] | None, num_classes: int | None
-) -> list[tuple[str, Graph]]:
-    """``(name, graph)`` pairs from the ``initial`` argument (see :class:`MorphismOracle`)."""
-    if initial is None:
-        if input_shape is None or num_classes is None:
-            missing = "input_shape" if input_shape is None else "num_classes"
-            raise ValueError(
-                f"initial is None, so input_shape and num_classes are needed to build {DEFAULT_INITIAL}; "
-                f"{missing} is missing"
-            )
-        initial = dict(initial_architectures(input_shape, num_classes))
-    if isinstance(initial, (Graph, str, keras.Model)):
-        initial = [initial]
-    if isinstance(initial, Mapping):
-        entries = [(str(name), item) for name, item in initial.items()]
-    elif isinstance(initial, Sequence):
-        entries = [(item if isinstance(item, str) else f"graph {i}", item) for i, item in enumerate(initial)]
-    else:
-        raise ValueError(
-            "initial must be a Graph, a keras.Model, a generator name, or a list or dict of them, "
-            f"got {type(initial).__name__}"
-        )
-    if not entries:
-        raise ValueError("initial is empty: give at least one architecture")
-    architectures: list[tuple[str, Graph]] = []
-    seen: dict[str, str] = {}
-    for name, item in entries:
-        if isinstance(item, str):
-            if item not in _GENERATORS:
-                raise ValueError(
-                    f"initial: unknown generator {item!r}; expected one of {sorted(_GENERATORS)} or a Graph"
-                )
-            if input_shape is None or num_classes is None:
-                raise ValueError(f"initial names the generator {item!r}, which needs input_shape and num_classes")
-            graph = _GENERATORS[item](input_shape, num_classes)
-        elif isinstance(item, (Graph, keras.Model)):
-            try:
-                graph = item.copy().validate() if isinstance(item, Graph) else Graph.from_keras(item)
-            except ValueError as error:
-                raise ValueError(f"initial: {name!r} is not a usable architecture: {error}") from None
-        else:
-            raise ValueError(
-                f"initial: {name!r} is a {type(item).__name__}; expected a Graph, a keras.Model or a generator name"
-            )
-        fingerprint = graph.fingerprint()
-        if fingerprint in seen:
-            raise ValueError(f"initial: {name!r} is the same architecture as {seen[fingerprint]!r}")
-        seen[fingerprint] = name
-        architectures.append((name, graph))
-    return architectures
+#: A child's rate as a fraction of the initial one, at a constant rate (benchmarks/results/child_learning_rate.md).
+FINE_TUNE_FACTOR = 0.1
 
 
 class MorphismOracle(keras_tuner.Oracle):
     """A keras-tuner oracle proposing network-morphism children of trained trials.
 
     The initial architectures are tried first, in order; then each trial is a
-    child that ``searcher`` grows from a trained trial. Every finished trial is
+    child that ``searcher`` grows from a trained trial. A searcher named here
+    is built as :class:`~autonas.AutoImageClassifier` builds it for the same
+    limits (:meth:`~autonas.engine.spec.SearchSpec.make_searcher`):
+    the same edit kinds (growing and regularising ones; shrinking ones too
+    under ``max_params``) and the same constraint, from the oracle's ``spec``
+    (a :class:`~autonas.engine.spec.SearchSpec`). Every finished trial is
     told to the searcher with its trained weights (see
     :meth:`record_trained`) and its score, or as failed. The search stops at
     ``max_trials`` or when the searcher has nothing to propose.
@@ -164,7 +95,8 @@ class MorphismOracle(keras_tuner.Oracle):
             (its weights, if any, are the starting point), a ``keras.Model``
             (read with :meth:`Graph.from_keras`), a generator name (``"cnn"``,
             ``"resnet"``, ``"densenet"``, ``"mlp"``: built with its defaults),
-            or a list or ``{name: item}`` dict of them. None: :data:`DEFAULT_INITIAL`.
+            or a list or ``{name: item}`` dict of them. None: :data:`DEFAULT_INITIAL`,
+            slimmed under ``max_params`` as the classifier's are.
         input_shape: Image shape, for generator names.
         num_classes: Number of classes, for generator names.
         searcher: ``"bayesian"`` (default), ``"random"``, or an
@@ -173,6 +105,8 @@ class MorphismOracle(keras_tuner.Oracle):
             ``"min"`` objective the searcher maximises its negative.
         max_trials: Trials in all, initial ones included (default 10).
         seed: Seed of the searcher built from a name, 0 to ``2**32 - 1`` (None: a random one).
+        max_params: Largest number of parameters (None: no limit): a larger
+            child is never proposed, as in the classifier's search.
         hyperparameters: Optional extra keras-tuner search space; its
             hyperparameters take their default values.
         allow_new_entries: As for ``keras_tuner.Oracle``.
@@ -182,7 +116,7 @@ class MorphismOracle(keras_tuner.Oracle):
 
     Raises:
         ValueError: naming the argument, for a bad ``initial``, ``input_shape``,
-            ``num_classes``, ``searcher``, ``max_trials`` or ``seed``.
+            ``num_classes``, ``searcher``, ``max_trials``, ``seed`` or ``max_params``.
     """
 
     def __init__(
@@ -195,6 +129,7 @@ class MorphismOracle(keras_tuner.Oracle):
         objective: Any = "val_accuracy",
         max_trials: int = 10,
         seed: int | None = None,
+        max_params: int | None = None,
         hyperparameters: keras_tuner.HyperParameters | None = None,
         allow_new_entries: bool = True,
         tune_new_entries: bool = True,
@@ -204,7 +139,7 @@ class MorphismOracle(keras_tuner.Oracle):
         check_positive(max_trials, "max_trials", integer=True)
         check_searcher(searcher)
         check_seed(seed, "seed", optional=True)
-        initial_architectures = _initial_architectures(initial, input_shape, num_classes)
+        limits = as_objective(None, {"max_params": max_params}, given_by="MorphismOracle")
         super().__init__(
             objective=objective,
             max_trials=max_trials,
@@ -215,11 +150,13 @@ class MorphismOracle(keras_tuner.Oracle):
             max_retries_per_trial=max_retries_per_trial,
             max_consecutive_failed_trials=max_consecutive_failed_trials,
         )
-        self.initial_architectures: list[tuple[str, Graph]] = initial_architectures
-        self._searcher_spec = searcher
-        self._searcher_seed = seed if seed is not None else self.seed  # keras-tuner turns seed=0 into a random one
+        # keras-tuner turns seed=0 into a random one: the searcher takes the seed given
+        self.spec = SearchSpec(objective=limits, searcher=searcher, seed=seed if seed is not None else self.seed)
+        self.initial_architectures: list[tuple[str, Graph]] = initial_architectures_of(
+            initial, input_shape, num_classes, self.spec
+        )
         self.searcher: Searcher = self._new_searcher()
-        self._architectures: dict[str, _Architecture] = {}
+        self._architectures: dict[str, TrialArchitecture] = {}
 
     # ------------------------------------------------------------------ for the hypermodel
     def architecture(self, key: str) -> Graph:
@@ -292,7 +229,7 @@ class MorphismOracle(keras_tuner.Oracle):
         pending = [(n, g) for n, g in self.initial_architectures if g.fingerprint() not in started]
         if pending:
             name, graph = pending[0]
-            record = _Architecture(trial_id, graph.copy(), graph.fingerprint(), None, (), name)
+            record = TrialArchitecture(trial_id, graph.copy(), graph.fingerprint(), None, (), name)
         else:
             proposal = self.searcher.ask()
             if proposal is None:
@@ -301,7 +238,7 @@ class MorphismOracle(keras_tuner.Oracle):
                 logger.info("the searcher has nothing more to propose: the search stops")
                 return {"status": TrialStatus.STOPPED, "values": None}
             graph = proposal.graph
-            record = _Architecture(
+            record = TrialArchitecture(
                 trial_id, graph, graph.fingerprint(), str(proposal.parent_id), tuple(proposal.operations), ""
             )
         self._architectures[trial_id] = record
@@ -354,7 +291,7 @@ class MorphismOracle(keras_tuner.Oracle):
         saved = state["autonas"]  # a KeyError becomes keras-tuner's "Error reloading `Oracle`"
         if saved.get("format") != _STATE_FORMAT:
             raise ValueError(f"unsupported autonas oracle state format {saved.get('format')!r}")
-        if isinstance(self._searcher_spec, str):
+        if isinstance(self.spec.searcher, str):
             self.searcher = self._new_searcher()
         self._architectures = {}
         for trial_id, entry in saved["trials"].items():
@@ -363,7 +300,7 @@ class MorphismOracle(keras_tuner.Oracle):
                 logger.warning("trial %s: its starting graph is missing; the trial is left out", trial_id)
                 continue
             operations = tuple(Operation.from_config(config) for config in entry["operations"])
-            record = _Architecture(trial_id, graph, entry["fingerprint"], entry["parent"], operations, entry["name"])
+            record = TrialArchitecture(trial_id, graph, entry["fingerprint"], entry["parent"], operations, entry["name"])
             record.trained = self._load_graph(trial_id, "trained")
             self._architectures[trial_id] = record
         for trial_id in self.end_order:
@@ -375,9 +312,10 @@ class MorphismOracle(keras_tuner.Oracle):
 
     # ------------------------------------------------------------------ internals
     def _new_searcher(self) -> Searcher:
-        return make_searcher(self._searcher_spec, seed=self._searcher_seed)
+        """The searcher the classifier would build for these limits (a searcher object: itself)."""
+        return self.spec.make_searcher(self.spec.constraint())
 
-    def _get(self, key: str) -> _Architecture:
+    def _get(self, key: str) -> TrialArchitecture:
         record = self._architectures.get(str(key))
         if record is None:
             raise ValueError(f"unknown architecture key {key!r}: no trial of this oracle has it")
@@ -420,28 +358,6 @@ class MorphismOracle(keras_tuner.Oracle):
         return Graph.load(directory) if os.path.exists(os.path.join(directory, "graph.json")) else None
 
 
-class _BestEpoch(keras.callbacks.Callback):
-    """Keeps the weights of the epoch keras-tuner scores (as its ``SaveBestEpoch`` does), with the runner's
-    :class:`~autonas.execution.guard.BestEpoch` record."""
-
-    def __init__(self, objective: keras_tuner.Objective) -> None:
-        super().__init__()
-        self.objective = objective
-        self.best = BestEpoch()
-        self.sign = 1.0 if objective.direction == "max" else -1.0
-
-    @property
-    def value(self) -> float | None:
-        """The objective's value at the kept epoch (None when no epoch reported it)."""
-        return None if self.best.score is None else self.sign * self.best.score
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if not self.objective.has_value(logs or {}):  # nothing to score by: the latest weights
-            self.best.weights = self.model.get_weights()
-            return
-        self.best.offer(epoch, self.sign * float(self.objective.get_value(logs)), self.model)
-
-
 def _key(hp: keras_tuner.HyperParameters) -> str | None:
     key = hp.values.get(ARCHITECTURE)
     return None if key is None else str(key)
@@ -463,9 +379,11 @@ class MorphismHyperModel(keras_tuner.HyperModel):
 
     Args:
         oracle: The :class:`MorphismOracle` of the tuner.
-        learning_rate: Adam's learning rate for initial architectures (default 1e-3).
+        learning_rate: Adam's learning rate for initial architectures (None, default: the
+            recipe's rate for training at a constant rate,
+            :attr:`~autonas.engine.recipe.Recipe.constant_learning_rate`, 1e-3).
         fine_tune_learning_rate: For children (default ``learning_rate × FINE_TUNE_FACTOR`` = ``learning_rate / 10``:
-            a full rate undoes part of the inherited skill, see docs/morphism.md).
+            a full rate undoes part of the inherited skill, benchmarks/results/child_learning_rate.md).
         fine_tune_epochs: If set, children train at most this many epochs
             (``epochs`` given to ``search`` applies to initial architectures).
         name: Optional name of the hypermodel.
@@ -478,13 +396,14 @@ class MorphismHyperModel(keras_tuner.HyperModel):
         self,
         oracle: MorphismOracle,
         *,
-        learning_rate: float = 1e-3,
+        learning_rate: float | None = None,
         fine_tune_learning_rate: float | None = None,
         fine_tune_epochs: int | None = None,
         name: str | None = None,
     ) -> None:
         if not isinstance(oracle, MorphismOracle):
             raise ValueError(f"oracle must be a MorphismOracle, got {type(oracle).__name__}")
+        learning_rate = Recipe().constant_learning_rate if learning_rate is None else learning_rate
         check_positive(learning_rate, "learning_rate")
         if fine_tune_learning_rate is not None:
             check_positive(fine_tune_learning_rate, "fine_tune_learning_rate")
@@ -519,7 +438,7 @@ class MorphismHyperModel(keras_tuner.HyperModel):
         key = _key(hp)
         if key is not None and self.fine_tune_epochs is not None and self.oracle.is_morphed(key) and len(args) < 4:
             kwargs["epochs"] = min(int(kwargs.get("epochs", 1)), self.fine_tune_epochs)
-        tracker = _BestEpoch(self.oracle.objective)
+        tracker = BestEpochKeeper(self.oracle.objective)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), tracker]
         x, y = kwargs.get("x", args[0] if args else None), kwargs.get("y", args[1] if len(args) > 1 else None)
         build_training_state(model, x, y)  # before fit: TensorFlow then traces the training step once

@@ -12,7 +12,8 @@ from autonas.objectives.latency import measure_latency
 from autonas.objectives.measure import measure_costs
 from autonas.objectives.pareto import DEFAULT_OBJECTIVES, hypervolume, objective_points, pareto_front
 from autonas.objectives.power import ENERGY_METHODS, RAPL_ROOT, measure_energy
-from autonas.objectives.reward import Objective, as_objective
+from autonas.objectives.merge import as_objective
+from autonas.objectives.reward import Objective
 
 __all__ = [
     "DEFAULT_ENERGY_MODEL",

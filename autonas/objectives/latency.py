@@ -34,6 +34,9 @@ _RUNTIME_PACKAGES = {
     "litert": ("tensorflow", "ai_edge_litert"),
 }
 
+#: The file format each runtime measures a candidate converted to (the backend must write it).
+_RUNTIME_FORMATS = {"onnxruntime": "onnx", "litert": "litert"}
+
 
 class LatencyRuntimeError(RuntimeError):
     """A trained model could not be converted to, or run in, the latency runtime."""
@@ -59,14 +62,15 @@ def check_latency_runtime(runtime: Any, available: bool = False) -> str:
         raise ValueError(f"latency_runtime must be one of {list(LATENCY_RUNTIMES)}, got {runtime!r}")
     if not available or runtime == "keras":
         return runtime
-    from autonas.backend import backend_name, export_formats
+    from autonas.backend import backend_name, check_backend_writes
 
-    backend = backend_name()
-    if "onnx" not in export_formats(backend):
-        raise ValueError(
-            f"latency_runtime={runtime!r} converts each trained candidate with TensorFlow, which the Keras backend "
-            f"{backend!r} cannot do; search with KERAS_BACKEND=tensorflow, or measure with latency_runtime='keras'"
-        )
+    check_backend_writes(
+        _RUNTIME_FORMATS[runtime],
+        f"latency_runtime={runtime!r}",
+        "each trained candidate is converted to it; search with KERAS_BACKEND=tensorflow, or measure with "
+        "latency_runtime='keras'",
+        backend=backend_name(),
+    )
     missing = [name for name in _RUNTIME_PACKAGES[runtime] if importlib.util.find_spec(name) is None]
     if missing:
         raise ImportError(f"latency_runtime={runtime!r} needs the package(s) {missing}: pip install autonas[deploy]")

@@ -11,7 +11,7 @@ import numpy as np
 
 from autonas.objectives.latency import latency_label
 
-__all__ = ["COSTS", "plot_trials", "pyplot", "trials_figure"]
+__all__ = ["COSTS", "attack_label", "plot_trials", "pyplot", "trials_figure"]
 
 
 def pyplot():
@@ -30,13 +30,14 @@ def pyplot():
     return plt
 
 
-#: Costs a trials figure can put on its x axis.
-COSTS = ("energy_mj", "latency_ms")
+#: Costs a trials figure can put on its x axis (robust accuracy: higher is better, the others lower).
+COSTS = ("energy_mj", "latency_ms", "robust_accuracy")
 
 
 def trials_figure(records: Sequence[Any], front: Collection[int], cost: str = "energy_mj"):
     """A matplotlib figure of the completed trials' validation accuracy against a cost: energy per inference
-    (default) or batch-1 latency (``cost="latency_ms"``, labelled with the runtime that measured it).
+    (default), batch-1 latency (``cost="latency_ms"``, labelled with the runtime that measured it) or the
+    accuracy under attack (``cost="robust_accuracy"``, labelled with the attack).
 
     Marker area is proportional to the parameter count; the trials whose ids
     are in ``front`` (the Pareto front) are highlighted.
@@ -45,7 +46,7 @@ def trials_figure(records: Sequence[Any], front: Collection[int], cost: str = "e
         records: Trial records (``id``, ``status``, ``metrics`` with
             ``val_accuracy``, ``params`` and the cost).
         front: Ids of the Pareto-front trials.
-        cost: ``"energy_mj"`` or ``"latency_ms"``.
+        cost: ``"energy_mj"``, ``"latency_ms"`` or ``"robust_accuracy"``.
 
     Raises:
         ValueError: for another ``cost``.
@@ -69,6 +70,8 @@ def trials_figure(records: Sequence[Any], front: Collection[int], cost: str = "e
             )
     if cost == "latency_ms":
         axes.set_xlabel(f"batch-1 {latency_label(done) or 'latency (ms, not measured)'}")
+    elif cost == "robust_accuracy":
+        axes.set_xlabel(f"validation accuracy under attack ({attack_label(done) or 'not measured'})")
     else:
         sources = sorted({str(r.metrics.get("energy_source", "?")) for r in done})
         axes.set_xlabel(f"energy per inference (mJ, {', '.join(sources)})")
@@ -78,6 +81,17 @@ def trials_figure(records: Sequence[Any], front: Collection[int], cost: str = "e
         axes.legend()
     figure.tight_layout()
     return figure
+
+
+def attack_label(records: Sequence[Any]) -> str | None:
+    """What measured the trials' ``robust_accuracy``, e.g. ``"pgd, ε = 0.1, 10 steps"`` (None: nothing)."""
+    for record in records:
+        metrics = record.metrics
+        if metrics.get("robust_accuracy") is not None:
+            steps = int(metrics.get("attack_steps", 1))
+            return f"{metrics.get('attack', '?')}, ε = {metrics.get('attack_epsilon', float('nan')):.3g}, " \
+                f"{steps} step{'s' if steps != 1 else ''}"
+    return None
 
 
 def plot_trials(

@@ -6,15 +6,18 @@ accuracy and its power or energy, and alternatively with its accuracy under hard
 constraints. :class:`Objective` offers both at once::
 
     reward = alpha · accuracy − beta · energy_mj / energy_reference − gamma · params / size_reference
+             + robustness · robust_accuracy
 
 for a model within every hard constraint (``max_params``, ``max_macs``,
-``max_energy``, ``max_latency``, ``max_power``); with ``beta = gamma = 0`` and
-constraints it is the hard-constraint variant, with no constraints the mixed one.
+``max_energy``, ``max_latency``, ``max_power``, ``min_robust_accuracy``); with
+``beta = gamma = robustness = 0`` and constraints it is the hard-constraint variant,
+with no constraints the mixed one. Robust accuracy, the accuracy under an L∞ attack
+(E2RNAS), is measured after training only when the objective reads it
+(:mod:`autonas.objectives.robustness`).
 """
 
 from __future__ import annotations
 
-import copy
 
 import math
 from collections.abc import Callable, Mapping
@@ -25,16 +28,33 @@ from autonas.objectives._records import finite, metrics_of
 from autonas.objectives.energy_model import DEFAULT_ENERGY_MODEL, EnergyModel, graph_costs
 from autonas.objectives.latency import check_latency_runtime
 from autonas.objectives.pareto import DEFAULT_OBJECTIVES
+from autonas.objectives.robustness import DEFAULT_STEPS, Attack, check_attack
 
 if TYPE_CHECKING:
     from autonas.graph import Graph
 
-__all__ = ["Objective", "as_objective"]
+__all__ = ["Objective"]
 
 #: Constraint argument -> the metric it bounds (max_energy bounds ``energy_key``).
 _LIMITS = {"max_params": "params", "max_macs": "macs", "max_latency": "latency_ms", "max_power": "power_w"}
 #: Constraints whose metric the graph gives exactly (energy as the estimate).
 _KNOWN_BEFORE_TRAINING = ("max_params", "max_macs", "max_energy")
+
+
+def _check_arguments(arguments: Mapping[str, Any]) -> None:
+    """Refuse :class:`Objective` arguments out of range (see its ``Raises``)."""
+    for name in ("alpha", "beta", "gamma", "robustness"):
+        if finite(arguments[name]) is None:
+            raise ValueError(f"{name} must be a finite number, got {arguments[name]!r}")
+    check_positive(arguments["energy_reference"], "energy_reference")
+    check_positive(arguments["size_reference"], "size_reference")
+    for name in ("max_params", "max_power", "max_latency", "max_macs", "max_energy"):
+        check_positive(arguments[name], name, optional=True)
+    check_latency_runtime(arguments["latency_runtime"])
+    check_attack(arguments["attack"], arguments["epsilon"], arguments["attack_steps"])
+    least = arguments["min_robust_accuracy"]
+    if least is not None and (isinstance(least, bool) or finite(least) is None or not 0 <= least <= 1):
+        raise ValueError(f"min_robust_accuracy must be None or a number in [0, 1], got {least!r}")
 
 
 class Objective:
@@ -43,6 +63,7 @@ class Objective:
     Reward of a completed trial within every constraint::
 
         alpha · accuracy − beta · energy / energy_reference − gamma · params / size_reference
+            + robustness · robust_accuracy
 
     Normalisation divides each cost by a reference value: with the defaults a
     model of 1 mJ per inference or of a million parameters costs ``beta`` or
@@ -74,10 +95,25 @@ class Objective:
             :meth:`predicted_reward` does, which always uses the estimate.
         energy_model: Constants of the energy estimate; default Horowitz ISSCC
             2014, 45 nm.
+        robustness: Weight of ``robust_accuracy``, the validation accuracy under
+            ``attack`` (measured on a fixed draw of validation images after each
+            trial's training, off its training clock); default 0.0. With a weight or
+            ``min_robust_accuracy``, trials and the final fit also train
+            adversarially (FGSM with a random start at ``epsilon``).
+        min_robust_accuracy: Hard lower limit on ``robust_accuracy``, in [0, 1];
+            default None.
+        attack: ``"pgd"`` (default: L∞ projected gradient descent with a random
+            start) or ``"fgsm"``.
+        epsilon: The attack's budget on the [0, 1] pixel scale, in (0, 1]: each
+            pixel may change by ``epsilon`` of its range (0–255 images: by
+            ``255 · epsilon``); default 0.1.
+        attack_steps: PGD steps, at least 1; default 10.
 
     Raises:
         ValueError: for a non-finite weight, a non-positive reference or limit,
-            or a ``latency_runtime`` not in :data:`~autonas.objectives.latency.LATENCY_RUNTIMES`.
+            a ``latency_runtime`` not in :data:`~autonas.objectives.latency.LATENCY_RUNTIMES`,
+            an unknown ``attack``, ``epsilon`` outside (0, 1], ``attack_steps`` < 1, or a
+            ``min_robust_accuracy`` outside [0, 1].
     """
 
     def __init__(
@@ -96,22 +132,13 @@ class Objective:
         energy_key: str = "energy_mj",
         energy_model: EnergyModel = DEFAULT_ENERGY_MODEL,
         latency_runtime: str = "keras",
+        robustness: float = 0.0,
+        min_robust_accuracy: float | None = None,
+        attack: str = "pgd",
+        epsilon: float = 0.1,
+        attack_steps: int = DEFAULT_STEPS,
     ) -> None:
-        for name, weight in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
-            if finite(weight) is None:
-                raise ValueError(f"{name} must be a finite number, got {weight!r}")
-        check_positive(energy_reference, "energy_reference")
-        check_positive(size_reference, "size_reference")
-        limits = {
-            "max_params": max_params,
-            "max_power": max_power,
-            "max_latency": max_latency,
-            "max_macs": max_macs,
-            "max_energy": max_energy,
-        }
-        for name, limit in limits.items():
-            check_positive(limit, name, optional=True)
-        check_latency_runtime(latency_runtime)
+        _check_arguments(locals())
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
@@ -126,6 +153,11 @@ class Objective:
         self.energy_key = energy_key
         self.energy_model = energy_model
         self.latency_runtime = latency_runtime
+        self.robustness = robustness
+        self.min_robust_accuracy = min_robust_accuracy
+        self.attack = attack
+        self.epsilon = epsilon
+        self.attack_steps = attack_steps
 
     @classmethod
     def from_callable(cls, fn: Callable[[Mapping[str, Any]], float], **kwargs: Any) -> Objective:
@@ -154,7 +186,22 @@ class Objective:
         shown = ", ".join(f"{f}={getattr(self, f)!r}" for f in fields if getattr(self, f) is not None)
         if self.latency_runtime != "keras":
             shown += f", latency_runtime={self.latency_runtime!r}"
+        if self.reads_robustness:
+            shown += f", robustness={self.robustness!r}, min_robust_accuracy={self.min_robust_accuracy!r}, " \
+                f"attack={self.attack!r}, epsilon={self.epsilon!r}, attack_steps={self.attack_steps!r}"
         return f"{type(self).__name__}({shown})"
+
+    @property
+    def reads_robustness(self) -> bool:
+        """Whether trials must measure ``robust_accuracy``: a ``robustness`` weight or ``min_robust_accuracy``."""
+        return bool(self.robustness) or self.min_robust_accuracy is not None
+
+    @property
+    def robustness_attack(self) -> Attack | None:
+        """The attack each trial measures ``robust_accuracy`` with, or None when nothing reads it."""
+        if not self.reads_robustness:
+            return None
+        return Attack(self.attack, float(self.epsilon), int(self.attack_steps))
 
     @property
     def rewards_smaller_models(self) -> bool:
@@ -196,9 +243,12 @@ class Objective:
         """The metrics of this objective's Pareto front: :data:`~autonas.objectives.DEFAULT_OBJECTIVES`
         (accuracy, energy, parameters), and batch-1 ``latency_ms`` when the objective reads
         latency (``max_latency``, or a ``latency_runtime`` other than Keras)."""
+        axes = DEFAULT_OBJECTIVES
         if self.max_latency is not None or self.latency_runtime != "keras":
-            return (*DEFAULT_OBJECTIVES, ("latency_ms", "min"))
-        return DEFAULT_OBJECTIVES
+            axes = (*axes, ("latency_ms", "min"))
+        if self.reads_robustness:
+            axes = (*axes, ("robust_accuracy", "max"))
+        return axes
 
     def rank_key(self, record: Any) -> tuple[float, float]:
         """The one ranking of trials, higher first: ``(reward, −validation loss)``.
@@ -236,6 +286,9 @@ class Objective:
             value = finite(metrics.get(metric))
             if value is not None and value > limit:
                 broken.append(f"{metric} {value:g} > {name} {limit:g}")
+        robust = finite(metrics.get("robust_accuracy"))
+        if self.min_robust_accuracy is not None and robust is not None and robust < self.min_robust_accuracy:
+            broken.append(f"robust_accuracy {robust:g} < min_robust_accuracy {self.min_robust_accuracy:g}")
         return broken
 
     def feasible_before_training(self, graph: Graph) -> bool:
@@ -261,19 +314,46 @@ class Objective:
     # ------------------------------------------------------------------ rewards
     def _score(self, metrics: Mapping[str, Any]) -> float:
         """The reward of metrics assumed complete and feasible."""
-        accuracy = finite(metrics.get(self.accuracy_key))
-        value = self.alpha * accuracy
+        return self._measured(metrics) - self._costs(metrics)
+
+    def _measured(self, metrics: Mapping[str, Any]) -> float:
+        """The part of the reward only training tells: ``alpha · accuracy + robustness · robust_accuracy``."""
+        value = self.alpha * finite(metrics.get(self.accuracy_key))
+        if self.robustness:
+            robust = finite(metrics.get("robust_accuracy"))
+            if robust is None:
+                raise ValueError(f"robustness={self.robustness} needs the metric 'robust_accuracy', got {dict(metrics)}")
+            value += self.robustness * robust
+        return float(value)
+
+    def _costs(self, metrics: Mapping[str, Any]) -> float:
+        """The weighted costs the graph gives (energy, size)."""
+        value = 0.0
         if self.beta:
             energy = finite(metrics.get(self.energy_key))
             if energy is None:
                 raise ValueError(f"beta={self.beta} needs the metric {self.energy_key!r}, got {dict(metrics)}")
-            value -= self.beta * energy / self.energy_reference
+            value += self.beta * energy / self.energy_reference
         if self.gamma:
             params = finite(metrics.get("params"))
             if params is None:
                 raise ValueError(f"gamma={self.gamma} needs the metric 'params', got {dict(metrics)}")
-            value -= self.gamma * params / self.size_reference
-        return float(value)
+            value += self.gamma * params / self.size_reference
+        return value
+
+    def learned_value(self, metrics: Any) -> float | None:
+        """What a searcher's surrogate learns of a finished trial: the part of the reward no graph tells.
+
+        ``alpha · accuracy + robustness · robust_accuracy`` (the accuracy alone by
+        default); :meth:`predicted_reward` adds the exactly known costs to a
+        prediction of it. None for a failed trial or a missing measurement.
+        """
+        found = metrics_of(metrics)
+        if found is None or finite(found.get(self.accuracy_key)) is None:
+            return None
+        if self.robustness and finite(found.get("robust_accuracy")) is None:
+            return None
+        return self._measured(found)
 
     def reward(self, metrics: Any) -> float | None:
         """The reward of a finished trial.
@@ -305,17 +385,18 @@ class Objective:
             costs[self.accuracy_key] = float(accuracy)
         return costs
 
-    def predicted_reward(self, accuracy: float, graph: Graph) -> float:
-        """The reward of ``graph`` at a predicted accuracy, with its exactly known costs.
+    def predicted_reward(self, value: float, graph: Graph) -> float:
+        """The reward of ``graph`` at a predicted :meth:`learned_value`, with its exactly known costs.
 
-        Costs come from :func:`graph_costs` (the energy is the estimate). This is
-        the searcher's ``objective(accuracy, graph)``. It stays finite so
+        ``value`` is what the surrogate predicts of :meth:`learned_value` (by default
+        the accuracy); costs come from :func:`graph_costs` (the energy is the
+        estimate). This is the searcher's ``reward(value, graph)``. It stays finite so
         searchers can average and rank with it: a graph breaking a constraint
         known before training scores its reward minus ``1 + |alpha|``, below any
         feasible graph of equal or lower costs (for accuracies in [0, 1]).
         """
-        metrics = self._predicted_metrics(accuracy, graph)
-        value = self._score(metrics)
+        metrics = self._predicted_metrics(None, graph)
+        value = float(value) - self._costs(metrics)
         if not self._feasible_costs(metrics):
             value -= 1.0 + abs(self.alpha)
         return value
@@ -331,44 +412,16 @@ class _CallableObjective(Objective):
     def _score(self, metrics: Mapping[str, Any]) -> float:
         return float(self.fn(metrics))
 
+    def learned_value(self, metrics: Any) -> float | None:
+        """The accuracy: ``fn`` may read any metric, so the surrogate learns the accuracy it is given."""
+        found = metrics_of(metrics)
+        return None if found is None else finite(found.get(self.accuracy_key))
+
+    def predicted_reward(self, value: float, graph: Graph) -> float:
+        """``fn`` of the graph's costs with ``value`` as the accuracy (minus ``1 + |alpha|`` when infeasible)."""
+        metrics = self._predicted_metrics(value, graph)
+        score = self._score(metrics)
+        return score if self._feasible_costs(metrics) else score - 1.0 - abs(self.alpha)
+
     def __repr__(self) -> str:
         return f"Objective.from_callable({self.fn!r})"
-
-
-def as_objective(
-    objective: Objective | Callable[[Mapping[str, Any]], float] | None,
-    limits: Mapping[str, float | None] | None = None,
-    given_by: str = "the caller",
-) -> Objective:
-    """An :class:`Objective` from what a user passed, with limits given beside it merged in.
-
-    Args:
-        objective: None (the accuracy alone: ``Objective()``), an
-            :class:`Objective`, or a callable ``fn(metrics) -> float``
-            (wrapped with :meth:`Objective.from_callable`).
-        limits: Constraints given separately (e.g. ``{"max_params": 20_000}``;
-            None values are ignored), such as the classifier's arguments. A
-            given :class:`Objective` is copied, never changed.
-        given_by: Who gave ``limits``, for the error message.
-
-    Raises:
-        ValueError: for anything else, a bad limit, or a limit given both in
-            ``limits`` and, with another value, in the objective.
-    """
-    limits = {name: value for name, value in (limits or {}).items() if value is not None}
-    checked = Objective(**limits)  # raises for a bad limit, whatever the objective
-    if objective is None:
-        return checked
-    if isinstance(objective, Objective):
-        clashes = sorted(name for name, value in limits.items() if getattr(objective, name) not in (None, value))
-        if clashes:
-            raise ValueError(f"{clashes} differ between {given_by} and its objective; give each limit once")
-        if not limits:
-            return objective
-        merged = copy.copy(objective)
-        for name, value in limits.items():
-            setattr(merged, name, value)
-        return merged
-    if callable(objective):
-        return Objective.from_callable(objective, **limits)
-    raise ValueError(f"objective must be None, an Objective or a callable fn(metrics) -> float, got {objective!r}")

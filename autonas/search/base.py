@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +87,26 @@ class Searcher(ABC):
 
         The proposal is marked in flight until a graph with its fingerprint is told.
         """
+
+    def get_state(self) -> dict[str, Any]:
+        """What this searcher learned (picklable, without the told graphs): see :meth:`set_state`.
+
+        Raises:
+            NotImplementedError: for a searcher that cannot save its state.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot save its state")
+
+    def set_state(self, state: dict[str, Any], graphs: Mapping[str, Graph]) -> None:
+        """Restore what :meth:`get_state` returned, instead of telling every trial again.
+
+        Args:
+            state: What :meth:`get_state` returned (on a searcher built with the same arguments).
+            graphs: The told graphs (with their trained weights) by trial id.
+
+        Raises:
+            NotImplementedError: for a searcher that cannot restore its state.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot restore its state")
 
 
 @dataclass
@@ -236,6 +257,46 @@ class MorphismSearcher(Searcher):
         self._trials[trial_id] = ToldTrial(trial_id, graph, architecture, fingerprint, float(accuracy), reward)
         self._told[fingerprint] = trial_id
         self._in_flight.pop(fingerprint, None)
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        """The generator's state and the told trials (ids, fingerprints, accuracies, rewards), in order.
+
+        Proposals in flight are not kept: a restored searcher has none. The
+        told graphs are not included (they live in the project's trials):
+        :meth:`set_state` takes them.
+        """
+        trials = [[t.trial_id, t.fingerprint, t.accuracy, t.reward] for t in self._trials.values()]
+        return {"class": type(self).__name__, "rng": self._rng.bit_generator.state, "trials": trials,
+                "told": dict(self._told), **self._extra_state()}
+
+    def set_state(self, state: dict[str, Any], graphs: Mapping[str, Graph]) -> None:
+        """Restore :meth:`get_state`'s ``state`` with the told ``graphs`` (by trial id); nothing is replayed.
+
+        Raises:
+            ValueError: when ``state`` is another searcher class's, or a told graph is missing
+                or has another fingerprint than was told.
+        """
+        if state.get("class") != type(self).__name__:
+            raise ValueError(f"state: saved by a {state.get('class')}, not a {type(self).__name__}")
+        trials: dict[str, ToldTrial] = {}
+        for trial_id, fingerprint, accuracy, reward in state["trials"]:
+            graph = graphs.get(trial_id)
+            if graph is None or graph.fingerprint() != fingerprint:
+                raise ValueError(f"graphs: trial {trial_id!r} is missing or is not the architecture told")
+            architecture = graph.copy()
+            architecture.clear_weights()
+            trials[trial_id] = ToldTrial(trial_id, graph, architecture, fingerprint, accuracy, reward)
+        self._trials, self._told, self._in_flight = trials, dict(state["told"]), {}
+        self._rng.bit_generator.state = state["rng"]
+        self._restore_extra_state(state)
+
+    def _extra_state(self) -> dict[str, Any]:
+        """A subclass's own learned state, for :meth:`get_state`."""
+        return {}
+
+    def _restore_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Restore :meth:`_extra_state` (``self._trials`` is restored already)."""
 
     # ------------------------------------------------------------------ for subclasses
     @abstractmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -104,6 +105,25 @@ class BayesianSearcher(MorphismSearcher):
         self._reference = 0  # the first ``_reference`` observed trials span the embedding
         self._embedding: BourgainEmbedding | LandmarkEmbedding | None = None
         self._gp: GaussianProcess | None = None
+
+    # ------------------------------------------------------------------ state
+    def _extra_state(self) -> dict[str, Any]:
+        """The Gaussian process, its embedding and the tree search's cache (picklable)."""
+        n = len(self._observed)
+        return {"observed": [t.trial_id for t in self._observed], "distances": self._distances[:n, :n].copy(),
+                "reference": self._reference, "embedding": self._embedding, "gp": self._gp,
+                "schedule": self._schedule, "cache": self._cache}
+
+    def _restore_extra_state(self, state: dict[str, Any]) -> None:
+        self._observed = [self._trials[trial_id] for trial_id in state["observed"]]
+        self._observed_descriptors = [self._describe(t.architecture, t.fingerprint) for t in self._observed]
+        n = len(self._observed)
+        self._distances = np.zeros((max(8, 2 * n), max(8, 2 * n)))
+        self._distances[:n, :n] = state["distances"]
+        self._reference, self._embedding, self._gp = state["reference"], state["embedding"], state["gp"]
+        self._schedule, self._cache = state["schedule"], state["cache"]
+        if isinstance(self._embedding, BourgainEmbedding):
+            self._embedding.rng = self._rng
 
     # ------------------------------------------------------------------ learning
     def _observe(self, trial: ToldTrial) -> None:

@@ -104,14 +104,7 @@ def describe(graph: Graph) -> Descriptor:
     for node in order:
         for source in graph.inputs(node):
             consumers[source] += 1
-
-    node_hash: dict[str, int] = {}
-    for node in order:
-        layer = graph.layer(node)
-        inputs = [node_hash[source] for source in graph.inputs(node)]
-        if isinstance(layer, L.Add):
-            inputs.sort()
-        node_hash[node] = _stable_hash(repr(layer), inputs)
+    node_hash = _node_hashes(graph)
 
     def branch(start: str) -> tuple[str, list[str], int]:
         """Walk back from a merge input through single-use, single-input nodes.
@@ -164,14 +157,31 @@ def describe(graph: Graph) -> Descriptor:
         )
         for n in weighted_nodes
     )
+    return Descriptor(layers=layers, skips=tuple(sorted(skips)), extras=tuple(sorted(_extras(graph))))
+
+
+def _node_hashes(graph: Graph) -> dict[str, int]:
+    """A hash of each node's layer and, recursively, its inputs (an Add's in any order): names play no part."""
+    node_hash: dict[str, int] = {}
+    for node in graph.nodes:
+        layer = graph.layer(node)
+        inputs = [node_hash[source] for source in graph.inputs(node)]
+        if isinstance(layer, L.Add):
+            inputs.sort()
+        node_hash[node] = _stable_hash(repr(layer), inputs)
+    return node_hash
+
+
+def _extras(graph: Graph) -> list[tuple[int, int, int]]:
+    """The layers that act only while training: each dropout (flat or not, rate) and augmentation (strength, kind)."""
     extras = []
-    for node in order:
+    for node in graph.nodes:
         layer = graph.layer(node)
         if isinstance(layer, L.Dropout):
             extras.append((int(len(graph.shape(node)) == 1), round(10 * layer.rate), _DROPOUT))
         elif isinstance(layer, L.Augmentation):
             extras.append((0, round(20 * layer.factor), _AUGMENTATION + L.AUGMENTATIONS.index(layer.transform)))
-    return Descriptor(layers=layers, skips=tuple(sorted(skips)), extras=tuple(sorted(extras)))
+    return extras
 
 
 # ---------------------------------------------------------------------------- layers

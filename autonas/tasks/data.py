@@ -197,6 +197,22 @@ class PixelScale:
         """Whether the training images were floats in [0, 1]."""
         return np.issubdtype(np.dtype(self.dtype), np.floating) and self.high <= 1.0
 
+    def box(self) -> tuple[float, float]:
+        """The ends of the images' scale, what an attack's ε (on the [0, 1] scale) is a fraction of.
+
+        ``(0, 1)`` for floats in [0, 1]; an unsigned integer type's range (``(0, 255)``
+        for uint8, ``(0, 65535)`` for uint16); ``(0, 255)`` for other non-negative
+        images up to 255; else the training images' own ``(low, high)``.
+        """
+        dtype = np.dtype(self.dtype)
+        if self.unit and self.low >= 0.0:
+            return 0.0, 1.0
+        if np.issubdtype(dtype, np.unsignedinteger):
+            return 0.0, float(np.iinfo(dtype).max)
+        if self.low >= 0.0 and self.high <= 255.0:
+            return 0.0, 255.0
+        return self.low, max(self.high, self.low + 1e-6)
+
     def check(self, x: np.ndarray, name: str = "x") -> None:
         """Refuse ``x`` when it is on another scale than the training images.
 

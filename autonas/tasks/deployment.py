@@ -7,7 +7,6 @@ standardisation, the training images' scale and the class names.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autonas.deploy import check_export, export_file
-from autonas.engine.project import Project, ProjectFileError
+from autonas.engine.project import Project
 from autonas.graph import Graph
 from autonas.tasks.data import ImagePreprocessing, PixelScale
 from autonas.tasks.export import export_classifier, save_classifier
@@ -87,20 +86,6 @@ def write_export(
     return export_file(model, path, format, quantize, calibration_data, metadata)
 
 
-def _verified_final(folder: Path) -> dict[str, Any]:
-    """``final/info.json`` after checking the final model's files against their checksums."""
-    try:
-        sums = json.loads((folder / "checksums.json").read_text())
-        for name, expected in sums.items():
-            if hashlib.sha256((folder / name).read_bytes()).hexdigest() != expected:
-                raise ProjectFileError(f"{str(folder / name)!r} does not match its checksum; it is damaged")
-        return json.loads((folder / "info.json").read_text())
-    except (OSError, ValueError) as error:
-        if isinstance(error, ProjectFileError):
-            raise
-        raise ProjectFileError(f"cannot read the final model in {str(folder)!r}: {error}") from None
-
-
 def _face(info: dict[str, Any], project: Path) -> ClassifierFace:
     if "preprocessing" not in info:
         raise ValueError(
@@ -165,17 +150,17 @@ def export_project(
         ImportError: naming the package to install for a missing converter.
     """
     opened = Project.open_read_only(project)
-    final = opened.path / "final"
-    if not (final / "info.json").is_file():
+    info = opened.load_final_info()
+    if info is None:
         raise ValueError(f"project {str(opened.path)!r} has no final model yet: fit must finish first")
-    face = _face(_verified_final(final), opened.path)
+    face = _face(info, opened.path)
     from_path = isinstance(calibration_data, (str, os.PathLike))
     check_export(format, path, quantize, calibration_data, face.image_shape, check_calibration=not from_path)
     if quantize is not None and from_path:
         calibration_data = read_calibration(calibration_data, face)
         check_export(format, path, quantize, calibration_data, face.image_shape)
     if trial_id is None:
-        graph = Graph.load(final)
+        graph = Graph.load(opened.final_path)
     else:
         completed = {r.id for r in opened.load_trials() if r.status == "completed"}
         if trial_id not in completed:

@@ -136,7 +136,7 @@ class FittedClassifier:
 
     def pareto_front(self) -> list[TrialRecord]:
         """The trials no other beats on validation accuracy, energy per inference and size at once
-        (and batch-1 latency, when the objective reads it: ``Objective.pareto_objectives``).
+        (and batch-1 latency or robust accuracy, when the objective reads it: ``Objective.pareto_objectives``).
 
         Trials that failed or break a constraint are left out.
         """
@@ -150,7 +150,8 @@ class FittedClassifier:
         """Write a PNG of the trials' accuracy against energy (marker area: size), the front highlighted.
 
         ``cost="latency_ms"`` plots batch-1 latency instead, labelled with the runtime that measured
-        it. Needs matplotlib (``pip install autonas[plot]``).
+        it; ``cost="robust_accuracy"`` the accuracy under the objective's attack. Needs matplotlib
+        (``pip install autonas[plot]``).
         """
         from autonas.objectives.plots import plot_trials
 
@@ -213,6 +214,53 @@ class FittedClassifier:
     def score(self, x: Any, y: Any) -> float:
         """Accuracy (scikit-learn's ``score``)."""
         return self.evaluate(x, y)["accuracy"]
+
+    def robustness(
+        self,
+        x: Any,
+        y: Any,
+        attack: str | None = None,
+        epsilon: float | None = None,
+        steps: int | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """The fitted model's accuracy under an L∞ attack on labelled images (ART's FGSM or PGD).
+
+        The network is attacked at its input size, each pixel moved by at most
+        ``epsilon`` of the images' scale (see :class:`~autonas.objectives.robustness.PixelBox`).
+        Needs ``pip install autonas[robust]``.
+
+        Args:
+            x: Images like those ``fit`` took.
+            y: Their labels.
+            attack: ``"pgd"`` or ``"fgsm"``; default the objective's (``Objective(attack=...)``).
+            epsilon: Budget on the [0, 1] pixel scale; default the objective's (0.1 unless set).
+            steps: PGD steps; default the objective's (10 unless set).
+            seed: Seed of PGD's random start (default: the classifier's ``seed``).
+
+        Returns:
+            ``robust_accuracy``, ``clean_accuracy`` and the attack's ``attack``, ``attack_epsilon``,
+            ``attack_steps``, ``attack_images`` and ``attack_seconds``.
+
+        Raises:
+            ValueError: if not fitted, for images or labels unlike ``fit``'s, or a bad attack setting.
+            ImportError: naming ``pip install autonas[robust]`` when the attack library is missing.
+        """
+        from autonas.objectives.robustness import Attack, PixelBox, measure_robustness
+        from autonas.tasks.prepare import resize_images
+
+        self._check_fitted()
+        objective = self.objective_
+        raw = self._raw(x)
+        index = self.encoder_.transform(check_labels(y, len(raw), "y"))
+        chosen = Attack(attack or objective.attack, float(objective.epsilon if epsilon is None else epsilon),
+                        int(objective.attack_steps if steps is None else steps), images=len(raw))
+        images = raw[..., None] if raw.ndim == 3 else raw
+        network = self.best_graph_.to_keras()
+        images = resize_images(images, tuple(network.input_shape[1:3]))
+        box = PixelBox(tuple(self.preprocessing_.mean), tuple(self.preprocessing_.variance), *self.pixel_scale_.box())
+        return measure_robustness(network, self.preprocessing_.transform(images), index, chosen, box,
+                                  self.seed if seed is None else seed)
 
     def leaderboard(self, top: int | None = None, print_table: bool = True) -> list[TrialRecord]:
         """Trials best first by the objective's reward (ties: lower validation loss), those failed or

@@ -17,10 +17,11 @@ from autonas.engine._signals import sigterm_exits_cleanly
 from autonas.engine.final_fit import final_fit
 from autonas.engine.generations import check_generation_children, check_generation_rungs
 from autonas.engine.project import Project, ProjectWriteError, TrialRecord, project_folder
-from autonas.engine.loop import TrialsFailedError, run_search
+from autonas.engine.loop import TrialsFailedError, run_plan
 from autonas.engine.recipe import Recipe
 from autonas.engine.spec import SearchSpec
 from autonas.execution.executor import Executor, TrainingData
+from autonas.objectives.robustness import PixelBox
 from autonas.search import check_searcher
 from autonas.tasks.deployment import calibration_sample, export_info
 from autonas.tasks.fitted import FittedClassifier
@@ -31,6 +32,10 @@ from autonas.tasks.short_limits import warn_if_barely_trained, warn_if_unusably_
 from autonas.tasks.tensorboard_log import TensorBoardLog
 
 __all__ = ["AutoImageClassifier"]
+
+#: Bytes of float32 weights per parameter: how the deprecated ``max_model_size`` becomes ``max_params``.
+_BYTES_PER_PARAM = 4
+
 
 class AutoImageClassifier(FittedClassifier):
     """Searches for an image classifier by network morphism and Bayesian optimization.
@@ -65,8 +70,9 @@ class AutoImageClassifier(FittedClassifier):
         overwrite: Delete the project folder first.
         seed: Seed of the search and of training.
         verbose: 1 prints a line per trial, 0 is quiet.
-        max_model_size: Largest model, in bytes of float32 weights (4 per
-            parameter); larger candidates are never trained.
+        max_model_size: Deprecated: give ``max_params`` (this many bytes of
+            float32 weights, 4 per parameter, is ``max_model_size // 4``
+            parameters; a ``DeprecationWarning`` says so).
         max_params: Largest number of parameters; larger candidates are never trained.
         max_power: Largest power in watts during inference (measured after
             training; a trial above it cannot be the best).
@@ -94,6 +100,11 @@ class AutoImageClassifier(FittedClassifier):
         tensorboard: Write TensorBoard logs under ``<project>/tensorboard``:
             each trial's per-epoch curves and the HParams table of trials
             (``tensorboard --logdir <project>``).
+        recipe: How trials and the final fit train and how a time limit is
+            split between them (None, default: ``Recipe()``,
+            whose defaults are the measured ones); a
+            :class:`~autonas.engine.recipe.Recipe` with other values, e.g.
+            ``Recipe(final_fit_fraction=0.15)``, for an experiment.
     """
 
     def __init__(
@@ -116,6 +127,7 @@ class AutoImageClassifier(FittedClassifier):
         tensorboard: bool = True,
         generation_children: int | None = None,
         generation_rungs: int = 1,
+        recipe: Recipe | None = None,
     ) -> None:
         self.max_trials = max_trials
         self.time_limit = time_limit
@@ -135,6 +147,7 @@ class AutoImageClassifier(FittedClassifier):
         self.tensorboard = tensorboard
         self.generation_children = generation_children
         self.generation_rungs = generation_rungs
+        self.recipe = recipe
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -155,6 +168,8 @@ class AutoImageClassifier(FittedClassifier):
         check_searcher(self.searcher)
         check_generation_children(self.generation_children, self.searcher)
         check_generation_rungs(self.generation_rungs, self.generation_children)
+        if self.recipe is not None and not isinstance(self.recipe, Recipe):
+            raise ValueError(f"recipe must be None or an autonas.engine.recipe.Recipe, got {self.recipe!r}")
 
     def _make_objective(self):
         """The :class:`~autonas.objectives.Objective` with the limits given here merged in.
@@ -166,20 +181,40 @@ class AutoImageClassifier(FittedClassifier):
         """
         from autonas.objectives import as_objective
         from autonas.objectives.latency import check_latency_runtime
+        from autonas.objectives.robustness import check_robustness_available
 
-        limits = {"max_params": self.max_params, "max_power": self.max_power, "max_latency": self.max_latency}
+        limits = {"max_params": self._max_params(), "max_power": self.max_power, "max_latency": self.max_latency}
         objective = as_objective(self.objective, limits, given_by="AutoImageClassifier")
         if objective.needs_measured_costs:  # the runtime's packages and a backend that converts, before any training
             check_latency_runtime(objective.latency_runtime, available=True)
+        if objective.reads_robustness:  # the attack library, before any training
+            check_robustness_available()
         return objective
+
+    def _max_params(self) -> int | None:
+        """``max_params``, or the deprecated ``max_model_size`` converted (4 bytes a parameter), with a warning.
+
+        Raises:
+            ValueError: for both given.
+        """
+        if self.max_model_size is None:
+            return self.max_params
+        if self.max_params is not None:
+            raise ValueError("max_model_size is deprecated and max_params is given: give max_params only")
+        converted = int(self.max_model_size) // _BYTES_PER_PARAM
+        warnings.warn(
+            f"max_model_size is deprecated: give max_params={converted} (4 bytes of float32 weights a parameter)",
+            DeprecationWarning,
+            stacklevel=5,  # the caller of fit: fit's wrapper (sigterm_exits_cleanly), fit, _make_objective, here
+        )
+        return converted
 
     def _spec(self) -> SearchSpec:
         """The search these arguments describe (after :meth:`_check_params`, with ``objective_`` set)."""
         return SearchSpec(
-            objective=self.objective_, searcher=self.searcher, max_model_size=self.max_model_size,
-            max_trials=self.max_trials, time_limit=self.time_limit, seed=self.seed,
-            generation_children=self.generation_children, generation_rungs=self.generation_rungs,
-            executor=self.executor,
+            objective=self.objective_, searcher=self.searcher, max_trials=self.max_trials,
+            time_limit=self.time_limit, seed=self.seed, generation_children=self.generation_children,
+            generation_rungs=self.generation_rungs, executor=self.executor, recipe=self.recipe or Recipe(),
         )
 
     def _prepare_data(self, x: Any, y: Any, validation_split: Any, validation_data: Any) -> TrainingData:
@@ -226,11 +261,12 @@ class AutoImageClassifier(FittedClassifier):
                 ``validation_data`` is not given.
             validation_data: ``(x_val, y_val)`` to use for validation instead.
             epochs: Epochs of an initial architecture's trial; children train
-                at most as many. Default (:class:`~autonas.engine.recipe.Recipe`):
+                at most as many. Default: the ``recipe``'s lengths (those of
+                ``Recipe()``:
                 as many as see 48,000 training examples for an initial
                 architecture and 8,000 for a child (1 to 40 epochs; under
                 one epoch, one epoch on that many of the images), each on a
-                cosine schedule that ends annealed.
+                cosine schedule that ends annealed).
 
         Returns:
             self
@@ -264,48 +300,26 @@ class AutoImageClassifier(FittedClassifier):
         """The search, the final fit and the export, in a locked project (the body of :meth:`fit`)."""
         import_keras_quietly()  # before TensorBoard's writer imports TensorFlow: its native logging off the terminal
         searching = time.monotonic()
-        recipe, rows = Recipe(), len(data.x_train)
-        initial, fine_tune = recipe.initial_settings(rows, epochs), recipe.child_settings(rows, epochs)
-        final = recipe.final_settings(rows + len(data.x_val), self.time_limit is not None, epochs)
-        self.training_settings_ = {"initial": initial, "child": fine_tune, "final": final}
         project.check_config(
             {"task": "image_classification", "input_shape": list(self.input_shape_), "classes": self.classes_.tolist()}
         )
-        spec = self._spec()
-        budget, executor = spec.budget(start, final.precision), spec.make_executor()
-        child_limit = spec.child_limit(executor.max_workers, fine_tune.data_epochs(rows), recipe.trials, final.precision)
-        constraint = spec.constraint(child_limit)
+        box = PixelBox(tuple(self.preprocessing_.mean), tuple(self.preprocessing_.variance), *self.pixel_scale_.box())
+        plan = self._spec().plan(self.input_shape_, len(self.classes_), len(data.x_train), len(data.x_val), start, epochs,
+                                 box=box)
+        final, budget = plan.final_settings, plan.budget
+        self.training_settings_ = {"initial": plan.settings, "child": plan.fine_tune_settings, "final": final}
         progress = Progress(self.verbose, budget.max_trials, budget.deadline, self.objective_)
         log = TensorBoardLog(project.path, self.objective_) if self.tensorboard else None
         if log is not None:
             log.start()
 
         def on_trial(record: TrialRecord, history: list[TrialRecord]) -> None:
-            if child_limit is not None:
-                child_limit.observe(record)
             progress.trial(record, history)
             if log is not None:
                 log.trial(record)
 
         with progress:  # live bars of the running trials, on a terminal
-            self.history_ = run_search(
-                project=project,
-                searcher=spec.make_searcher(constraint),
-                data=data,
-                initial=spec.initial_graphs(self.input_shape_, len(self.classes_)),
-                settings=initial,
-                fine_tune_settings=fine_tune,
-                budget=budget,
-                seed=self.seed,
-                accept=constraint,
-                on_trial=on_trial,
-                executor=executor,
-                rank=self.objective_.rank_key,
-                on_epoch=progress.epoch,
-                timed_costs=self.objective_.timed_costs,
-                generation_children=spec.generation_children,
-                generation_rungs=spec.generation_rungs,
-            )
+            self.history_ = run_plan(project, data, plan.observed_by(on_trial, progress.epoch))
         self.project_path_ = project.path
         self.best_trial_ = self._best_trial()
         warn_if_barely_trained(self.time_limit, self.best_trial_, self.history_, stacklevel=4)  # the caller of fit

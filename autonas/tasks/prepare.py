@@ -182,6 +182,8 @@ def training_size(
     """
     if image_size is not None:
         return tuple(image_size)
+    if max(height, width) <= MAX_DEFAULT_SIDE:  # arrays are only ever shrunk by default
+        return height, width
     size = default_image_size([(width, height)])
     if size != (height, width):
         warnings.warn(

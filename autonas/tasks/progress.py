@@ -94,7 +94,8 @@ class Progress:
                 where = record.metrics.get("latency_runtime", "keras")
                 outcome += f", {record.metrics['latency_ms']:.3g} ms in {where}"
         else:
-            outcome = f"[red]failed[/red]: {record.error}"
+            kind = "" if record.failure_kind is None else f" ({record.failure_kind.label})"
+            outcome = f"[red]failed[/red]{kind}: {record.error}"
             if record.metrics.get("worker_log"):
                 outcome += f" (worker output: {record.metrics['worker_log']})"
         self._emit(
@@ -111,13 +112,16 @@ class Progress:
     @staticmethod
     def table(records: Sequence[TrialRecord], objective) -> str:
         """A plain-text leaderboard with each trial's reward under ``objective`` ("-inf": breaks a constraint),
-        and a batch-1 latency column named after the runtime that measured it when trials were timed."""
+        a batch-1 latency column named after the runtime that measured it when trials were timed, and a
+        ``robust`` column (accuracy under attack) when trials were attacked."""
         label = latency_label(records)  # e.g. "latency (ms, onnxruntime)"
         width = 0 if label is None else len(label)
         latency_header = "" if label is None else f" {label:>{width}}"
+        robust = any(r.metrics.get("robust_accuracy") is not None for r in records)
+        robust_header = f" {'robust':>7}" if robust else ""
         header = (
-            f"{'trial':>5} {'parent':>6} {'status':<9} {'reward':>8} {'val_acc':>7} {'params':>10}{latency_header} "
-            f"{'epochs':>6} {'seconds':>7}  name"
+            f"{'trial':>5} {'parent':>6} {'status':<9} {'reward':>8} {'val_acc':>7}{robust_header} {'params':>10}"
+            f"{latency_header} {'epochs':>6} {'seconds':>7}  name"
         )
         rows = [header]
         for r in records:
@@ -129,9 +133,13 @@ class Progress:
             latency = ""
             if label is not None:
                 latency = f" {r.metrics['latency_ms']:>{width}.4g}" if r.metrics.get("latency_ms") else f" {'-':>{width}}"
+            robust_cell = ""
+            if robust:  # accuracy under the objective's attack
+                value = r.metrics.get("robust_accuracy")
+                robust_cell = f" {value:>7.4f}" if value is not None else f" {'-':>7}"
             rows.append(
-                f"{r.id:>5} {parent:>6} {r.status:<9} {reward:>8} {accuracy:>7} {params:>10}{latency} {r.epochs:>6} "
-                f"{r.seconds:>7.1f}  {r.name}"
+                f"{r.id:>5} {parent:>6} {r.status:<9} {reward:>8} {accuracy:>7}{robust_cell} {params:>10}{latency} "
+                f"{r.epochs:>6} {r.seconds:>7.1f}  {r.name}"
             )
         return "\n".join(rows)
 

@@ -12,6 +12,7 @@ import html
 import io
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from autonas.engine.project import Project, TrialRecord
 from autonas.objectives.latency import latency_label
-from autonas.objectives.plots import pyplot, trials_figure
+from autonas.objectives.plots import attack_label, pyplot, trials_figure
 
 __all__ = ["read_trials", "write_report"]
 
@@ -82,6 +83,9 @@ def _front_objectives(objective, records: Sequence[TrialRecord]) -> tuple[tuple[
     deployed = any(r.metrics.get("latency_runtime", "keras") != "keras" for r in records)
     if deployed and ("latency_ms", "min") not in objectives:
         objectives = (*objectives, ("latency_ms", "min"))
+    attacked = any(r.metrics.get("robust_accuracy") is not None for r in records)
+    if attacked and ("robust_accuracy", "max") not in objectives:
+        objectives = (*objectives, ("robust_accuracy", "max"))
     return objectives
 
 
@@ -168,15 +172,20 @@ def _architecture_plot(graph) -> str:
 
 
 def _table(records: Sequence[TrialRecord], objective, latency: str | None) -> str:
-    """The leaderboard; ``latency``: the latency column's label (None: no column)."""
+    """The leaderboard; ``latency``: the latency column's label (None: no column); a robust accuracy column
+    (named after its attack) when trials were attacked."""
     ranked = sorted(records, key=objective.rank_key, reverse=True)
+    attack = attack_label(records)
     rows = []
     for rank, r in enumerate(ranked, start=1):
         reward = objective.reward(r)
         cells = [
             rank, r.id, "-" if r.parent is None else r.parent, r.status,
+            "-" if r.failure_kind is None else r.failure_kind.label,
             "-" if reward is None else ("-inf" if reward == -np.inf else f"{reward:.4f}"),
             "-" if r.val_accuracy is None else f"{r.val_accuracy:.4f}",
+            *([] if attack is None else [f"{r.metrics['robust_accuracy']:.4f}"
+                                         if r.metrics.get("robust_accuracy") is not None else "-"]),
             f"{int(r.metrics['params']):,}" if "params" in r.metrics else "-",
             f"{_energy(r):.4g}" if r.status == "completed" else "-",
             *([] if latency is None else [f"{r.metrics['latency_ms']:.4g}" if r.metrics.get("latency_ms") else "-"]),
@@ -184,10 +193,17 @@ def _table(records: Sequence[TrialRecord], objective, latency: str | None) -> st
             r.name if r.status == "completed" else f"{r.name} ({r.error})",
         ]
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    header = ["rank", "trial", "parent", "status", "reward", "val_accuracy", "params", "energy (mJ)",
+    header = ["rank", "trial", "parent", "status", "failure", "reward", "val_accuracy",
+              *([] if attack is None else [f"robust accuracy ({attack})"]), "params", "energy (mJ)",
               *([] if latency is None else [latency]), "epochs", "seconds", "architecture / operations"]
     return ("<table id='leaderboard'><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)
             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _failure_counts(records: Sequence[TrialRecord]) -> str:
+    """What the failed trials failed of, e.g. ``": 2 out of memory, 1 NaN or infinite loss"`` (empty: none failed)."""
+    counts = Counter(r.failure_kind.label for r in records if r.status == "failed" and r.failure_kind is not None)
+    return (": " + ", ".join(f"{n} {label}" for label, n in counts.most_common())) if counts else ""
 
 
 _STYLE = """
@@ -248,7 +264,8 @@ def write_report(
     if best_graph is None and best is not None:
         best_graph = Project.open_read_only(project).load_graph(best.id, weights=False)
     completed = sum(r.status == "completed" for r in records)
-    summary = (f"{len(records)} trials ({completed} completed, {len(records) - completed} failed); "
+    summary = (f"{len(records)} trials ({completed} completed, {len(records) - completed} failed"
+               f"{_failure_counts(records)}); "
                + (f"best: trial {best.id} ({html.escape(best.name)}), reward {objective.reward(best):.4f}, "
                   f"validation accuracy {best.val_accuracy:.4f}" if best else "no trial within the constraints"))
     sections = [
@@ -265,6 +282,9 @@ def write_report(
         *([] if latency is None else [
             f"<img alt='validation accuracy against {html.escape(latency)}, Pareto front' "
             f"src='{_png(trials_figure(records, front, cost='latency_ms'))}'>"]),
+        *([] if attack_label(records) is None else [
+            "<img alt='validation accuracy against accuracy under attack, Pareto front' "
+            f"src='{_png(trials_figure(records, front, cost='robust_accuracy'))}'>"]),
         "</div>",
         "<h2>Morphism tree</h2><p>Each trial is drawn at its id (x) and its number of edits from an initial "
         "architecture (y); a line joins it to its parent, labelled with the operations.</p>",

@@ -17,7 +17,7 @@ import pytest
 from autonas import AutoImageClassifier
 from autonas.datasets import load_digits
 from autonas.execution import SerialExecutor, TrainingSettings
-from autonas.execution.runner import train_graph
+from autonas.execution import train_graph
 from autonas.graph import generators
 from autonas.objectives import Objective, as_objective, measure_costs
 from autonas.objectives import latency as latency_module

@@ -3,7 +3,7 @@
 import pytest
 
 from autonas.engine import TrialRecord
-from autonas.engine.recipe import ChildTimeLimit
+from autonas.engine.recipe import ChildTimeLimit, Recipe
 from autonas.graph import generators
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
@@ -45,7 +45,8 @@ def test_the_pace_comes_from_completed_trials_only_and_recent_ones():
 def test_the_limit_for_a_budget_scales_with_time_and_workers():
     assert ChildTimeLimit.for_budget(600.0, 2, child_epochs=1, trials=50).trial_seconds == 24.0
     assert ChildTimeLimit.for_budget(3600.0, 1, child_epochs=1, trials=50).trial_seconds == 72.0
-    assert ChildTimeLimit.for_budget(600.0, 2, child_epochs=0.5).trial_seconds == 24.0  # 50 trials by default
+    assert ChildTimeLimit.for_budget(600.0, 2, child_epochs=0.5).trial_seconds == 15.0  # the recipe's 80 trials
+    assert Recipe().trials == 80
 
 
 def test_children_as_small_as_the_initial_networks_are_always_allowed():
@@ -73,12 +74,13 @@ def test_where_start_up_dominates_children_may_train_as_long_as_it_takes():
 
 
 def test_the_best_network_may_grow_beyond_the_limit_within_the_stretch():
-    """A leader that already takes most of the limit can still be made deeper or wider (up to GROWTH x its
-    MACs, predicted within STRETCH x the limit); without a ranking, or beyond either bound, it cannot."""
+    """A leader that already takes most of the limit can still be made deeper or wider (up to the recipe's
+    growth x its MACs, predicted within its stretch x the limit); without a ranking, or beyond either bound,
+    it cannot."""
     leader = generators.cnn((28, 28, 1), 10, filters=8, max_filters=32, hidden_units=0)
     grown = generators.cnn((28, 28, 1), 10, filters=11, max_filters=45, hidden_units=0)
     far_grown = generators.cnn((28, 28, 1), 10, filters=16, max_filters=64, hidden_units=32)
-    assert leader.macs() < grown.macs() <= ChildTimeLimit.GROWTH * leader.macs() < far_grown.macs()
+    assert leader.macs() < grown.macs() <= Recipe.growth * leader.macs() < far_grown.macs()
     rate = 1.0 / leader.macs()  # 1 s an epoch for the leader: its trial is just within the limit
     record = _record(pace=rate * leader.macs(), macs=leader.macs(), startup=0.0)
     record.metrics["val_accuracy"] = 0.9
@@ -96,7 +98,29 @@ def test_the_best_network_may_grow_beyond_the_limit_within_the_stretch():
     assert ranked.leader_macs == leader.macs()
     assert ranked.predicted_seconds(grown) > 1.2
     assert ranked.allows(grown) and not unranked.allows(grown)
-    assert not ranked.allows(far_grown)  # more than GROWTH x the leader
+    assert not ranked.allows(far_grown)  # more than growth x the leader
     slow = ChildTimeLimit(trial_seconds=1.2, child_epochs=10, rank=rank)  # the grown child would take > STRETCH x
     slow.observe(record)
-    assert slow.predicted_seconds(grown) > ChildTimeLimit.STRETCH * 1.2 and not slow.allows(grown)
+    assert slow.predicted_seconds(grown) > Recipe.stretch * 1.2 and not slow.allows(grown)
+    assert (ranked.growth, ranked.stretch) == (Recipe.growth, Recipe.stretch)  # the recipe's, by default
+
+
+
+def test_the_growth_allowance_comes_from_the_recipe_it_is_given():
+    """A benchmark varies growth and stretch by the Recipe it passes, never by setting class attributes."""
+    leader = generators.cnn((28, 28, 1), 10, filters=8, max_filters=32, hidden_units=0)
+    grown = generators.cnn((28, 28, 1), 10, filters=11, max_filters=45, hidden_units=0)
+    record = _record(pace=1.0, macs=leader.macs(), startup=0.0)
+    record.metrics["val_accuracy"] = 0.9
+
+    def limit_with(recipe):
+        limit = ChildTimeLimit.for_budget(12.0, 1, child_epochs=1, trials=10, rank=lambda r: r.metrics["val_accuracy"],
+                                          recipe=recipe)
+        limit.observe(record)
+        return limit
+
+    assert limit_with(None).trial_seconds == 1.2 and limit_with(None).allows(grown)  # the default recipe's growth
+    assert not limit_with(Recipe(growth=None)).allows(grown)  # no growth allowance
+    assert not limit_with(Recipe(growth=1.1)).allows(grown)  # more MACs than the allowance
+    assert not limit_with(Recipe(stretch=1.0)).allows(grown)  # predicted beyond the stretch
+    assert (limit_with(Recipe(growth=3.0, stretch=2.0)).growth, limit_with(Recipe(stretch=2.0)).stretch) == (3.0, 2.0)

@@ -64,7 +64,7 @@ def test_the_search_keeps_the_share_of_its_final_fit_s_precision(monkeypatch):
     assert spec.budget(0.0).final_fit_fraction == 0.3
     assert spec.budget(0.0, "mixed_bfloat16").final_fit_fraction == pytest.approx(0.3 * BFLOAT16_SHARE)
     # the children's time limit counts the time outside the final fit: more of it in bfloat16
-    plain, mixed = spec.child_limit(2, 1.0, 80), spec.child_limit(2, 1.0, 80, "mixed_bfloat16")
+    plain, mixed = spec.child_limit(2, 1.0), spec.child_limit(2, 1.0, "mixed_bfloat16")
     assert mixed.trial_seconds > plain.trial_seconds
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autonas.engine import Project, SearchBudget, TrialRecord, TrialsFailedError, run_search
-from autonas.execution import TrainingData, TrainingSettings, train_graph
+from autonas.execution import FailureKind, TrainingData, TrainingSettings, train_graph
 from autonas.graph import generators
 from autonas.morphism import Wider
 from tests._fakes import ScoringExecutor
@@ -96,7 +96,7 @@ def test_nan_loss_fails_the_trial(digits):
         validation=(x_train[200:300], y_train[200:300]),
     )
     assert result.status == "failed"
-    assert "NaN" in result.error
+    assert "NaN" in result.error and result.failure_kind is FailureKind.NON_FINITE_LOSS
 
 
 def test_training_restores_the_best_epoch(digits):
@@ -210,7 +210,7 @@ def test_the_epoch_time_leaves_out_the_first_batch_where_compilation_happens():
 
 
 def test_steps_per_execution_keep_fifty_checks_an_epoch_within_the_backend_cap():
-    from autonas.execution.runner import steps_per_execution_for
+    from autonas.execution.schedule import steps_per_execution_for
 
     assert steps_per_execution_for(None) == 1
     assert steps_per_execution_for(99, "tensorflow") == 1  # fewer than 2 × 50 steps: one a call
@@ -223,11 +223,11 @@ def test_the_guard_counts_every_batch_when_several_run_between_its_calls(digits)
     """With steps_per_execution 8 the guard is called once per 8 batches and still counts each one."""
     import keras
 
-    from autonas.backend import max_steps_per_execution
+    from autonas.backend import capabilities
     from autonas.execution.guard import TrialGuard
-    from autonas.execution.runner import compile_for_training
+    from autonas.execution.compiling import compile_for_training
 
-    if max_steps_per_execution() < 8:
+    if capabilities().max_steps_per_execution < 8:
         pytest.skip("Keras runs one step a call on this backend")
     x_train, _, y_train, _ = digits
     model = generators.mlp((8, 8, 1), 10).to_keras()
@@ -248,10 +248,10 @@ def test_a_training_compiles_its_step_for_one_batch_shape_where_the_backend_comp
     """600 images at batch 32 end each epoch on a short batch; under JAX that would compile the step twice."""
     import keras
 
-    from autonas.backend import compiles_each_batch_shape
+    from autonas.backend import capabilities
     from autonas.execution.runner import train_graph
 
-    if not compiles_each_batch_shape():
+    if not capabilities().compiles_each_batch_shape:
         pytest.skip("this backend does not compile its training step for each batch shape")
     traced = []
     original = keras.Model.train_step
@@ -297,7 +297,7 @@ def test_label_smoothing_must_be_a_number_in_zero_to_one(smoothing):
 
 
 def test_the_smoothed_loss_is_the_cross_entropy_against_smoothed_one_hot_targets():
-    from autonas.execution.runner import smoothed_sparse_crossentropy
+    from autonas.execution.compiling import smoothed_sparse_crossentropy
 
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(16, 5))
@@ -344,12 +344,12 @@ def _stalling(digits):
 
 
 def _recording_annealing(monkeypatch):
-    """Wrap the runner's learning-rate schedule: returns ``(made, rates)``, the ``_annealing`` calls
+    """Wrap the runner's learning-rate schedule: returns ``(made, rates)``, the ``cosine_annealing`` calls
     and the learning rate it set before each training step."""
     from autonas.execution import runner
 
     made, rates = [], []
-    original = runner._annealing
+    original = runner.cosine_annealing
 
     def annealing(learning_rate, total_steps, deadline):
         callback = original(learning_rate, total_steps, deadline)
@@ -363,7 +363,7 @@ def _recording_annealing(monkeypatch):
         callback.on_train_batch_begin = on_train_batch_begin
         return callback
 
-    monkeypatch.setattr(runner, "_annealing", annealing)
+    monkeypatch.setattr(runner, "cosine_annealing", annealing)
     return made, rates
 
 
@@ -431,7 +431,7 @@ def test_a_trial_on_a_subset_trains_on_that_many_images_and_reports_the_pace_of_
 
 
 def test_a_training_subset_is_drawn_by_the_seed_keeps_labels_with_their_images_and_splits_across_parts():
-    from autonas.execution.runner import training_subset
+    from autonas.execution.inputs import training_subset
 
     x = np.arange(100, dtype=np.float32).reshape(100, 1, 1, 1)
     y = np.arange(100)
@@ -466,7 +466,7 @@ def test_a_cosine_trial_anneals_its_learning_rate_to_zero_step_by_step(digits, m
 def _tiny_model():
     import keras
 
-    from autonas.execution.runner import compile_for_training
+    from autonas.execution.compiling import compile_for_training
 
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
     compile_for_training(model, 0.01)
@@ -485,11 +485,11 @@ def _rate_recorder(rates):
 
 
 def test_annealing_falls_on_half_a_cosine_from_the_learning_rate_to_zero_over_its_steps():
-    from autonas.execution.runner import _annealing
+    from autonas.execution.schedule import cosine_annealing
 
     model, x, y = _tiny_model()
     rates = []
-    model.fit(x, y, batch_size=8, epochs=3, callbacks=[_annealing(0.01, 24, None), _rate_recorder(rates)], verbose=0)
+    model.fit(x, y, batch_size=8, epochs=3, callbacks=[cosine_annealing(0.01, 24, None), _rate_recorder(rates)], verbose=0)
     assert len(rates) == 24
     assert rates[0] == pytest.approx(0.01)
     assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
@@ -502,7 +502,7 @@ def test_annealing_reaches_zero_by_a_deadline_that_cuts_training_short():
 
     import keras
 
-    from autonas.execution.runner import _annealing
+    from autonas.execution.schedule import cosine_annealing
 
     model, x, y = _tiny_model()
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # compile the training step first: the clock is for training
@@ -517,7 +517,7 @@ def test_annealing_reaches_zero_by_a_deadline_that_cuts_training_short():
 
     rates = []
     epochs = 100_000  # 800,000 steps: by its steps alone the schedule would hardly have begun
-    callbacks = [_annealing(0.01, 8 * epochs, deadline), _rate_recorder(rates), StopAtDeadline()]
+    callbacks = [cosine_annealing(0.01, 8 * epochs, deadline), _rate_recorder(rates), StopAtDeadline()]
     model.fit(x, y, batch_size=8, epochs=epochs, callbacks=callbacks, verbose=0)
     assert StopAtDeadline.stopped and len(rates) < 8 * epochs  # stopped by the clock, not the schedule's end
     assert len(rates) > 10

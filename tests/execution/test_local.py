@@ -1,5 +1,6 @@
 """LocalExecutor: trials in spawned worker processes, in parallel, surviving dead workers."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -181,7 +182,7 @@ def test_a_trial_too_large_for_the_gpu_fails_instead_of_waiting(data):
 def test_out_of_memory_is_retried_once_alone_at_half_the_batch():
     from concurrent.futures import Future
 
-    from autonas.execution import TrialResult
+    from autonas.execution import FailureKind, TrialResult
     from autonas.execution.local import _Task
     from autonas.execution.pool import PooledWorker
     from autonas.execution.memory import MemoryLedger
@@ -190,7 +191,7 @@ def test_out_of_memory_is_retried_once_alone_at_half_the_batch():
     executor.ledger = MemoryLedger(DeviceMemory(lambda: (8 << 30, 16 << 30), safety_fraction=0.0))
     graph = generators.cnn((8, 8, 1), 10)
     task = _Task(TrialJob(1, graph, TrainingSettings(batch_size=64)), Future(), estimate=3 << 30)
-    out_of_memory = TrialResult("failed", error="out of memory: ResourceExhaustedError")
+    out_of_memory = TrialResult("failed", error="ResourceExhaustedError", failure_kind=FailureKind.OUT_OF_MEMORY)
     assert executor._retry_out_of_memory(task, out_of_memory)
     retry = executor._pending[0]
     assert retry.job.settings.batch_size == 32 and retry.exclusive and retry.retried
@@ -204,9 +205,11 @@ def test_out_of_memory_is_retried_once_alone_at_half_the_batch():
     assert executor.ledger.fits_alone(retry.estimate)
     assert not executor._retry_out_of_memory(retry, out_of_memory)
     assert not executor.ledger.fits_alone(retry.estimate)
-    # any other failure is not retried
+    # any other failure is not retried, whatever its text says: the kind decides
     other = _Task(TrialJob(3, graph, QUICK), Future())
     assert not executor._retry_out_of_memory(other, TrialResult("failed", error="ValueError: nan"))
+    worded = TrialResult("failed", error="out of memory, says the text", failure_kind=FailureKind.OTHER)
+    assert not executor._retry_out_of_memory(_Task(TrialJob(4, graph, QUICK), Future()), worded)
 
 
 def test_a_script_without_a_main_guard_can_use_workers(tmp_path):
@@ -256,7 +259,8 @@ def test_gpu_workers_are_reused_only_where_the_backend_gives_memory_back(data, t
     """
     from autonas.execution import local
 
-    monkeypatch.setattr(local, "gpu_workers_reusable", lambda: reusable)
+    row = dataclasses.replace(local.capabilities(), gpu_workers_reusable=reusable)
+    monkeypatch.setattr(local, "capabilities", lambda backend=None: row)
     per_process = 256 * MIB
     graphs = [generators.mlp((8, 8, 1), 10, hidden_units=(units,)) for units in (16, 256, 32, 512)]
     estimates = [estimate_training_bytes(g, QUICK.batch_size) for g in graphs]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from autonas import backend
+from autonas.backend import _training
 from autonas.engine.recipe import Recipe
 from autonas.execution import TrainingSettings, train_graph
 from autonas.graph import generators
@@ -22,13 +23,13 @@ MIXED = "mixed_bfloat16"
 def test_cpu_flags_are_read_from_the_first_flags_line(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor : 0\nflags\t\t: fpu avx2 amx_bf16 avx512f\nprocessor : 1\nflags : fpu\n")
-    assert backend._cpu_flags(cpuinfo) == {"fpu", "avx2", "amx_bf16", "avx512f"}
-    assert backend._cpu_flags(tmp_path / "missing") == frozenset()  # not Linux: no flags, so float32
+    assert _training._cpu_flags(cpuinfo) == {"fpu", "avx2", "amx_bf16", "avx512f"}
+    assert _training._cpu_flags(tmp_path / "missing") == frozenset()  # not Linux: no flags, so float32
 
 
 @pytest.mark.parametrize("flags, expected", [({"avx2", "amx_bf16"}, MIXED), ({"avx2", "avx512_bf16"}, "float32")])
 def test_only_tensorflow_on_a_cpu_with_amx_trains_in_mixed_bfloat16(monkeypatch, flags, expected):
-    monkeypatch.setattr(backend, "_cpu_flags", lambda *args: frozenset(flags))
+    monkeypatch.setattr(_training, "_cpu_flags", lambda *args: frozenset(flags))
     assert backend.fast_dtype_policy("jax") == "float32"  # slower in bfloat16 on the same CPU (measured)
     assert backend.fast_dtype_policy("torch") == "float32"  # not measured
     tf = pytest.importorskip("tensorflow")

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from autonas.backend import has_native_affine_transform
+from autonas.backend import capabilities
 from autonas.graph import Graph, generators
 from autonas.graph.augmentation import SeparableRandomTranslation, SeparableRandomZoom
 from autonas.morphism import to_augmented
@@ -94,7 +94,7 @@ def test_models_for_training_use_separable_layers_only_where_keras_has_no_native
         graph = to_augmented(graph, transform)
     kinds = {type(layer).__name__ for layer in graph.to_keras(for_training=True).layers}
     separable = {"SeparableRandomTranslation", "SeparableRandomZoom"}
-    if has_native_affine_transform():
+    if capabilities().native_affine_transform:
         assert not kinds & separable
     else:
         assert separable <= kinds and not {"RandomTranslation", "RandomZoom"} & kinds

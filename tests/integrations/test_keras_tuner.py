@@ -235,6 +235,9 @@ def test_failed_trial_is_told_as_failed_and_a_reloaded_project_resumes(data, tmp
         ({"input_shape": SHAPE, "num_classes": 10, "max_trials": 0}, "max_trials"),
         ({"input_shape": SHAPE, "num_classes": 10, "max_trials": 2.5}, "max_trials"),
         ({"input_shape": SHAPE, "num_classes": 10, "seed": "x"}, "seed"),
+        ({"input_shape": SHAPE, "num_classes": 10, "max_params": 0}, "max_params"),
+        ({"input_shape": SHAPE, "num_classes": 10, "max_params": 10}, "meets the limits"),
+        ({"initial": generators.cnn(SHAPE, 10), "max_params": 1_000}, "breaks the limits"),
     ],
 )
 def test_bad_oracle_arguments_raise(kwargs, argument):
@@ -272,3 +275,43 @@ def test_initial_accepts_graphs_and_keras_models():
     names = [name for name, _ in oracle.initial_architectures]
     assert names == ["mine", "mlp"]
     assert oracle.initial_architectures[0][1].fingerprint() == graph.fingerprint()
+
+
+def _classifier_spec(**limits):
+    """The SearchSpec an AutoImageClassifier with ``limits`` builds (as its fit does)."""
+    from autonas import AutoImageClassifier
+
+    classifier = AutoImageClassifier(seed=0, **limits)
+    classifier.objective_ = classifier._make_objective()
+    return classifier._spec()
+
+
+@pytest.mark.parametrize("limits", [{}, {"max_params": 6_500}])
+def test_the_oracle_proposes_the_classifier_s_edit_kinds_under_the_classifier_s_constraint(limits):
+    """One spec for both searches: a searcher named to the oracle is the one the classifier builds for the
+    same limits (the same edit kinds, the same constraint), and so are the initial architectures."""
+    from autonas.morphism import GROWING, REGULARISING
+
+    oracle = MorphismOracle(input_shape=SHAPE, num_classes=10, searcher="bayesian", seed=0, **limits)
+    spec = _classifier_spec(**limits)
+    classifier_searcher = spec.make_searcher(spec.constraint())
+    assert oracle.searcher.kinds == classifier_searcher.kinds
+    assert oracle.searcher.kinds == (None if limits else GROWING | REGULARISING)  # shrinking only under a limit
+    small = generators.cnn(SHAPE, 10, filters=4, max_filters=8, hidden_units=0)
+    large = generators.cnn(SHAPE, 10, filters=16, max_filters=64, hidden_units=64)
+    assert small.num_params() <= 6_500 < large.num_params()
+    for graph in (small, large):
+        refused = not spec.constraint()(graph)
+        assert refused == (bool(limits) and graph is large)
+        assert (not oracle.searcher.constraint(graph)) == (not classifier_searcher.constraint(graph)) == refused
+    expected = spec.initial_graphs(SHAPE, 10)
+    assert [g.fingerprint() for _, g in oracle.initial_architectures] == [g.fingerprint() for _, g in expected]
+
+
+def test_the_hypermodel_takes_its_default_rate_from_the_recipe():
+    from autonas.engine.recipe import Recipe
+    from autonas.integrations.keras_tuner import FINE_TUNE_FACTOR
+
+    hypermodel = MorphismHyperModel(MorphismOracle("cnn", input_shape=SHAPE, num_classes=10))
+    assert hypermodel.learning_rate == Recipe().constant_learning_rate
+    assert hypermodel.fine_tune_learning_rate == pytest.approx(Recipe().constant_learning_rate * FINE_TUNE_FACTOR)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autonas.execution.executor import TrainingData, TrialJob, run_job
-from autonas.execution.runner import TrainingSettings
+from autonas.execution.settings import TrainingSettings
 from autonas.graph import Graph, generators
 from autonas.graph import layers as L
 from autonas.morphism import (

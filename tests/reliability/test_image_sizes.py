@@ -27,6 +27,7 @@ def test_the_training_size_is_the_folders_rule_and_a_shrink_is_said_naming_image
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert training_size(28, 28, None) == (28, 28)  # small images: as given, silently
+        assert training_size(6, 5, None) == (6, 5)  # tiny ones too (folders take at least 8 a side)
         assert training_size(512, 512, (512, 512)) == (512, 512)  # asked for: silently
     with pytest.warns(UserWarning, match=r"512x384 pixels: they are trained at 64x48 .*image_size=\(512, 384\)"):
         assert training_size(512, 384, None) == (MAX_DEFAULT_SIDE, 48)

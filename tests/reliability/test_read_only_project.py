@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from autonas.engine import DamagedTrialWarning, Project, TrialRecord
+from autonas.engine import DamagedTrialWarning, Project, ProjectFileError, TrialRecord
 from autonas.graph import generators
 from autonas.tasks.report import read_trials
 
@@ -65,3 +65,25 @@ def test_a_folder_that_is_no_project_is_refused_and_left_alone(tmp_path):
         with pytest.raises(ValueError, match="not an autonas project"):
             Project.open_read_only(folder)
     assert not (tmp_path / "missing").exists() and sorted(p.name for p in (tmp_path / "app").iterdir()) == ["project.json"]
+
+
+def test_the_final_model_is_read_only_once_its_files_match_their_checksums(tmp_path):
+    """The check a search makes of its trials, made of the final model too (``autonas export`` reads it)."""
+    from autonas.tasks.deployment import export_project
+
+    project = Project(tmp_path / "p")
+    assert project.load_final_info() is None  # no final model yet
+    graph = generators.mlp((8, 8, 1), 3, hidden_units=(4,))
+    graph = graph.update_weights(graph.to_keras())
+    project.save_final(graph, {"classes": [0, 1]})
+    project.save_final(graph, {"classes": [0, 1, 2]})  # replaces the first, leaving nothing aside
+    assert sorted(p.name for p in project.path.iterdir()) == ["final", "project.json", "trials"]
+    view = Project.open_read_only(project.path)
+    assert view.load_final_info() == {"classes": [0, 1, 2]}
+    weights = view.final_path / "weights.npz"
+    weights.write_bytes(weights.read_bytes()[:-1])
+    with pytest.raises(ProjectFileError, match=r"final/weights.npz.*does not match its checksum"):
+        view.load_final_info()
+    with pytest.raises(ProjectFileError, match=r"final/weights.npz"):  # refused before any conversion
+        export_project(project.path, tmp_path / "m.keras", "keras")
+    assert not (tmp_path / "m.keras").exists()

@@ -206,19 +206,19 @@ def test_array_batches_round_an_epoch_to_whole_executions_of_full_batches():
 
 @pytest.mark.parametrize("compiles_each_shape", [False, True])
 def test_trainings_read_full_batches_only_where_the_backend_compiles_each_shape(monkeypatch, compiles_each_shape):
-    from autonas.execution import runner
+    from autonas.execution import inputs as runner_inputs
 
-    monkeypatch.setattr(runner, "compiles_each_batch_shape", lambda: compiles_each_shape)
-    monkeypatch.setattr(runner, "shuffled_batches", lambda *args: None)  # a backend that takes the arrays
+    monkeypatch.setattr(runner_inputs, "compiles_each_batch_shape", lambda: compiles_each_shape)
+    monkeypatch.setattr(runner_inputs, "shuffled_batches", lambda *args: None)  # a backend that takes the arrays
     x, y = np.zeros((600, 8, 8, 1), np.float32), np.zeros(600, int)
     validation = (x[:100], y[:100])
-    ragged = runner._fit_inputs(x, y, validation, batch_size=32, seed=0)
-    even = runner._fit_inputs(x[:576], y[:576], validation, batch_size=32, seed=0)  # 18 full batches
+    ragged = runner_inputs.fit_inputs(x, y, validation, batch_size=32, seed=0)
+    even = runner_inputs.fit_inputs(x[:576], y[:576], validation, batch_size=32, seed=0)  # 18 full batches
     assert isinstance(even["x"], np.ndarray) and even["batch_size"] == 32 and even["validation_data"] is validation
     if compiles_each_shape:
         assert len(ragged["x"]) == 19 and ragged["x"][18][0].shape == (32, 8, 8, 1)  # 608 rows
         assert ragged["validation_data"] is validation and ragged["validation_batch_size"] == 32
-        executions = runner._fit_inputs(x[:576], y[:576], validation, batch_size=32, seed=0, per_execution=4)
+        executions = runner_inputs.fit_inputs(x[:576], y[:576], validation, batch_size=32, seed=0, per_execution=4)
         assert len(executions["x"]) == 20  # 18 steps rounded to whole executions of 4
     else:
         assert ragged["x"] is x and ragged["batch_size"] == 32
@@ -226,13 +226,13 @@ def test_trainings_read_full_batches_only_where_the_backend_compiles_each_shape(
 
 def test_tensorflow_trains_from_its_own_shuffled_batches_and_validates_on_the_arrays():
     from autonas.backend import backend_name
-    from autonas.execution import runner
+    from autonas.execution import inputs as runner_inputs
 
     if backend_name() != "tensorflow":
         pytest.skip("only TensorFlow gets autonas's own pipeline (autonas.backend.shuffled_batches)")
     x, y = np.zeros((600, 8, 8, 1), np.float32), np.arange(600) % 3
     validation = (x[:100], y[:100])
-    inputs = runner._fit_inputs(x, y, validation, batch_size=32, seed=0)
+    inputs = runner_inputs.fit_inputs(x, y, validation, batch_size=32, seed=0)
     assert inputs["shuffle"] is False  # shuffled in the pipeline; Keras would warn that it cannot
     assert inputs["validation_data"] is validation and inputs["validation_batch_size"] == 32
     sizes = [len(batch_y) for _, batch_y in inputs["x"]]
