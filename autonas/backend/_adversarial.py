@@ -110,8 +110,10 @@ def adversarial_training(
         return keras.ops.sum(keras.losses.sparse_categorical_crossentropy(labels, outputs, from_logits=from_logits))
 
     def perturbed(x, delta, gradient):
-        delta = keras.ops.clip(delta + 1.25 * epsilon * keras.ops.sign(gradient), -epsilon, epsilon)
-        return keras.ops.stop_gradient(keras.ops.clip(x + delta, lower, upper))
+        # numpy constants as the backend's tensors: PyTorch multiplies no ndarray by a tensor
+        eps, low, high = (keras.ops.convert_to_tensor(value) for value in (epsilon, lower, upper))
+        delta = keras.ops.clip(delta + 1.25 * eps * keras.ops.sign(gradient), -eps, eps)
+        return keras.ops.stop_gradient(keras.ops.clip(x + delta, low, high))
 
     original = type(model).train_step
     if name == "jax":
@@ -122,7 +124,8 @@ def adversarial_training(
         def step(self, data):
             x, y, *rest = data if isinstance(data, tuple) else (data,)
             x = keras.ops.cast(x, "float32")
-            delta = keras.random.uniform(keras.ops.shape(x), -1.0, 1.0, seed=generator) * epsilon
+            delta = keras.random.uniform(keras.ops.shape(x), -1.0, 1.0, seed=generator)
+            delta = delta * keras.ops.convert_to_tensor(epsilon)
             return original(self, (perturbed(x, delta, gradient_at(x, y, delta)), y, *rest))
 
     model.train_step = types.MethodType(step, model)

@@ -90,13 +90,17 @@ def searcher_score(record: TrialRecord) -> float | None:
     validation set, every trial at 1.0) are still told apart and the
     Gaussian process has something to learn. None for a failed trial.
     """
-    accuracy = record.val_accuracy
-    if accuracy is None:
+    return _tie_broken(record.val_accuracy, record)
+
+
+def _tie_broken(value: float | None, record: TrialRecord) -> float | None:
+    """``value`` minus :data:`LOSS_TIE_BREAK` times the record's validation loss (at most 10), if it has one."""
+    if value is None:
         return None
     loss = record.metrics.get("val_loss")
     if loss is None or not np.isfinite(loss):
-        return accuracy
-    return accuracy - LOSS_TIE_BREAK * min(float(loss), 10.0)
+        return value
+    return value - LOSS_TIE_BREAK * min(float(loss), 10.0)
 
 
 def objective_score(objective: Objective) -> Callable[[TrialRecord], float | None]:
@@ -106,13 +110,7 @@ def objective_score(objective: Objective) -> Callable[[TrialRecord], float | Non
     :func:`searcher_score`. The searcher's predicted reward adds the known costs to it."""
 
     def score(record: TrialRecord) -> float | None:
-        value = objective.learned_value(record) if record.status == "completed" else None
-        if value is None:
-            return None
-        loss = record.metrics.get("val_loss")
-        if loss is None or not np.isfinite(loss):
-            return value
-        return value - LOSS_TIE_BREAK * min(float(loss), 10.0)
+        return _tie_broken(objective.learned_value(record) if record.status == "completed" else None, record)
 
     return score
 
