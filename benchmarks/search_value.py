@@ -15,6 +15,9 @@ per seed with the same budget:
   ``benchmarks/peers.py``; ``keras-tuner hyperband``: ``keras_tuner.Hyperband`` over it;
 * ``keras.io recipe``: keras.io's "Simple MNIST convnet" trained for the whole budget (what a
   user would write instead of a search; ``benchmarks/peers.py``);
+* ``strong recipe``: what a skilled practitioner writes instead: a small residual CNN with batch
+  normalisation, augmentation, AdamW, label smoothing and a wall-clock cosine schedule, on all
+  images (``peers.run_strong_recipe``);
 * ``more-training``: the control, ``searcher="more-training"``. After the same initial
   architectures, each "child" is the best trained model so far with *no* edit, trained on from
   its weights with the settings a function-preserving child gets. What ``bayesian`` gains over
@@ -99,7 +102,7 @@ from _small_data import comparison_data  # noqa: E402
 from _search_value_report import plot, print_table  # noqa: E402
 
 ARMS = (
-    "bayesian", "random", "keras-tuner", "keras-tuner hyperband", "keras.io recipe", "more-training", "multi-objective", "multi-objective, no shrinking",
+    "bayesian", "random", "keras-tuner", "keras-tuner hyperband", "keras.io recipe", "strong recipe", "more-training", "multi-objective", "multi-objective, no shrinking",
     "bayesian, generations", "random, generations", "more-training, generations",
     "bayesian, generations, growing only", "random, generations, growing only",
     "bayesian, generations, fixed child limit", "bayesian, generations, halving", "more-training, generations, halving",
@@ -189,11 +192,13 @@ def run_arm(
     data = comparison_data(dataset, train_images)
     x_train, x_test, y_train, y_test = data
     with tempfile.TemporaryDirectory() as folder:
-        if arm in ("keras-tuner", "keras-tuner hyperband", "keras.io recipe"):
-            from peers import run_keras_io_recipe, run_keras_tuner
+        if arm in ("keras-tuner", "keras-tuner hyperband", "keras.io recipe", "strong recipe"):
+            from peers import run_keras_io_recipe, run_keras_tuner, run_strong_recipe
 
             if arm == "keras.io recipe":
                 accuracy, params, trials, seconds, curve = run_keras_io_recipe(data, budget, seed)
+            elif arm == "strong recipe":
+                accuracy, params, trials, seconds, curve = run_strong_recipe(data, budget, seed)
             else:
                 tuner = "hyperband" if arm.endswith("hyperband") else "bayesian"
                 accuracy, params, trials, seconds, curve = run_keras_tuner(data, budget, folder, seed, tuner)

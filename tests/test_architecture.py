@@ -90,9 +90,6 @@ MAX_MODULE_LINES = 450
 MODULE_LIMITS = {
     "autonas.engine.project": 750,  # the project's store: trial files, checksums, lock, resume
     "autonas.execution.runner": 350,
-    # not split yet (issue 59): held at their size so that they cannot grow
-    "autonas.graph.graph": 535,
-    "autonas.execution.local": 504,
 }
 PACKAGE_LIMITS = {"autonas.backend": 350}
 

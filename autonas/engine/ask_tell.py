@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from autonas._files import write_atomically
 from autonas.engine.project import Project, TrialRecord, project_folder
 from autonas.engine.spec import SearchSpec
 from autonas.graph import Graph
-from autonas.graph.graph import _atomic_write
 from autonas.morphism import Operation
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class Search:
         except NotImplementedError:
             return
         data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        _atomic_write(self.project.path / STATE_FILE, lambda handle: handle.write(data))
+        write_atomically(self.project.path / STATE_FILE, lambda handle: handle.write(data))
 
     # ------------------------------------------------------------------ ask / tell
     def _check_open(self) -> None:

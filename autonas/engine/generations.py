@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from autonas._checks import check_int
 from autonas.engine.project import TrialRecord
 from autonas.graph import Graph
-from autonas.search.base import Proposal, Searcher
+from autonas.search.base import ChildProposal, Searcher
 
 __all__ = [
     "FreeProposals", "Generations", "NO_EDIT", "Placement", "check_generation_children", "check_generation_rungs",
@@ -96,7 +96,7 @@ class FreeProposals:
     def __init__(self, searcher: Searcher, score: Score) -> None:
         self.searcher, self.score = searcher, score
 
-    def ask(self) -> Proposal | None:
+    def ask(self) -> ChildProposal | None:
         return self.searcher.ask()
 
     def observe(self, record: TrialRecord, graph: Graph) -> None:
@@ -105,11 +105,11 @@ class FreeProposals:
     def reject(self, name: str, graph: Graph) -> None:
         self.searcher.tell(name, graph, None)
 
-    def seed_key(self, proposal: Proposal) -> int | None:
+    def seed_key(self, proposal: ChildProposal) -> int | None:
         """The id a trial's seed derives from instead of its own (None: its own)."""
         return None
 
-    def placement(self, proposal: Proposal) -> Placement:
+    def placement(self, proposal: ChildProposal) -> Placement:
         """No generation, no rungs: every child trains the child schedule once."""
         return Placement()
 
@@ -206,7 +206,7 @@ class Generations:
         self.barren = False  # no network is left to propose from
 
     # ------------------------------------------------------------------ the loop's interface
-    def ask(self) -> Proposal | None:
+    def ask(self) -> ChildProposal | None:
         """The current generation's next member or promotion; None while its last members train (or
         nothing is left)."""
         while not self.barren:
@@ -244,7 +244,7 @@ class Generations:
             generation.planned = max(generation.planned, generation.issued)
             generation.sibling_issued = generation.sibling_issued or not record.operations
             if record.operations and hasattr(self.searcher, "hold"):  # told when the generation closes
-                self.searcher.hold(Proposal(str(parent), (), graph, self.graphs.get(parent, graph)))
+                self.searcher.hold(ChildProposal(str(parent), (), graph, self.graphs.get(parent, graph)))
         elif record.rung > 0:
             generation.promoted.setdefault(record.parent, record.rung)
         generation.members.append((record, graph))
@@ -263,11 +263,11 @@ class Generations:
             generation.issued -= 1
         self.searcher.tell(name, graph, None)
 
-    def seed_key(self, proposal: Proposal) -> int | None:
+    def seed_key(self, proposal: ChildProposal) -> int | None:
         """Members of a generation train with one seed (the same data order): their generation's parent's id's."""
         return self.current.parent if self.current is not None else int(proposal.parent_id)
 
-    def placement(self, proposal: Proposal) -> Placement:
+    def placement(self, proposal: ChildProposal) -> Placement:
         """The proposal's generation, rung and training length (a proposal of the current generation)."""
         generation = self.current
         parent = int(proposal.parent_id)
@@ -276,7 +276,7 @@ class Generations:
         return Placement(generation.parent, rung, factor)
 
     # ------------------------------------------------------------------ generations
-    def _next_member(self, generation: _Generation) -> Proposal | None:
+    def _next_member(self, generation: _Generation) -> ChildProposal | None:
         """A promotion if one is due, else the no-edit sibling, else a new child, else a promotion
         due now that rung 0 is complete."""
         generation.last_promoted = None
@@ -287,7 +287,7 @@ class Generations:
             generation.sibling_issued = True
             generation.issued += 1
             graph = self.graphs[generation.parent]
-            return Proposal(str(generation.parent), (), graph.copy(), graph)
+            return ChildProposal(str(generation.parent), (), graph.copy(), graph)
         while not generation.issuing_done():
             proposal = self.searcher.ask_children(str(generation.parent))
             if proposal is None:
@@ -310,7 +310,7 @@ class Generations:
         issued = sum(1 for to in generation.promoted.values() if to == rung)
         return self._rung_complete(generation, rung - 1) and len(generation.finished(rung)) == issued
 
-    def _promotion(self, generation: _Generation) -> Proposal | None:
+    def _promotion(self, generation: _Generation) -> ChildProposal | None:
         """A member among the best ``1/factor`` of its rung's finished members, not yet promoted (all of
         the best ``ceil(n/factor)`` once the rung is complete)."""
         for rung in range(self.rungs - 1):
@@ -324,7 +324,7 @@ class Generations:
                     generation.promoted[record.id] = rung + 1
                     generation.last_promoted = record.id
                     graph = self.graphs[record.id]
-                    return Proposal(str(record.id), (), graph.copy(), graph)
+                    return ChildProposal(str(record.id), (), graph.copy(), graph)
         return None
 
     def _next_incumbent(self) -> int | None:

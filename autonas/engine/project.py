@@ -53,9 +53,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autonas._files import write_atomically
 from autonas.execution.failures import FailureKind
 from autonas.graph import Graph
-from autonas.graph.graph import _atomic_write
 
 __all__ = [
     "DamagedTrialWarning",
@@ -255,7 +255,7 @@ def _write_folder(target: Path, prefix: str, write: Callable[[Path], None], what
 def _write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON through a temporary file renamed over ``path`` (never half a file)."""
     text = json.dumps(data, indent=1, sort_keys=True).encode()
-    _atomic_write(path, lambda handle: handle.write(text))
+    write_atomically(path, lambda handle: handle.write(text))
 
 
 def _read_json(path: Path) -> Any:

@@ -18,9 +18,13 @@ import_keras_quietly()
 
 import keras  # noqa: E402
 
-__all__ = ["BestEpoch", "Patience", "TrialGuard"]
+__all__ = ["CURVE_POINTS_PER_EPOCH", "BestEpoch", "Patience", "TrialGuard"]
 
 logger = logging.getLogger(__name__)
+
+#: Points of the training-loss curve a trial records an epoch (the learning-curve signals of
+#: :mod:`autonas.search.signals` read it: a child trains one epoch, too few for per-epoch curves).
+CURVE_POINTS_PER_EPOCH = 10
 
 def finite_or(value: Any, default: float) -> float:
     """``value`` as a float, ``default`` for None, NaN or infinity."""
@@ -100,6 +104,8 @@ class TrialGuard(keras.callbacks.Callback):
         batches_run: Batches trained, every one counted even when several run between two calls.
         first_batch_end, first_batches: ``time.perf_counter()`` after the first
             call (building and compiling) and the batches it covered.
+        loss_curve: ``(epochs done, mean training loss since the previous point)``,
+            :data:`CURVE_POINTS_PER_EPOCH` points an epoch (fewer when calls are fewer).
     """
 
     def __init__(
@@ -122,6 +128,9 @@ class TrialGuard(keras.callbacks.Callback):
         self.batches_before_epoch = 0
         self.first_batch_end: float | None = None
         self.first_batches = 1
+        self.loss_curve: list[tuple[float, float]] = []
+        self._epoch = 0
+        self._curve_mark = (0, 0.0)  # (the epoch's batches, their summed loss) at the last point
 
     @property
     def best_epoch(self) -> int:
@@ -130,6 +139,20 @@ class TrialGuard(keras.callbacks.Callback):
     # ------------------------------------------------------------------ batches: counting, NaN, deadline
     def on_epoch_begin(self, epoch, logs=None):
         self.batches_before_epoch = self.batches_run
+        self._epoch, self._curve_mark = epoch, (0, 0.0)
+
+    def _record_loss(self, done: int, steps: int, loss: float) -> None:
+        """Add a curve point once ``done`` of the epoch's ``steps`` batches pass the next tenth.
+
+        Keras reports the epoch's running mean loss, so a point's own mean comes from the sums.
+        """
+        marked, marked_sum = self._curve_mark
+        points = marked * CURVE_POINTS_PER_EPOCH // steps  # tenths of the epoch already recorded
+        if done <= marked or done * CURVE_POINTS_PER_EPOCH < (points + 1) * steps:
+            return
+        total = loss * done
+        self.loss_curve.append((self._epoch + done / steps, (total - marked_sum) / (done - marked)))
+        self._curve_mark = (done, total)
 
     def on_train_batch_end(self, batch, logs=None):
         # ``batch``: the epoch's index of the last of the steps run since the previous call
@@ -143,7 +166,10 @@ class TrialGuard(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             self.reason = "loss became NaN or infinite"
             self.model.stop_training = True
-        elif self.deadline is not None and time.monotonic() > self.deadline:
+            return
+        if loss is not None and steps:
+            self._record_loss(done, steps, float(loss))
+        if self.deadline is not None and time.monotonic() > self.deadline:
             self.timed_out = True
             self.model.stop_training = True
             if steps:

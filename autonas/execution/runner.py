@@ -292,6 +292,8 @@ def _training_metrics(
         key: [round(float(v), 6) for v in values] for key, values in history.items()
         if key in ("loss", "accuracy", "val_loss", "val_accuracy")
     }
+    if guard.loss_curve:  # within-epoch training loss (learning-curve signals: autonas.search.signals)
+        metrics["loss_curve"] = [[round(at, 4), round(loss, 6)] for at, loss in guard.loss_curve]
     metrics["seconds_per_epoch"], metrics["startup_seconds"] = training_pace(
         seconds, len(history.get("loss", [])), guard.batches_run, (guard.params or {}).get("steps"),
         None if guard.first_batch_end is None else fit_end - guard.first_batch_end, guard.first_batches,

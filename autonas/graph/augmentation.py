@@ -2,11 +2,9 @@
 
 Keras's ``RandomTranslation`` and ``RandomZoom`` apply a general affine map
 (``keras.ops.image.affine_transform``). Under JAX that is
-``jax.scipy.ndimage.map_coordinates`` over height, width *and* channels:
-measured on 2 CPU cores (keras 3.15.1, jax 0.10.2, a small CNN at batch 64 on
-28×28×1, one run each), either layer added 3.3–3.6 s to the first training
-step and about 23 ms to every later one, nearly five times the network's own
-4.8 ms step. A translation and an aspect-preserving zoom move rows and columns
+``jax.scipy.ndimage.map_coordinates`` over height, width *and* channels,
+several times slower than the network's own step on CPU
+(benchmarks/results/separable_augmentation.md). A translation and an aspect-preserving zoom move rows and columns
 independently, so the same image is two one-dimensional linear
 interpolations: two gathers along the height, two along the width, and
 weighted sums, which JAX and PyTorch compile and run quickly.

@@ -1,45 +1,35 @@
-"""The architecture IR: a DAG of layer specs with optional numpy weights."""
+"""The architecture IR: a DAG of layer specs with optional numpy weights.
+
+:class:`Graph` holds the nodes; its methods delegate shape inference to :mod:`autonas.graph.shapes`,
+costs and the fingerprint to :mod:`autonas.graph.measures`, files to :mod:`autonas.graph.serialisation`
+and Keras conversion to :mod:`autonas.graph.keras_io`.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 
-from autonas.graph.layers import Input, LayerSpec, Shape, ShapeError, layer_from_config
+from autonas.graph import measures, serialisation
+from autonas.graph.layers import Input, LayerSpec, Shape
+from autonas.graph.shapes import check_weights, infer_shapes
 
 if TYPE_CHECKING:
     import keras
 
 __all__ = ["Graph"]
 
-_FORMAT = "autonas.graph/1"
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower().replace("2_d", "2d")
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Graph:
@@ -287,7 +277,7 @@ class Graph:
                 mismatch, a dangling node or an unknown layer.
         """
         if self._shapes is None:
-            self._shapes = self._infer_shapes()
+            self._shapes = infer_shapes(self)
         return self._shapes
 
     def validate(self) -> Graph:
@@ -296,62 +286,17 @@ class Graph:
         Raises:
             ValueError: naming the offending node.
         """
-        shapes = self.shapes()
-        for node in self.nodes:
-            weights = self.weights(node)
-            if weights is None:
-                continue
-            layer = self.layer(node)
-            expected = [tuple(s) for s in layer.weight_shapes([shapes[s] for s in self.inputs(node)])]
-            actual = [tuple(w.shape) for w in weights]
-            if actual != expected:
-                raise ValueError(f"node {node!r} ({layer.type}): weights have shapes {actual}, expected {expected}")
+        check_weights(self)
         return self
-
-    def _infer_shapes(self) -> dict[str, Shape]:
-        order = self.nodes  # raises on a cycle, naming a node on it
-        if not order:
-            raise ValueError("the graph is empty")
-        for node in order:
-            if not isinstance(self.layer(node), LayerSpec):
-                raise ValueError(f"node {node!r}: unknown layer {self.layer(node)!r}")
-            for source in self.inputs(node):
-                if source not in self._dag:
-                    raise ValueError(f"node {node!r}: input node {source!r} does not exist")
-        source = self.input_node
-        output = self.output
-        shapes: dict[str, Shape] = {}
-        for node in order:
-            layer = self.layer(node)
-            if not isinstance(layer, Input) and not self.inputs(node):
-                raise ValueError(f"node {node!r} ({layer.type}) has no inputs")
-            try:
-                shapes[node] = layer.output_shape([shapes[s] for s in self.inputs(node)])
-            except ShapeError as error:
-                raise ValueError(f"node {node!r} ({layer.type}): {error}") from None
-        reaches_output = nx.ancestors(self._dag, output) | {output}
-        fed_by_input = nx.descendants(self._dag, source) | {source}
-        for node in order:
-            if node not in reaches_output:
-                raise ValueError(f"dangling node {node!r}: its output never reaches the output node {output!r}")
-            if node not in fed_by_input:
-                raise ValueError(f"dangling node {node!r}: it is not fed by the input node {source!r}")
-        return shapes
 
     # ------------------------------------------------------------------ costs
     def num_params(self) -> int:
         """Number of scalars in all weights (equals Keras's ``count_params()``)."""
-        shapes = self.shapes()
-        total = 0
-        for node in self.nodes:
-            for shape in self.layer(node).weight_shapes([shapes[s] for s in self.inputs(node)]):
-                total += int(np.prod(shape))
-        return total
+        return measures.num_params(self)
 
     def macs(self) -> int:
         """Multiply-accumulates per example of the Conv2D and Dense layers."""
-        shapes = self.shapes()
-        return sum(self.layer(n).macs([shapes[s] for s in self.inputs(n)]) for n in self.nodes)
+        return measures.macs(self)
 
     # ------------------------------------------------------------------ identity
     def fingerprint(self) -> str:
@@ -362,16 +307,7 @@ class Graph:
         inputs commute; in order for Concatenate). The fingerprint covers the
         output's hash and the multiset of all node hashes.
         """
-        node_hash: dict[str, str] = {}
-        for node in self.nodes:
-            layer = self.layer(node)
-            inputs = [node_hash[s] for s in self.inputs(node)]
-            if layer.type == "Add":
-                inputs.sort()
-            text = json.dumps([layer.to_config(), inputs], sort_keys=True)
-            node_hash[node] = hashlib.sha256(text.encode()).hexdigest()
-        summary = json.dumps([node_hash[self.output], sorted(node_hash.values())])
-        return hashlib.sha256(summary.encode()).hexdigest()
+        return measures.fingerprint(self)
 
     def copy(self) -> Graph:
         """A deep copy (weights copied too)."""
@@ -387,13 +323,7 @@ class Graph:
     # ------------------------------------------------------------------ serialisation
     def to_config(self) -> dict[str, Any]:
         """The architecture as plain JSON-able data (no weights)."""
-        return {
-            "format": _FORMAT,
-            "output": self.output,
-            "nodes": [
-                {"name": n, "layer": self.layer(n).to_config(), "inputs": list(self.inputs(n))} for n in self.nodes
-            ],
-        }
+        return serialisation.to_config(self)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Graph:
@@ -402,29 +332,7 @@ class Graph:
         Raises:
             ValueError: for an unknown format or layer, or an invalid graph.
         """
-        if not isinstance(config, dict) or config.get("format") != _FORMAT:
-            raise ValueError(f"not an autonas graph (expected format {_FORMAT!r})")
-        graph = cls()
-        entries = config.get("nodes", [])
-        for entry in entries:
-            name = entry["name"]
-            try:
-                layer = layer_from_config(entry["layer"])
-            except ValueError as error:
-                raise ValueError(f"node {name!r}: {error}") from None
-            if name in graph._dag:
-                raise ValueError(f"node {name!r} appears twice")
-            graph._dag.add_node(name, layer=layer, inputs=tuple(entry.get("inputs", ())), weights=None)
-            graph._order[name] = len(graph._order)
-        for entry in entries:
-            for source in entry.get("inputs", ()):
-                if source not in graph._dag:
-                    raise ValueError(f"node {entry['name']!r}: input node {source!r} does not exist")
-                graph._dag.add_edge(source, entry["name"])
-        graph._counter = len(entries)
-        if config.get("output") is not None:
-            graph.output = config["output"]
-        return graph.validate()
+        return serialisation.from_config(cls, config)
 
     def to_json(self, indent: int | None = None) -> str:
         """The architecture as a JSON string (weights are saved separately)."""
@@ -433,18 +341,11 @@ class Graph:
     @classmethod
     def from_json(cls, text: str) -> Graph:
         """Rebuild a graph from :meth:`to_json` output."""
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"text is not valid JSON: {error}") from None
-        return cls.from_config(config)
+        return cls.from_config(serialisation.parse_json(text))
 
     def save_weights(self, path: str | os.PathLike) -> None:
         """Write the weights to an ``.npz`` file (atomically)."""
-        arrays = {
-            f"{node}/{i}": w for node in self.nodes if (ws := self.weights(node)) is not None for i, w in enumerate(ws)
-        }
-        _atomic_write(Path(path), lambda handle: np.savez(handle, **arrays))
+        serialisation.save_weights(self, path)
 
     def load_weights(self, path: str | os.PathLike) -> Graph:
         """Read weights written by :meth:`save_weights`; returns the graph.
@@ -452,34 +353,16 @@ class Graph:
         Raises:
             ValueError: if the file names nodes not in the graph or has wrong shapes.
         """
-        found: dict[str, dict[int, np.ndarray]] = {}
-        with np.load(path) as archive:
-            for key in archive.files:
-                node, index = key.rsplit("/", 1)
-                if node not in self._dag:
-                    raise ValueError(f"weights file {os.fspath(path)!r} has weights for unknown node {node!r}")
-                found.setdefault(node, {})[int(index)] = archive[key]
-        for node, arrays in found.items():
-            self._dag.nodes[node]["weights"] = [arrays[i].astype(np.float32) for i in sorted(arrays)]
-        self._changed()
-        return self.validate()
+        return serialisation.load_weights(self, path)
 
     def save(self, directory: str | os.PathLike) -> None:
         """Save the architecture (``graph.json``) and weights (``weights.npz``) in a folder."""
-        directory = Path(directory)
-        text = self.to_json(indent=1).encode()
-        if self.has_weights:
-            self.save_weights(directory / "weights.npz")
-        _atomic_write(directory / "graph.json", lambda handle: handle.write(text))
+        serialisation.save(self, directory)
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> Graph:
         """Load a graph saved by :meth:`save`, with its weights when present."""
-        directory = Path(directory)
-        graph = cls.from_json((directory / "graph.json").read_text())
-        if (directory / "weights.npz").exists():
-            graph.load_weights(directory / "weights.npz")
-        return graph
+        return serialisation.load(cls, directory)
 
     # ------------------------------------------------------------------ keras
     def to_keras(
@@ -490,7 +373,8 @@ class Graph:
         Layers are named after the nodes. Nodes without weights keep Keras's
         initialisation. With ``for_training``, a model to train and read back
         with :meth:`update_weights`: under JAX and PyTorch its translations
-        and zooms are autonas's faster separable layers (saved, it loads only
+        and zooms are autonas's faster separable layers
+        (``benchmarks/results/separable_augmentation.md``; saved, it loads only
         where autonas is imported; the default model needs Keras alone). With
         ``dtype_policy`` (e.g. ``"mixed_bfloat16"``), the layers but the
         output and the augmentations compute in that Keras dtype policy.
@@ -523,12 +407,8 @@ class Graph:
         return self.validate()
 
     def summary(self) -> str:
-        """A table of the nodes: name, layer, inputs, output shape."""
-        shapes = self.shapes()
-        rows = [f"{n:<28} {self.layer(n).type:<24} {str(shapes[n]):<16} {', '.join(self.inputs(n))}" for n in self.nodes]
-        header = f"{'node':<28} {'layer':<24} {'output shape':<16} inputs"
-        footer = f"params: {self.num_params():,}  MACs: {self.macs():,}"
-        return "\n".join([header, *rows, footer])
+        """A table of the nodes (name, layer, output shape, inputs), then the params and MACs."""
+        return measures.summary(self)
 
     def iter_layers(self) -> Iterable[tuple[str, LayerSpec]]:
         """``(node, layer)`` pairs in topological order."""

@@ -42,7 +42,7 @@ _KNOWN_BEFORE_TRAINING = ("max_params", "max_macs", "max_energy")
 
 
 def _check_arguments(arguments: Mapping[str, Any]) -> None:
-    """Refuse :class:`Objective` arguments out of range (see its ``Raises``)."""
+    """Refuse :class:`Objective` settings (its attributes, by name) out of range (see its ``Raises``)."""
     for name in ("alpha", "beta", "gamma", "robustness"):
         if finite(arguments[name]) is None:
             raise ValueError(f"{name} must be a finite number, got {arguments[name]!r}")
@@ -138,7 +138,6 @@ class Objective:
         epsilon: float = 0.1,
         attack_steps: int = DEFAULT_STEPS,
     ) -> None:
-        _check_arguments(locals())
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
@@ -158,6 +157,7 @@ class Objective:
         self.attack = attack
         self.epsilon = epsilon
         self.attack_steps = attack_steps
+        _check_arguments(vars(self))
 
     @classmethod
     def from_callable(cls, fn: Callable[[Mapping[str, Any]], float], **kwargs: Any) -> Objective:

@@ -7,7 +7,7 @@ the search process stays light.
 from autonas.search.acquisition import AnnealingSchedule, tree_search, upper_confidence_bound
 import warnings as _warnings
 
-from autonas.search.base import Constraint, MorphismSearcher, Proposal, RewardFunction, Searcher, ToldTrial
+from autonas.search.base import ChildProposal, Constraint, MorphismSearcher, RewardFunction, Searcher, ToldTrial
 from autonas.search.bayesian import BayesianSearcher
 from autonas.search.distance import Descriptor, describe, edit_distance, pairwise_distances
 from autonas.search.gp import GaussianProcess
@@ -56,6 +56,13 @@ def __getattr__(name: str):
             stacklevel=2,
         )
         return RewardFunction
+    if name == "Proposal":  # the old name of ChildProposal, easy to mistake for autonas.Proposal (ask/tell)
+        _warnings.warn(
+            "autonas.search.Proposal is renamed ChildProposal (autonas.Proposal is what autonas.Search.ask returns)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ChildProposal
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -69,7 +76,7 @@ __all__ = [
     "Constraint",
     "Descriptor",
     "GaussianProcess",
-    "Proposal",
+    "ChildProposal",
     "RandomSearcher",
     "RewardFunction",
     "SEARCHERS",

@@ -14,7 +14,7 @@ import numpy as np
 from autonas.graph import Graph
 from autonas.morphism import Operation, resolve_kinds
 
-__all__ = ["Constraint", "MorphismSearcher", "Proposal", "RewardFunction", "Searcher", "ToldTrial"]
+__all__ = ["Constraint", "MorphismSearcher", "ChildProposal", "RewardFunction", "Searcher", "ToldTrial"]
 
 #: ``(predicted or measured accuracy, graph) -> reward`` to maximise (e.g.
 #: :meth:`autonas.objectives.Objective.predicted_reward`).
@@ -24,7 +24,7 @@ Constraint = Callable[[Graph], bool]
 
 
 @dataclass(frozen=True)
-class Proposal:
+class ChildProposal:
     """A child architecture to train.
 
     Attributes:
@@ -82,7 +82,7 @@ class Searcher(ABC):
         """
 
     @abstractmethod
-    def ask(self) -> Proposal | None:
+    def ask(self) -> ChildProposal | None:
         """The next child to train, or None when there is nothing to propose.
 
         The proposal is marked in flight until a graph with its fingerprint is told.
@@ -184,7 +184,7 @@ class MorphismSearcher(Searcher):
         self._rng = np.random.default_rng(seed)
         self._trials: dict[str, ToldTrial] = {}
         self._told: dict[str, str] = {}  # fingerprint -> last trial id
-        self._in_flight: dict[str, Proposal] = {}  # fingerprint -> proposal
+        self._in_flight: dict[str, ChildProposal] = {}  # fingerprint -> proposal
         self._focus: str | None = None  # while ask_children runs: the only parent
 
     # ------------------------------------------------------------------ Searcher
@@ -207,13 +207,13 @@ class MorphismSearcher(Searcher):
         if accuracy is not None:
             self._observe(trial)
 
-    def ask(self) -> Proposal | None:
+    def ask(self) -> ChildProposal | None:
         proposal = self._propose()
         if proposal is not None:
             self._in_flight[proposal.graph.fingerprint()] = proposal
         return proposal
 
-    def ask_children(self, parent_id: str) -> Proposal | None:
+    def ask_children(self, parent_id: str) -> ChildProposal | None:
         """Like :meth:`ask`, but a child of the told trial ``parent_id`` only (a generation of siblings).
 
         Raises:
@@ -229,7 +229,7 @@ class MorphismSearcher(Searcher):
         finally:
             self._focus = None
 
-    def hold(self, proposal: Proposal) -> None:
+    def hold(self, proposal: ChildProposal) -> None:
         """Mark ``proposal`` in flight, as :meth:`ask` does, for a proposal an earlier process made.
 
         A resumed search holds the children of a generation that a kill cut
@@ -300,7 +300,7 @@ class MorphismSearcher(Searcher):
 
     # ------------------------------------------------------------------ for subclasses
     @abstractmethod
-    def _propose(self) -> Proposal | None:
+    def _propose(self) -> ChildProposal | None:
         """Choose a new child (not told, not in flight, meeting the constraint)."""
 
     def _observe(self, trial: ToldTrial) -> None:  # noqa: B027 - optional hook
@@ -325,9 +325,9 @@ class MorphismSearcher(Searcher):
             return [self._trials[self._focus]]
         return self._trained()
 
-    def _build(self, parent_id: str, operations: Sequence[Operation]) -> Proposal:
+    def _build(self, parent_id: str, operations: Sequence[Operation]) -> ChildProposal:
         """Apply ``operations`` to the told parent graph (weights included)."""
         parent = graph = self._trials[parent_id].graph
         for operation in operations:
             graph = operation.apply(graph, rng=self._rng, noise=operation.search_noise)
-        return Proposal(parent_id, tuple(operations), graph, parent)
+        return ChildProposal(parent_id, tuple(operations), graph, parent)

@@ -10,7 +10,7 @@ import numpy as np
 
 from autonas.graph import Graph
 from autonas.search.acquisition import AnnealingSchedule, Candidate, ExpansionCache, tree_search, upper_confidence_bound
-from autonas.search.base import Constraint, MorphismSearcher, Proposal, RewardFunction, ToldTrial, reward_argument
+from autonas.search.base import Constraint, MorphismSearcher, ChildProposal, RewardFunction, ToldTrial, reward_argument
 from autonas.search.distance import Descriptor, describe, pairwise_distances
 from autonas.search.gp import GaussianProcess, median_distance
 from autonas.search.kernel import BourgainEmbedding, LandmarkEmbedding, squared_exponential
@@ -174,7 +174,7 @@ class BayesianSearcher(MorphismSearcher):
         return self._embedding.transform(distances)
 
     # ------------------------------------------------------------------ proposing
-    def _propose(self) -> Proposal | None:
+    def _propose(self) -> ChildProposal | None:
         trained = self._parents()
         if not trained or self._gp is None:
             return None

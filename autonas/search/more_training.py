@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from autonas.search.base import Constraint, MorphismSearcher, Proposal, RewardFunction, reward_argument
+from autonas.search.base import Constraint, MorphismSearcher, ChildProposal, RewardFunction, reward_argument
 
 __all__ = ["MoreTrainingSearcher"]
 
@@ -37,11 +37,11 @@ class MoreTrainingSearcher(MorphismSearcher):
     ) -> None:
         super().__init__(seed, reward_argument(reward, objective), constraint, max_operations=1, kinds=kinds)
 
-    def _propose(self) -> Proposal | None:
+    def _propose(self) -> ChildProposal | None:
         if self._focus is not None:
             return None  # no children: a generation is its no-edit sibling
         free = [t for t in self._trained() if t.fingerprint not in self._in_flight and self._allowed(t.graph)]
         if not free:
             return None
         best = max(free, key=lambda t: (t.reward, -int(t.trial_id) if t.trial_id.isdigit() else 0))
-        return Proposal(best.trial_id, (), best.graph.copy(), best.graph)
+        return ChildProposal(best.trial_id, (), best.graph.copy(), best.graph)

@@ -6,7 +6,7 @@ import math
 from collections.abc import Collection
 
 from autonas.morphism import random_morph
-from autonas.search.base import Constraint, MorphismSearcher, Proposal, RewardFunction, reward_argument
+from autonas.search.base import Constraint, MorphismSearcher, ChildProposal, RewardFunction, reward_argument
 
 __all__ = ["RandomSearcher"]
 
@@ -50,7 +50,7 @@ class RandomSearcher(MorphismSearcher):
         self.top_fraction = float(top_fraction)
         self.max_tries = int(max_tries)
 
-    def _propose(self) -> Proposal | None:
+    def _propose(self) -> ChildProposal | None:
         trained = sorted(self._parents(), key=lambda t: -t.reward)  # stable: earlier trials win ties
         if not trained:
             return None

@@ -7,7 +7,7 @@ from autonas.engine.generations import NO_EDIT, FreeProposals, Generations, Plac
 from autonas.execution import TrainingSettings
 from autonas.graph import generators
 from autonas.search import MoreTrainingSearcher, RandomSearcher
-from autonas.search.base import Proposal
+from autonas.search.base import ChildProposal
 from tests._fakes import DelayedExecutor, ScoringExecutor, tiny_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend]  # trains networks or starts processes; runs again under JAX in CI
@@ -53,7 +53,7 @@ class _FakeSearcher:
         self.left[parent_id] = left - 1
         parent = self.graphs[parent_id]
         child = generators.mlp((8, 8, 1), 10, hidden_units=(16 + left,))
-        return Proposal(parent_id, (f"edit-{left}",), child, parent)
+        return ChildProposal(parent_id, (f"edit-{left}",), child, parent)
 
 
 def _record(trial_id, parent=None, accuracy=0.5, edited=True, params=100, status="completed"):

@@ -273,7 +273,7 @@ def test_a_training_compiles_its_step_for_one_batch_shape_where_the_backend_comp
 def test_a_childs_fixed_schedule_is_sized_to_its_share():
     """A cosine child trains no more epochs than its parent's pace fits in the share; early stopping is left alone."""
     from autonas.engine.loop import CHILD_SLOWDOWN, _child_settings
-    from autonas.search import Proposal
+    from autonas.search import ChildProposal as Proposal
 
     parent = TrialRecord(1, None, [], "f", metrics={"seconds_per_epoch": 2.0})
     proposal = Proposal("1", [], generators.mlp((8, 8, 1), 10))
@@ -626,3 +626,19 @@ def test_a_cosine_trial_ends_annealed_however_the_backend_batches_an_epoch(monke
     result = train_graph(generators.mlp((8, 8, 1), 10), x, y, settings, validation=(x[:32], y[:32]), measure=False)
     assert result.status == "completed", result.error
     assert rates[-1] < 1e-3 * 1e-2  # the last of 76 or 80 steps: under 0.1 % of the rate (0.04 %)
+
+
+def test_a_trial_records_its_training_loss_ten_times_an_epoch_and_the_points_average_to_the_epoch_loss(digits):
+    x, y, validation = _stalling(digits)
+    settings = TrainingSettings(max_epochs=2, batch_size=16, learning_rate=3e-3)
+    result = train_graph(generators.mlp((8, 8, 1), 10), x, y, settings, validation=validation, seed=0, measure=False)
+    assert result.status == "completed", result.error
+    curve = np.array(result.metrics["loss_curve"])
+    assert len(curve) == 20  # ten points in each of the two epochs
+    assert np.all(np.diff(curve[:, 0]) > 0) and curve[9, 0] == pytest.approx(1.0) and curve[-1, 0] == pytest.approx(2.0)
+    steps = int(np.ceil(len(x) / 16))
+    for epoch in range(2):  # the points' batch-weighted mean is the epoch's reported (running mean) loss
+        points = curve[10 * epoch : 10 * (epoch + 1)]
+        batches = np.diff(np.concatenate([[epoch], points[:, 0]])) * steps
+        mean = np.sum(points[:, 1] * batches) / np.sum(batches)
+        assert mean == pytest.approx(result.metrics["history"]["loss"][epoch], rel=1e-3)

@@ -190,3 +190,12 @@ def test_tree_search_never_returns_a_told_architecture():
     assert candidate.fingerprint not in told
     assert 1 <= len(candidate.operations) <= 3
     assert value == len(candidate.operations)
+
+
+def test_the_searchers_proposal_is_a_child_proposal_and_its_old_name_warns():
+    import autonas
+    import autonas.search as search
+
+    with pytest.warns(DeprecationWarning, match="renamed ChildProposal"):
+        old = search.Proposal
+    assert old is search.ChildProposal and old is not autonas.Proposal
