@@ -30,6 +30,7 @@ def main() -> None:
 
     from autonas import AutoImageClassifier
     from autonas.datasets import load_digits
+    from autonas.execution import SerialExecutor
     from autonas.graph import Graph
 
     x_train, x_test, y_train, y_test = load_digits()
@@ -47,6 +48,8 @@ def main() -> None:
     # disk and no half-written one is. Here the "interruption" is simply a small max_trials.
     # --------------------------------------------------------------------------------------------
     settings = {"directory": output, "project_name": "resumable", "seed": 0, "verbose": 1}
+    if quick:  # train in this process: three short fits would spend most of their time starting workers
+        settings["executor"] = SerialExecutor()
     first = AutoImageClassifier(max_trials=first_budget, overwrite=True, **settings)
     first.fit(x_train, y_train, epochs=epochs)
     before = {r.id: (r.fingerprint, r.metrics.get("val_accuracy")) for r in first.history_}
