@@ -95,9 +95,8 @@ class LandmarkEmbedding:
     """Each point's distances to all reference points, scaled by ``1/sqrt(n)``.
 
     The singleton level of Bourgain's construction on its own: deterministic,
-    and it keeps more of the distance's detail than random subsets (on the
-    search benchmarks its Gaussian process ranks unseen architectures better).
-    Embedded distances never exceed the original ones.
+    and it keeps more of the distance's detail than random subsets. Embedded
+    distances never exceed the original ones.
     """
 
     def fit(self, num_reference: int) -> LandmarkEmbedding:
