@@ -79,6 +79,7 @@ def final_fit_of(dataset: str, seed: int, trial: int, args: argparse.Namespace) 
     from autonas.engine.project import Project
     from autonas.tasks.data import check_images
     from autonas.tasks.prepare import prepare_arrays, resize_images
+    from autonas.tasks.short_limits import trained_epochs
 
     import_keras_quietly()
     x_train, x_test, y_train, y_test = comparison_data(dataset, args.train_images)
@@ -97,7 +98,8 @@ def final_fit_of(dataset: str, seed: int, trial: int, args: argparse.Namespace) 
     accuracy = float(np.mean(prepared.encoder.classes_[predicted] == y_test))
     kept = {key: record.metrics.get(key) for key in _KEPT_METRICS}
     return {"test_accuracy": accuracy, "final_seconds": seconds, "final_fit_trained": graph is not trained,
-            "kind": edit_kind(record), "lineage_epochs": lineage_epochs(record, by_id), "epochs": record.epochs,
+            "kind": edit_kind(record), "lineage_epochs": trained_epochs(record, list(by_id.values())),
+            "epochs": record.epochs,
             "metrics": kept}
 
 
@@ -115,15 +117,6 @@ def edit_kind(record) -> str:
         if kind in kinds:
             return name
     return "other"
-
-
-def lineage_epochs(record, by_id: dict) -> float:
-    """Epochs the network has trained, its ancestors' included."""
-    epochs, current = 0.0, record
-    while current is not None:
-        epochs += current.epochs
-        current = by_id.get(current.parent)
-    return epochs
 
 
 def choose_networks(args: argparse.Namespace, searches: dict) -> list[dict]:

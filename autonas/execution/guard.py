@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 #: :mod:`autonas.search.signals` read it: a child trains one epoch, too few for per-epoch curves).
 CURVE_POINTS_PER_EPOCH = 10
 
+
 def finite_or(value: Any, default: float) -> float:
     """``value`` as a float, ``default`` for None, NaN or infinity."""
     value = default if value is None else float(value)
