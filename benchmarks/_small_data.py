@@ -64,7 +64,8 @@ def comparison_data(name: str, train_images: int) -> tuple[np.ndarray, np.ndarra
 
     ``fashion``: :func:`fashion_mnist_subset` with ``train_images`` training images;
     ``digits``: scikit-learn's digits (70 % for training, 30 % held out);
-    ``shapes``: :func:`autonas.datasets.colour_shapes` as a user gets it (70 % / 30 %).
+    ``shapes``: :func:`autonas.datasets.colour_shapes` as a user gets it (70 % / 30 %);
+    ``hard_shapes``: :func:`autonas.datasets.hard_colour_shapes` (6,000 images of 48×48, ten classes, 70 % / 30 %).
     """
     from autonas import datasets
 
@@ -74,7 +75,9 @@ def comparison_data(name: str, train_images: int) -> tuple[np.ndarray, np.ndarra
         return datasets.load_digits()
     if name == "shapes":
         return datasets.colour_shapes()
-    raise ValueError(f"unknown data set {name!r}; expected 'fashion', 'digits' or 'shapes'")
+    if name == "hard_shapes":
+        return datasets.hard_colour_shapes()
+    raise ValueError(f"unknown data set {name!r}; expected 'fashion', 'digits', 'shapes' or 'hard_shapes'")
 
 
 def timed_trial_on_random_images(graph, epochs: int = 1, images: int = 2048):

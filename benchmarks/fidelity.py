@@ -1,7 +1,7 @@
 """Does a trial's signal rank networks as the final fit does? Run by hand (issue 57, item 1).
 
 ``python benchmarks/fidelity.py [--datasets fashion shapes] [--seeds 0 1 2] [--budget 600] [--networks 60]
-[--final-seconds 180] [--parallel 2] [--work benchmarks/.fidelity] [--results benchmarks/results/fidelity.json]``
+[--shares 1 1] [--final-seconds 180] [--parallel 2] [--work benchmarks/.fidelity] [--results benchmarks/results/fidelity.json]``
 
 1. **Searches**: one ``AutoImageClassifier(time_limit=--budget, seed=seed)`` search per data set and
    seed, each in a process of its own on one core (``fashion``: the first 10,000 Fashion-MNIST
@@ -10,7 +10,8 @@
    with a size penalty (``Objective(gamma=0.05)``), so that shrinking children are among the
    networks; the others with the defaults. Each project folder (every trial's record, graph and
    weights) is kept under ``--work``.
-2. **Networks**: ``--networks`` completed trials drawn from them (an even share per data set, as even as
+2. **Networks**: ``--networks`` completed trials drawn from them (shared over the data sets by ``--shares``,
+   evenly by default; within a data set as even as
    the trials allow over the searches and over the kinds: initial networks, growing, shrinking and
    regularising children, no-edit siblings), each search's chosen trial always among them.
 3. **Final fits**: each network trained on from its trial's weights as the classifier's final fit does
@@ -119,14 +120,23 @@ def edit_kind(record) -> str:
     return "other"
 
 
+def networks_per_dataset(args: argparse.Namespace) -> dict[str, int]:
+    """How many of the ``--networks`` each data set gets: in proportion to ``--shares`` (even by default)."""
+    shares = np.asarray(args.shares or [1.0] * len(args.datasets), dtype=float)
+    if len(shares) != len(args.datasets) or np.any(shares <= 0):
+        raise SystemExit(f"--shares needs one positive number per data set ({len(args.datasets)}), got {args.shares}")
+    counts = np.floor(args.networks * shares / shares.sum()).astype(int)
+    counts[: args.networks - counts.sum()] += 1
+    return dict(zip(args.datasets, counts.tolist()))
+
+
 def choose_networks(args: argparse.Namespace, searches: dict) -> list[dict]:
     """``--networks`` trials to final-fit, spread over data sets, searches and kinds (chosen trials first)."""
     from autonas.engine.project import Project
 
     rng = np.random.default_rng(0)
     chosen = []
-    per_dataset = int(np.ceil(args.networks / len(args.datasets)))
-    for dataset in args.datasets:
+    for dataset, per_dataset in networks_per_dataset(args).items():
         pools: dict[tuple[int, str], list] = {}
         picked = []
         for seed in args.seeds:
@@ -193,6 +203,72 @@ def rank_agreement(values: list, truth: list[float]) -> dict:
             "top3_holds_best": bool(np.any(t[top3] >= best))}
 
 
+def within_searches(values: list, truth: list[float], searches: list) -> dict:
+    """What a searcher sees: Spearman ρ inside each search (mean over searches of ≥ 4 networks) and the
+    regret of each search's top pick by ``values`` (final-fit best minus the pick's, mean, in points)."""
+    from scipy.stats import spearmanr
+
+    rhos, regrets = [], []
+    for search in sorted(set(searches)):
+        pairs = [(v, t) for v, t, s in zip(values, truth, searches) if s == search and v is not None]
+        if len(pairs) < 4:
+            continue
+        v, t = np.array(pairs).T
+        if np.ptp(v) > 0 and np.ptp(t) > 0:
+            rhos.append(float(spearmanr(v, t).statistic))
+        regrets.append(100 * float(t.max() - t[int(np.argmax(v))]))
+    return {"within_spearman": float(np.mean(rhos)) if rhos else None, "searches": len(rhos),
+            "regret": float(np.mean(regrets)) if regrets else None}
+
+
+def rho_gain(values: list, baseline: list, truth: list[float], draws: int = 2000) -> tuple[float, float] | None:
+    """95 % bootstrap interval (networks resampled) of Spearman ρ of ``values`` minus that of ``baseline``."""
+    from scipy.stats import spearmanr
+
+    rows = np.array([(v, b, t) for v, b, t in zip(values, baseline, truth) if v is not None and b is not None])
+    if len(rows) < 5:
+        return None
+    rng = np.random.default_rng(0)
+    gains = []
+    for _ in range(draws):
+        v, b, t = rows[rng.integers(0, len(rows), len(rows))].T
+        if np.ptp(v) > 0 and np.ptp(b) > 0 and np.ptp(t) > 0:
+            gains.append(spearmanr(v, t).statistic - spearmanr(b, t).statistic)
+    low, high = np.percentile(gains, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def sibling_order(values: list, truth: list[float], parents: list) -> tuple[int, int]:
+    """``(pairs in the final fit's order, pairs)`` over pairs of networks with the same parent (ties left out)."""
+    agree = pairs = 0
+    for i in range(len(values)):
+        for j in range(i + 1, len(values)):
+            if parents[i] is None or parents[i] != parents[j] or values[i] is None or values[j] is None:
+                continue
+            if truth[i] == truth[j] or values[i] == values[j]:
+                continue
+            pairs += 1
+            agree += (values[i] > values[j]) == (truth[i] > truth[j])
+    return agree, pairs
+
+
+def _parents(rows: list[dict], args: argparse.Namespace) -> list:
+    """Each row's parent trial, ``(dataset, seed, parent id)``, read from the kept project folders (None without)."""
+    from autonas.engine.project import Project
+
+    found: dict[tuple[str, int], dict] = {}
+    parents = []
+    for row in rows:
+        key = (row["dataset"], row["seed"])
+        if key not in found:
+            folder = Path(args.work) / f"{key[0]}_{key[1]}"
+            found[key] = ({r.id: r.parent for r in Project.open_read_only(folder).load_trials()}
+                          if (folder / "project.json").exists() else {})
+        parent = found[key].get(row["trial"])
+        parents.append(None if parent is None else (*key, parent))
+    return parents
+
+
 def table(kept: dict, args: argparse.Namespace) -> str:
     """The markdown table of every signal's agreement with the final fit, per data set."""
     from autonas.search.signals import SIGNALS
@@ -207,16 +283,27 @@ def table(kept: dict, args: argparse.Namespace) -> str:
         kinds = {k: sum(r["kind"] == k for r in rows) for k in KINDS + ("other",) if any(r["kind"] == k for r in rows)}
         lines += [f"\n### {dataset}: {len(rows)} networks ({', '.join(f'{k} {v}' for k, v in kinds.items())}), "
                   f"final-fit test accuracy {min(truth):.4f}–{max(truth):.4f}\n",
-                  "| signal | n | Spearman ρ | Kendall τ | top 3 holds the best |", "| --- | ---: | ---: | ---: | --- |"]
+                  "| signal | n | Spearman ρ | Kendall τ | ρ − val_accuracy's (95 % bootstrap) | top 3 holds the best | "
+                  "ρ within a search (mean) | regret of each search's top pick (points, mean) | sibling pairs in order |",
+                  "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
+        searches = [r["seed"] for r in rows]
+        parents = _parents(rows, args)
         columns = {name: [r["signals"].get(name) for r in rows] for name in list(SIGNALS) + ["lineage_epochs"]}
         columns.update({f"ridge: {name}": _combined(rows, names) for name, names in COMBINATIONS.items()})
         for name, values in columns.items():
             result = rank_agreement(values, truth)
             if "spearman" not in result:
-                lines.append(f"| {name} | {result['n']} | – | – | – |")
+                lines.append(f"| {name} | {result['n']} |" + " – |" * 7)
                 continue
-            lines.append(f"| {name} | {result['n']} | {result['spearman']:+.3f} | {result['kendall']:+.3f} | "
-                         f"{'yes' if result['top3_holds_best'] else 'no'} |")
+            inside = within_searches(values, truth, searches)
+            within = "–" if inside["within_spearman"] is None else f"{inside['within_spearman']:+.3f}"
+            regret = "–" if inside["regret"] is None else f"{inside['regret']:.2f}"
+            gain = None if name == "val_accuracy" else rho_gain(values, columns["val_accuracy"], truth)
+            gain_text = "–" if gain is None else f"{gain[0]:+.2f} to {gain[1]:+.2f}"
+            agree, pairs = sibling_order(values, truth, parents)
+            siblings = f"{agree}/{pairs}" if pairs else "–"
+            lines.append(f"| {name} | {result['n']} | {result['spearman']:+.3f} | {result['kendall']:+.3f} | {gain_text} | "
+                         f"{'yes' if result['top3_holds_best'] else 'no'} | {within} | {regret} | {siblings} |")
     return "\n".join(lines)
 
 
@@ -257,7 +344,7 @@ def _common(args: argparse.Namespace) -> list[str]:
 def run_all(args: argparse.Namespace) -> dict:
     path = Path(args.results)
     kept = json.loads(path.read_text()) if path.exists() else {"searches": {}, "networks": []}
-    kept["setting"] = {k: getattr(args, k) for k in ("budget", "train_images", "final_seconds", "networks")}
+    kept["setting"] = {k: getattr(args, k) for k in ("budget", "train_images", "final_seconds", "networks", "shares")}
     kept["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
                        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                                 text=True).stdout.strip()}
@@ -295,13 +382,15 @@ def run_all(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="+", choices=("fashion", "shapes", "digits"), default=["fashion", "shapes"])
+    parser.add_argument("--datasets", nargs="+", choices=("fashion", "shapes", "hard_shapes", "digits"), default=["fashion", "shapes"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--shrinking-seeds", type=int, nargs="*", default=[2],
                         help="seeds whose searches penalise size (Objective(gamma=0.05)): shrinking children too")
     parser.add_argument("--budget", type=float, default=600.0, help="seconds per search (default 600)")
     parser.add_argument("--train-images", type=int, default=10_000, help="Fashion-MNIST training images")
     parser.add_argument("--networks", type=int, default=60, help="networks final-fitted, over all data sets")
+    parser.add_argument("--shares", type=float, nargs="+",
+                        help="each data set's share of --networks, in --datasets order (default: even)")
     parser.add_argument("--final-seconds", type=float, default=180.0, help="seconds of each final fit")
     parser.add_argument("--parallel", type=int, default=2, help="processes at once, one core each")
     parser.add_argument("--work", default="benchmarks/.fidelity", help="project folders and logs")

@@ -338,8 +338,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--parallel", type=int, default=1, help="runs at once, each on its own cores (default 1)")
-    parser.add_argument("--dataset", choices=("fashion", "shapes"), default="fashion",
-                        help="Fashion-MNIST (default) or autonas.datasets.colour_shapes()")
+    parser.add_argument("--dataset", choices=("fashion", "shapes", "hard_shapes"), default="fashion",
+                        help="Fashion-MNIST (default), autonas.datasets.colour_shapes() or hard_colour_shapes()")
     parser.add_argument("--train-images", type=int, default=10_000, help="Fashion-MNIST training images (default 10,000)")
     parser.add_argument("--beta", type=float, default=0.05)
     parser.add_argument("--gamma", type=float, default=0.05)
@@ -362,7 +362,8 @@ def main() -> None:
     runs = run_all(args)
     Path(f"{args.output}.json").write_text(json.dumps(runs, indent=1))
     print_table(runs, args, ARMS, _MULTI)
-    plot(runs, f"{args.output}.png", "colour shapes search" if args.dataset == "shapes" else "Fashion-MNIST search")
+    plot(runs, f"{args.output}.png", {"shapes": "colour shapes search", "hard_shapes": "hard colour shapes search"}.get(
+        args.dataset, "Fashion-MNIST search"))
 
 
 if __name__ == "__main__":

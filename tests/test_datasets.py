@@ -1,11 +1,20 @@
-"""Offline data sets: digits' split, the IDX reader and the Fashion-MNIST loader."""
+"""Offline data sets: digits' split, the generated colour shapes, the IDX reader and the Fashion-MNIST loader."""
 
 import gzip
 
 import numpy as np
 import pytest
 
-from autonas.datasets import FASHION_MNIST_DIR, fashion_mnist, load_digits, read_idx
+from autonas.datasets import (
+    FASHION_MNIST_DIR,
+    SHAPE_CLASSES,
+    _shape_mask,
+    colour_shapes,
+    fashion_mnist,
+    hard_colour_shapes,
+    load_digits,
+    read_idx,
+)
 
 pytestmark = pytest.mark.slow  # trains networks or starts processes
 
@@ -24,6 +33,41 @@ def test_digits_split_is_stratified_uint8():
     assert len(x_test) == pytest.approx(0.3 * (len(x_train) + len(x_test)), abs=1)
     assert set(np.unique(y_test)) == set(range(10))
     assert x_train.max() == 255
+
+
+def test_colour_shapes_defaults_give_the_images_the_figures_were_measured_on():
+    x_train, x_test, y_train, y_test = colour_shapes()
+    assert x_train.shape == (1470, 32, 32, 3) and x_test.shape == (630, 32, 32, 3) and x_train.dtype == np.uint8
+    assert np.bincount(y_train).tolist() == [245] * 6
+    # pixel sums of the images benchmarks/results/colour_shapes.md and fidelity.md were measured on
+    assert int(x_train.astype(np.int64).sum()) == 572018128 and int(x_test.astype(np.int64).sum()) == 242440361
+
+
+def test_hard_colour_shapes_has_ten_balanced_classes_and_depends_on_its_seed_only():
+    x_train, x_test, y_train, y_test = hard_colour_shapes(400)
+    assert x_train.shape == (280, 48, 48, 3) and x_test.shape == (120, 48, 48, 3)
+    assert np.bincount(np.concatenate([y_train, y_test])).tolist() == [40] * 10
+    np.testing.assert_array_equal(hard_colour_shapes(400)[0], x_train)
+    assert not np.array_equal(hard_colour_shapes(400, random_state=1)[0], x_train)
+
+
+def test_every_shape_class_draws_its_own_nonempty_mask():
+    rows, cols = np.mgrid[0:32, 0:32].astype(np.float32) + 0.5
+    masks = [_shape_mask(label, rows - 16, cols - 16, 10.0, np.random.default_rng(0))
+             for label in range(len(SHAPE_CLASSES))]
+    assert all(mask.sum() >= 20 for mask in masks)
+    assert len({mask.tobytes() for mask in masks}) == len(SHAPE_CLASSES)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"classes": 11}, "classes must be from 2 to 10"), ({"classes": 1}, "classes must be"),
+     ({"clutter": -1}, "clutter must be 0 or more"), ({"occlusion": 1.0}, "occlusion must be in"),
+     ({"noise": float("nan")}, "noise must be 0 or more"), ({"n_samples": 15, "classes": 10}, "n_samples must be at least 20")],
+)
+def test_colour_shapes_options_out_of_range_are_named(options, message):
+    with pytest.raises(ValueError, match=message):
+        colour_shapes(**options)
 
 
 def test_fashion_mnist_reads_idx_files(tmp_path):
