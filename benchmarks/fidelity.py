@@ -20,8 +20,10 @@
    scored on the test images.
 4. **Table**: per data set, for every signal of ``autonas.search.signals.SIGNALS``, the lineage's
    epochs and fitted combinations (ridge regression on standardised signals, predicted for each search
-   from the other searches' networks), Spearman ρ and Kendall τ with the final-fit test accuracy and
-   whether the signal's top 3 holds the final-fit best.
+   from the other searches' networks), Spearman ρ and Kendall τ with the final-fit test accuracy, a
+   95 % bootstrap interval of ρ minus the validation accuracy's, whether the signal's top 3 holds the
+   final-fit best, the mean ρ inside a search, the regret of each search's top pick, and how many
+   pairs of siblings (same parent, read from the kept projects) the signal orders as the final fit.
 
 Everything computed is kept: searches in ``--work``, final fits in ``--results`` (a run again goes on
 where it stopped). ``--analyse`` only prints the table of what is kept.
