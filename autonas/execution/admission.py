@@ -28,7 +28,8 @@ class Task:
     job: TrialJob
     future: Future
     estimate: int = 0  # estimated training memory, bytes (0: not a trainable graph)
-    retried: bool = False
+    retried: bool = False  # after running out of memory
+    crash_retried: bool = False  # after its worker crashed
     exclusive: bool = False
     notes: list[str] = field(default_factory=list)
     overran: bool = False

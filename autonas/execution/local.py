@@ -87,8 +87,12 @@ class LocalExecutor(AdmissionMixin, SettlingMixin, Executor):
       alone on the device, and if it fails alone, larger models are no longer
       accepted (:meth:`accepts`).
 
-    A worker that dies (killed, crashed) gives a failed result naming the
-    signal; workers die with the search process.
+    A worker that crashes (a fault signal such as SIGSEGV from native code)
+    has its trial retried once in a fresh worker (the retry is named in the
+    trial's ``metrics["executor_notes"]``); a worker killed, or crashing
+    again, gives a failed result naming the signal and the end of its log
+    (where a crash leaves the Python stacks). Workers die with the search
+    process.
 
     Args:
         max_workers: Most trials at once (see above).

@@ -11,7 +11,10 @@ from typing import Any
 
 from autonas.execution.worker import WorkerConfig, WorkerProcess
 
-__all__ = ["PooledWorker", "WorkerPool", "death_reason", "log_tail"]
+__all__ = ["FAULT_SIGNALS", "PooledWorker", "WorkerPool", "crash_signal", "death_reason", "log_tail"]
+
+#: Signals a process gets from its own fault (native code that crashed), not from someone who killed it.
+FAULT_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT})
 
 
 @dataclass
@@ -117,3 +120,14 @@ def death_reason(exitcode: int | None) -> str:
         except ValueError:
             return f"the worker process died (signal {-exitcode})"
     return f"the worker process exited with code {exitcode} without a result"
+
+
+def crash_signal(exitcode: int | None) -> signal.Signals | None:
+    """The fault signal (:data:`FAULT_SIGNALS`) that ended a process with ``exitcode``, else None."""
+    if exitcode is None or exitcode >= 0:
+        return None
+    try:
+        number = signal.Signals(-exitcode)
+    except ValueError:
+        return None
+    return number if number in FAULT_SIGNALS else None

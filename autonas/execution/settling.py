@@ -3,6 +3,7 @@ trials stopped by force at the search's time limit, and trials abandoned at shut
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -13,7 +14,7 @@ from autonas.execution.admission import Task, training_bytes
 from autonas.execution.executor import TrialProgress
 from autonas.execution.failures import FailureKind, error_text
 from autonas.execution.memory import HostMemory, MemoryLedger
-from autonas.execution.pool import PooledWorker, WorkerPool, death_reason, log_tail
+from autonas.execution.pool import PooledWorker, WorkerPool, crash_signal, death_reason, log_tail
 from autonas.execution.runner import TrialResult
 
 __all__ = ["SettlingMixin", "failed_without_result"]
@@ -103,6 +104,8 @@ class SettlingMixin:
             result.metrics["gpu_estimate_bytes"] = int(task.estimate)
         if self._retry_out_of_memory(task, result):
             return
+        if message is None and self._retry_crash(task, worker):
+            return
         if task.notes:
             result.metrics["executor_notes"] = "; ".join(task.notes)
         if worker.log is not None:
@@ -128,9 +131,31 @@ class SettlingMixin:
             return False
         batch = task.job.settings.batch_size // 2
         logger.warning("trial %s ran out of memory; retrying alone at batch size %d", task.job.trial_id, batch)
-        retry = Task(task.job.with_batch_size(batch), task.future, retried=True, exclusive=True)
+        retry = Task(task.job.with_batch_size(batch), task.future, retried=True, exclusive=True,
+                     crash_retried=task.crash_retried)
         retry.notes = [*task.notes, f"out of memory at batch size {task.job.settings.batch_size}; retried alone at {batch}"]
         retry.estimate = training_bytes(retry.job)
+        with self._lock:
+            self._pending.appendleft(retry)
+        return True
+
+    def _retry_crash(self, task: Task, worker: PooledWorker) -> bool:
+        """Requeue once, in a fresh worker, a trial whose worker crashed by itself.
+
+        A fault signal (:data:`~autonas.execution.pool.FAULT_SIGNALS`: native
+        code in the backend crashed) need not be the trial's doing: in CI a
+        PyTorch worker died of SIGSEGV on a network that trained well in
+        another process. A worker that was killed
+        (SIGKILL: by a person, the kernel's out-of-memory killer, the time
+        limit) is not retried.
+        """
+        fault = crash_signal(worker.process.exitcode)
+        if fault is None or task.crash_retried or task.overran:
+            return False
+        logger.warning("trial %s: its worker crashed (%s); retrying it once in a fresh worker",
+                       task.job.trial_id, fault.name)
+        note = f"its worker crashed ({fault.name}, log {worker.log}); retried once in a fresh worker"
+        retry = dataclasses.replace(task, crash_retried=True, notes=[*task.notes, note])
         with self._lock:
             self._pending.appendleft(retry)
         return True

@@ -10,14 +10,16 @@ In the worker, :func:`worker_main` selects the parent's Keras backend and
 limits its threads (or its GPU memory) through :mod:`autonas.backend`, before
 and just after importing it, memory-maps the training data the executor wrote
 once, then trains the jobs it receives, sending back each result with the
-device's peak memory (and the backend and its threads in the metrics). It
-dies with its parent (``PR_SET_PDEATHSIG`` on Linux), so a killed search
-leaves no orphans.
+device's peak memory (and the backend and its threads in the metrics). A
+crash in native code writes the Python stacks to the worker's log
+(:mod:`faulthandler`). A worker dies with its parent (``PR_SET_PDEATHSIG``
+on Linux), so a killed search leaves no orphans.
 """
 
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import json
 import multiprocessing
 import os
@@ -209,6 +211,8 @@ def worker_main(connection, config: WorkerConfig) -> None:
     ``gpu_limit_bytes`` before training it.
     """
     _die_with_parent()
+    if sys.stderr is not None and not faulthandler.is_enabled():
+        faulthandler.enable()  # a crash in native code leaves the Python stacks in the worker's log
     failure = FailureKind.OTHER
     try:
         _configure_backend(config)

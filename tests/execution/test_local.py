@@ -124,6 +124,41 @@ def test_a_killed_worker_fails_its_trial_and_the_executor_goes_on(data):
     assert not any(_alive(pid) for pid in pids)
 
 
+def test_a_crashed_worker_has_its_trial_retried_once_in_a_fresh_worker(tmp_path, data):
+    """A worker that dies of SIGSEGV as its trial starts: the trial is trained again, once.
+
+    Trial 1's worker crashes once: the retry completes and says so. Trial 2's worker crashes at
+    both tries: a failed trial naming the signal, with the Python stacks in the worker's log.
+    """
+    crashes = {1: 1, 2: 2}  # trial -> how many of its starts crash
+    with LocalExecutor(max_workers=1, log_dir=tmp_path) as executor:
+
+        def crash_at_start(trial, done, planned):
+            if done == 0 and crashes.get(trial, 0) > 0:
+                crashes[trial] -= 1
+                worker = next(w for w in executor.pool.workers if w.task and w.task.job.trial_id == trial)
+                os.kill(worker.process.pid, signal.SIGSEGV)
+
+        executor.on_epoch = crash_at_start
+        executor.start(data)
+        survivor = executor.submit(TrialJob(1, generators.mlp((8, 8, 1), 10), QUICK)).result(timeout=180)
+        doomed = executor.submit(TrialJob(2, generators.mlp((8, 8, 1), 10), QUICK)).result(timeout=180)
+    assert survivor.status == "completed", survivor.error
+    assert "crashed (SIGSEGV" in survivor.metrics["executor_notes"]
+    assert doomed.status == "failed" and "killed by SIGSEGV" in doomed.error
+    with open(doomed.metrics["worker_log"]) as log:
+        assert "Segmentation fault" in log.read()  # faulthandler's report, with the stacks
+    assert crashes == {1: 0, 2: 0}
+
+
+def test_only_fault_signals_count_as_crashes():
+    from autonas.execution.pool import crash_signal
+
+    assert crash_signal(-signal.SIGSEGV) is signal.SIGSEGV and crash_signal(-signal.SIGABRT) is signal.SIGABRT
+    assert crash_signal(-signal.SIGKILL) is None and crash_signal(-signal.SIGTERM) is None
+    assert crash_signal(0) is None and crash_signal(1) is None and crash_signal(None) is None
+
+
 def test_shutdown_kills_running_workers_and_fails_their_trials(data):
     slow = TrainingSettings(max_epochs=500, patience=500, batch_size=8)
     executor = LocalExecutor(max_workers=1)
