@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Sequence
 
 import numpy as np
+from _small_data import COMPARISON_DATASETS
 
 __all__ = ["PAIRS", "front_figures", "plot", "print_table", "standard_error"]
 
@@ -64,9 +65,8 @@ def print_table(runs: list[dict], args, arms: Sequence[str], multi_arms: Sequenc
     edit gains of generations arms and the fronts of the multi-objective ones (``multi_arms``)."""
     cores = sorted({run["cores"] for run in runs})
     seeds = sorted({run["seed"] for run in runs})
-    data = {"shapes": "colour shapes (autonas.datasets.colour_shapes()), 70 % for training, 30 % held out",
-            "hard_shapes": "hard colour shapes (autonas.datasets.hard_colour_shapes()), 70 % for training, 30 % held out",
-            }.get(args.dataset, f"Fashion-MNIST, {args.train_images:,} training images, official test set")
+    data = (f"Fashion-MNIST, {args.train_images:,} training images, official test set" if args.dataset == "fashion"
+            else COMPARISON_DATASETS[args.dataset])
     print(f"\n{data}; {args.budget:.0f} s per run, "
           f"seeds {seeds}; {cores} core(s) per run, {args.parallel} run(s) at once")
     print(f"{'arm':<42} {'test acc mean':>13} {'s.e.':>6} {'range':>15} {'trials (children)':>24} {'best params':>11} "

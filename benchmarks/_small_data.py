@@ -59,6 +59,15 @@ def standardised_split(x: np.ndarray, y: np.ndarray, *others: np.ndarray) -> tup
     return (x_train, y_train.astype(np.int64), x_val, y_val.astype(np.int64), *others)
 
 
+#: The comparisons' data sets (:func:`comparison_data`) in words, for tables and plot titles.
+COMPARISON_DATASETS = {
+    "fashion": "Fashion-MNIST",
+    "digits": "scikit-learn's digits (70 % for training, 30 % held out)",
+    "shapes": "colour shapes (autonas.datasets.colour_shapes(), 70 % for training, 30 % held out)",
+    "hard_shapes": "hard colour shapes (autonas.datasets.hard_colour_shapes(), 70 % for training, 30 % held out)",
+}
+
+
 def comparison_data(name: str, train_images: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(x_train, x_test, y_train, y_test)`` (uint8 images) of the search comparisons' data sets.
 
@@ -77,7 +86,7 @@ def comparison_data(name: str, train_images: int) -> tuple[np.ndarray, np.ndarra
         return datasets.colour_shapes()
     if name == "hard_shapes":
         return datasets.hard_colour_shapes()
-    raise ValueError(f"unknown data set {name!r}; expected 'fashion', 'digits', 'shapes' or 'hard_shapes'")
+    raise ValueError(f"unknown data set {name!r}; expected one of {sorted(COMPARISON_DATASETS)}")
 
 
 def timed_trial_on_random_images(graph, epochs: int = 1, images: int = 2048):

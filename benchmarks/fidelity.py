@@ -75,7 +75,10 @@ def search(dataset: str, seed: int, args: argparse.Namespace) -> dict:
 
 
 def final_fit_of(dataset: str, seed: int, trial: int, args: argparse.Namespace) -> dict:
-    """Trial ``trial`` of search ``(dataset, seed)`` trained on as the final fit does; its test accuracy."""
+    """Trial ``trial`` of search ``(dataset, seed)`` trained on as the final fit does; its test accuracy.
+
+    The final fit's own seed (data order) is the search's unless ``args.fit_seed`` names another.
+    """
     from autonas.backend import import_keras_quietly
     from autonas.engine import Recipe
     from autonas.engine.final_fit import final_fit
@@ -94,7 +97,8 @@ def final_fit_of(dataset: str, seed: int, trial: int, args: argparse.Namespace) 
     settings = Recipe().final_settings(len(data.x_train) + len(data.x_val), time_limited=True)
     start = time.monotonic()
     trained = project.load_graph(trial)
-    graph = final_fit(trained, record, data, settings, start + args.final_seconds, seed)
+    fit_seed = seed if getattr(args, "fit_seed", None) is None else args.fit_seed
+    graph = final_fit(trained, record, data, settings, start + args.final_seconds, fit_seed)
     seconds = time.monotonic() - start
     x = prepared.preprocessing.transform(resize_images(check_images(x_test, "x_test"), prepared.input_shape[:2]))
     predicted = graph.to_keras().predict(x.astype(np.float32), verbose=0, batch_size=256).argmax(1)
@@ -219,7 +223,7 @@ def within_searches(values: list, truth: list[float], searches: list) -> dict:
         if np.ptp(v) > 0 and np.ptp(t) > 0:
             rhos.append(float(spearmanr(v, t).statistic))
         regrets.append(100 * float(t.max() - t[int(np.argmax(v))]))
-    return {"within_spearman": float(np.mean(rhos)) if rhos else None, "searches": len(rhos),
+    return {"within_spearman": float(np.mean(rhos)) if rhos else None,
             "regret": float(np.mean(regrets)) if regrets else None}
 
 
@@ -400,6 +404,7 @@ def main() -> None:
     parser.add_argument("--analyse", action="store_true", help="print the table of what --results holds")
     parser.add_argument("--search", nargs=2, metavar=("DATASET", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--final", nargs=3, metavar=("DATASET", "SEED", "TRIAL"), help=argparse.SUPPRESS)
+    parser.add_argument("--fit-seed", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.work = str(Path(args.work).resolve())
     if args.search:

@@ -98,7 +98,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-from _small_data import comparison_data  # noqa: E402
+from _small_data import COMPARISON_DATASETS, comparison_data  # noqa: E402
 from _search_value_report import plot, print_table  # noqa: E402
 
 ARMS = (
@@ -362,8 +362,7 @@ def main() -> None:
     runs = run_all(args)
     Path(f"{args.output}.json").write_text(json.dumps(runs, indent=1))
     print_table(runs, args, ARMS, _MULTI)
-    plot(runs, f"{args.output}.png", {"shapes": "colour shapes search", "hard_shapes": "hard colour shapes search"}.get(
-        args.dataset, "Fashion-MNIST search"))
+    plot(runs, f"{args.output}.png", COMPARISON_DATASETS[args.dataset].split(" (")[0] + " search")
 
 
 if __name__ == "__main__":
