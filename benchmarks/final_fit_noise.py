@@ -147,8 +147,9 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=10_000, help="Fashion-MNIST training images")
     parser.add_argument("--final-seconds", type=float, default=180.0, help="seconds of each final fit")
     parser.add_argument("--parallel", type=int, default=2, help="processes at once, one core each")
-    parser.add_argument("--work", default="benchmarks/.noise", help="project folders and logs")
-    parser.add_argument("--results", default="benchmarks/results/final_fit_noise.json")
+    here = Path(__file__).resolve().parent  # the defaults hold from whichever folder it is run
+    parser.add_argument("--work", default=str(here / ".noise"), help="project folders and logs")
+    parser.add_argument("--results", default=str(here / "results" / "final_fit_noise.json"))
     parser.add_argument("--analyse", action="store_true", help="print the table of what --results holds")
     args = parser.parse_args()
     args.work = str(Path(args.work).resolve())

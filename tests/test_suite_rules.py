@@ -1,4 +1,5 @@
-"""Rules of the suite itself: under CI a skip for a missing install fails; wall-clock asserts run alone."""
+"""Rules of the suite itself: under CI a skip for a missing install fails; wall-clock asserts run alone; test
+processes share the cores."""
 
 import ast
 from pathlib import Path
@@ -79,3 +80,19 @@ def test_wall_clock_asserts_are_only_in_tests_marked_timing():
         if (lines := _timed_asserts(path))
     }
     assert not offenders, f"assert on a clock reading outside a test marked timing: {offenders}"
+
+
+def test_each_test_process_gets_its_share_of_the_cores_unless_the_user_set_the_threads(monkeypatch):
+    from tests import conftest
+
+    for name in conftest._THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(conftest.os, "cpu_count", lambda: 4)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "1")
+    conftest._share_the_cores_between_test_processes()
+    assert not any(name in conftest.os.environ for name in conftest._THREAD_VARIABLES)  # one process: all cores
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")  # the user's own setting wins
+    conftest._share_the_cores_between_test_processes()
+    assert {name: conftest.os.environ[name] for name in conftest._THREAD_VARIABLES} == {
+        "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "3", "TF_NUM_INTRAOP_THREADS": "2"}

@@ -61,9 +61,15 @@ def _trained(data, adversarial: bool):
     return result.graph.to_keras()
 
 
-def test_the_measurement_keeps_clean_accuracy_at_no_budget_and_orders_pgd_fgsm_clean(scaled_digits):
+@pytest.fixture(scope="module")
+def plainly_trained(scaled_digits):
+    """The network trained without adversarial examples, once for the tests that measure it."""
+    return _trained(scaled_digits, adversarial=False)
+
+
+def test_the_measurement_keeps_clean_accuracy_at_no_budget_and_orders_pgd_fgsm_clean(scaled_digits, plainly_trained):
     _, x_test, _, y_test, box = scaled_digits
-    model = _trained(scaled_digits, adversarial=False)
+    model = plainly_trained
     tiny = RobustnessCheck(Attack("pgd", 1e-6, images=300), box).measure(model, x_test, y_test, seed=0)
     assert tiny["robust_accuracy"] == tiny["clean_accuracy"] > 0.9
     measured = {}
@@ -76,10 +82,10 @@ def test_the_measurement_keeps_clean_accuracy_at_no_budget_and_orders_pgd_fgsm_c
     assert measured[0.15] < measured[0.05]  # a larger budget breaks more
 
 
-def test_adversarial_training_buys_robust_accuracy_on_digits(scaled_digits):
+def test_adversarial_training_buys_robust_accuracy_on_digits(scaled_digits, plainly_trained):
     _, x_test, _, y_test, box = scaled_digits
     check = RobustnessCheck(Attack("pgd", 0.1, images=300), box)
-    plain = check.measure(_trained(scaled_digits, adversarial=False), x_test, y_test, seed=0)
+    plain = check.measure(plainly_trained, x_test, y_test, seed=0)
     hardened = check.measure(_trained(scaled_digits, adversarial=True), x_test, y_test, seed=0)
     assert hardened["robust_accuracy"] >= plain["robust_accuracy"] + 0.15, (plain, hardened)
     assert hardened["clean_accuracy"] >= 0.9

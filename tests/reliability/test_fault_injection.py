@@ -25,7 +25,7 @@ from .conftest import quick_classifier
 pytestmark = pytest.mark.slow  # trains networks or starts processes
 
 #: Runs killed at a random moment (each kill lands in a different phase: start-up, training, writing).
-KILLS = 6
+KILLS = 4
 
 
 def _records(project_path):
