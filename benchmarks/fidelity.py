@@ -347,18 +347,28 @@ def _common(args: argparse.Namespace) -> list[str]:
             "--final-seconds", str(args.final_seconds), "--shrinking-seeds", *map(str, args.shrinking_seeds)]
 
 
+def this_machine() -> dict:
+    """What a results file records of the machine and the code that ran it."""
+    return {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                     text=True).stdout.strip()}
+
+
+def save_results(path: Path, kept: dict) -> None:
+    """Write ``kept`` to ``path`` whole or not at all (through a temporary file beside it)."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(kept, indent=1))
+    temporary.replace(path)
+
+
 def run_all(args: argparse.Namespace) -> dict:
     path = Path(args.results)
     kept = json.loads(path.read_text()) if path.exists() else {"searches": {}, "networks": []}
     kept["setting"] = {k: getattr(args, k) for k in ("budget", "train_images", "final_seconds", "networks", "shares")}
-    kept["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                       "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                                text=True).stdout.strip()}
+    kept["machine"] = this_machine()
 
     def save() -> None:
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(kept, indent=1))
-        temporary.replace(path)
+        save_results(path, kept)
 
     def searched(key: str, result: dict) -> None:
         kept["searches"][key] = result

@@ -28,8 +28,6 @@ import argparse
 import itertools
 import json
 import os
-import platform
-import subprocess
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -59,14 +57,10 @@ def run_all(args: argparse.Namespace) -> dict:
     path = Path(args.results)
     kept = json.loads(path.read_text()) if path.exists() else {"searches": {}, "fits": []}
     kept["setting"] = {k: getattr(args, k) for k in ("dataset", "budget", "train_images", "final_seconds")}
-    kept["machine"] = {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                       "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                                text=True).stdout.strip()}
+    kept["machine"] = fidelity.this_machine()
 
     def save() -> None:
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(kept, indent=1))
-        temporary.replace(path)
+        fidelity.save_results(path, kept)
 
     def searched(key: str, result: dict) -> None:
         seed = int(key.rsplit("_", 1)[1])
