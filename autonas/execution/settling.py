@@ -145,9 +145,8 @@ class SettlingMixin:
         A fault signal (:data:`~autonas.execution.pool.FAULT_SIGNALS`: native
         code in the backend crashed) need not be the trial's doing: in CI a
         PyTorch worker died of SIGSEGV on a network that trained well in
-        another process. A worker that was killed
-        (SIGKILL: by a person, the kernel's out-of-memory killer, the time
-        limit) is not retried.
+        another process. A worker that was killed (SIGKILL: by a person, the
+        kernel's out-of-memory killer, the time limit) is not retried.
         """
         fault = crash_signal(worker.process.exitcode)
         if fault is None or task.crash_retried or task.overran:
