@@ -44,7 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from _small_data import comparison_data  # noqa: E402
+from _small_data import COMPARISON_DATASETS, comparison_data  # noqa: E402
 
 KINDS = ("initial", "growing", "shrinking", "regularising", "no edit")
 #: ``Objective(gamma=...)`` of the ``--shrinking-seeds`` searches: a size penalty, so that the searcher
@@ -398,7 +398,7 @@ def run_all(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="+", choices=("fashion", "shapes", "hard_shapes", "digits"), default=["fashion", "shapes"])
+    parser.add_argument("--datasets", nargs="+", choices=tuple(COMPARISON_DATASETS), default=["fashion", "shapes"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--shrinking-seeds", type=int, nargs="*", default=[2],
                         help="seeds whose searches penalise size (Objective(gamma=0.05)): shrinking children too")

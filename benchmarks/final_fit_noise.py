@@ -33,6 +33,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from _small_data import COMPARISON_DATASETS  # noqa: E402
 
 import fidelity  # noqa: E402
 
@@ -134,7 +135,7 @@ def table(kept: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", choices=("fashion", "shapes", "hard_shapes", "digits"), default="fashion")
+    parser.add_argument("--dataset", choices=tuple(COMPARISON_DATASETS), default="fashion")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="one search per seed")
     parser.add_argument("--fit-seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="final fits per network")
     parser.add_argument("--budget", type=float, default=600.0, help="seconds per search (default 600)")
